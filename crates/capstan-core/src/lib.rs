@@ -1,0 +1,14 @@
+//! Capstan's core: the decisions and data types that every other crate shares.
+//!
+//! Architecture invariant: this crate does no I/O and reads no clock. Every decision is a
+//! function of the state and a `now` passed in, which is what makes rollouts and the twin
+//! testable and reproducible at fleet scale.
+
+pub mod duration;
+pub mod quantity;
+pub mod rng;
+pub mod selector;
+pub mod version;
+
+mod error;
+pub use error::{Error, Result};
