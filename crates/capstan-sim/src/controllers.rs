@@ -1,0 +1,68 @@
+//! The cluster's control loop: timers on the simulated clock plus the reconcilers that
+//! kube-controller-manager, kube-scheduler and the kubelets would run.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::cluster::{Action, Cluster, ClusterData};
+use crate::twin::Twin;
+
+/// Node leases are renewed this often (upstream kubelet: every 10 s of a 40 s lease).
+pub const LEASE_RENEW: SignedDuration = SignedDuration::from_secs(10);
+
+/// Set up a freshly generated cluster: first heartbeat, and let the reconcilers check
+/// everything once.
+pub fn start(data: &mut ClusterData, now: Timestamp) {
+    data.heartbeat_at = Some(now + LEASE_RENEW);
+    data.schedule(now + LEASE_RENEW, Action::Heartbeat);
+    data.index.daemonsets_dirty = true;
+}
+
+/// Run everything due at `now`. Returns when there is nothing more to do right away.
+pub fn step(data: &mut ClusterData, now: Timestamp) {
+    // Bounded so that a flood of work cannot starve the API of the lock for long.
+    for _ in 0..64 {
+        let mut progressed = false;
+        while let Some(action) = data.pop_due(now) {
+            crate::kubelet::perform(data, action, now);
+            progressed = true;
+        }
+        progressed |= crate::gc::reconcile(data, now);
+        progressed |= crate::workloads::reconcile(data, now);
+        progressed |= crate::kubelet::schedule_pending(data, now);
+        progressed |= crate::disruption::reconcile(data, now);
+        if !progressed {
+            break;
+        }
+    }
+}
+
+/// A cluster's controller loop: run due work, then sleep until the next timer or an API write.
+pub async fn run_loop(twin: Arc<Twin>, cluster: Arc<Cluster>) {
+    loop {
+        let next = {
+            let mut data = twin.lock(&cluster);
+            let now = twin.now();
+            step(&mut data, now);
+            cluster.publish(&data);
+            data.next_timer()
+        };
+        let now = twin.now();
+        let wait = match next {
+            Some(at) if at > now => {
+                let sim = Duration::try_from(at.duration_since(now)).unwrap_or(Duration::ZERO);
+                twin.clock.real_delay(sim)
+            }
+            Some(_) => Duration::ZERO,
+            None => Duration::from_secs(1),
+        };
+        // A short floor keeps a busy cluster from spinning; a ceiling picks up clock jumps.
+        let wait = wait.clamp(Duration::from_millis(5), Duration::from_millis(500));
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = cluster.wake.notified() => {}
+        }
+    }
+}

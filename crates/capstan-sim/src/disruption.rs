@@ -1,0 +1,284 @@
+//! PodDisruptionBudgets: the disruption controller's status maths and the eviction
+//! subresource's decision, following kube-controller-manager's `disruption.go` and
+//! kube-apiserver's `pod/storage/eviction.go`.
+
+use std::collections::BTreeMap;
+
+use capstan_core::selector::LabelSelector;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+
+use crate::cluster::{ClusterData, keys};
+use crate::error::{ApiError, ApiResult};
+use crate::rest::{self, DeleteOptions, k8s_time};
+use crate::store::{Obj, ObjKey, PodPhase};
+
+/// Entries in `status.disruptedPods` older than this are dropped (upstream DeletionTimeout).
+const DELETION_TIMEOUT: SignedDuration = SignedDuration::from_secs(120);
+
+/// The PDB's selector; `None` when it has none (which matches no pods in policy/v1).
+fn pdb_selector(pdb: &Value) -> Option<LabelSelector> {
+    let sel = pdb.pointer("/spec/selector")?;
+    if sel.is_null() {
+        return None;
+    }
+    LabelSelector::from_label_selector_json(sel).ok()
+}
+
+fn pdbs_matching(data: &ClusterData, pod: &Obj) -> Vec<Value> {
+    data.store
+        .range(&keys::PDBS, &pod.key.namespace)
+        .map(|o| o.value())
+        .filter(|pdb| pdb_selector(pdb).is_some_and(|s| s.matches(&pod.labels)))
+        .collect()
+}
+
+/// Sum of `spec.replicas` of the distinct controllers of the selected pods, as
+/// `getExpectedScale` does; `None` when a pod has no controller with a known scale.
+fn expected_scale(data: &ClusterData, pods: &[std::sync::Arc<Obj>]) -> Option<i64> {
+    let mut controllers: BTreeMap<String, i64> = BTreeMap::new();
+    for pod in pods {
+        let (kind, uid) = pod.pod()?.controller.clone()?;
+        if controllers.contains_key(&*uid) {
+            continue;
+        }
+        let name = crate::cluster::owner_named(pod, &kind)?;
+        let res = match &*kind {
+            "ReplicaSet" => &*keys::REPLICASETS,
+            "StatefulSet" => &*keys::STATEFULSETS,
+            "Deployment" => &*keys::DEPLOYMENTS,
+            _ => return None,
+        };
+        let owner = data.get(res, &ObjKey::new(&pod.key.namespace, &name))?;
+        let mut v = owner.value();
+        // A ReplicaSet owned by a Deployment takes the Deployment's scale.
+        if &*kind == "ReplicaSet"
+            && let Some(dep) = crate::cluster::owner_named(&owner, "Deployment")
+            && let Some(d) = data.get(&keys::DEPLOYMENTS, &ObjKey::new(&pod.key.namespace, &dep))
+        {
+            if controllers.contains_key(&*d.uid) {
+                continue;
+            }
+            v = d.value();
+            controllers.insert(d.uid.to_string(), v.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1));
+            continue;
+        }
+        controllers.insert(uid.to_string(), v.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1));
+    }
+    Some(controllers.values().sum())
+}
+
+fn int_or_pct(v: &Value, total: i64) -> Option<(i64, bool)> {
+    match v {
+        Value::Number(n) => n.as_i64().map(|n| (n, false)),
+        Value::String(s) if s.ends_with('%') => {
+            let pct: f64 = s.trim_end_matches('%').parse().ok()?;
+            // Upstream rounds percentages up for both fields.
+            Some(((pct * total as f64 / 100.0).ceil() as i64, true))
+        }
+        Value::String(s) => s.parse().ok().map(|n| (n, false)),
+        _ => None,
+    }
+}
+
+/// Recompute the status of every PDB in the namespaces marked dirty.
+pub fn reconcile(data: &mut ClusterData, now: Timestamp) -> bool {
+    if data.index.dirty_pdb_namespaces.is_empty() {
+        return false;
+    }
+    let namespaces = std::mem::take(&mut data.index.dirty_pdb_namespaces);
+    let mut progressed = false;
+    for ns in namespaces {
+        let pdbs: Vec<std::sync::Arc<Obj>> = data.store.range(&keys::PDBS, &ns).cloned().collect();
+        for pdb in pdbs {
+            let v = pdb.value();
+            let status = compute_status(data, &v, now);
+            if v.get("status") != Some(&status) {
+                let mut v = v;
+                v["status"] = status;
+                data.put(&keys::PDBS, pdb.key.clone(), v);
+                progressed = true;
+            }
+        }
+    }
+    progressed
+}
+
+fn compute_status(data: &ClusterData, pdb: &Value, now: Timestamp) -> Value {
+    let ns = pdb.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
+    let generation = pdb.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
+    let pods: Vec<std::sync::Arc<Obj>> = match pdb_selector(pdb) {
+        Some(sel) => data.store.range(&keys::PODS, ns).filter(|p| sel.matches(&p.labels)).cloned().collect(),
+        None => vec![],
+    };
+    // Recent evictions still count against the budget until the pod is gone.
+    let mut disrupted: serde_json::Map<String, Value> = pdb
+        .pointer("/status/disruptedPods")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    disrupted.retain(|name, at| {
+        let fresh = at
+            .as_str()
+            .and_then(|s| s.parse::<Timestamp>().ok())
+            .is_some_and(|t| t + DELETION_TIMEOUT > now);
+        fresh && pods.iter().any(|p| &*p.key.name == name && !p.deleting)
+    });
+    let current_healthy = pods
+        .iter()
+        .filter(|p| !p.deleting && !disrupted.contains_key(&*p.key.name))
+        .filter(|p| p.pod().is_some_and(|f| f.ready && f.phase == PodPhase::Running))
+        .count() as i64;
+    let spec = pdb.get("spec").cloned().unwrap_or(Value::Null);
+    let min = spec.get("minAvailable").filter(|v| !v.is_null());
+    let max = spec.get("maxUnavailable").filter(|v| !v.is_null());
+    let (expected, desired) = match (min, max) {
+        (Some(m), _) if m.is_number() || m.as_str().is_some_and(|s| !s.ends_with('%')) => {
+            let n = int_or_pct(m, 0).map(|x| x.0).unwrap_or(0);
+            (pods.len() as i64, n)
+        }
+        (Some(m), _) => {
+            let expected = expected_scale(data, &pods).unwrap_or(0);
+            (expected, int_or_pct(m, expected).map(|x| x.0).unwrap_or(0))
+        }
+        (None, Some(m)) => {
+            let expected = expected_scale(data, &pods).unwrap_or(0);
+            let unavailable = int_or_pct(m, expected).map(|x| x.0).unwrap_or(0);
+            (expected, (expected - unavailable).max(0))
+        }
+        (None, None) => (pods.len() as i64, pods.len() as i64),
+    };
+    let allowed = if expected <= 0 { 0 } else { (current_healthy - desired).max(0) };
+    let old_cond_time = pdb
+        .pointer("/status/conditions/0/lastTransitionTime")
+        .cloned()
+        .filter(|_| {
+            let was = pdb.pointer("/status/conditions/0/status").and_then(Value::as_str);
+            was == Some(if allowed > 0 { "True" } else { "False" })
+        })
+        .unwrap_or_else(|| json!(k8s_time(now)));
+    let mut status = json!({
+        "observedGeneration": generation,
+        "currentHealthy": current_healthy,
+        "desiredHealthy": desired,
+        "disruptionsAllowed": allowed,
+        "expectedPods": expected,
+        "conditions": [{
+            "type": "DisruptionAllowed",
+            "status": if allowed > 0 { "True" } else { "False" },
+            "reason": if allowed > 0 { "SufficientPods" } else { "InsufficientPods" },
+            "message": "",
+            "observedGeneration": generation,
+            "lastTransitionTime": old_cond_time,
+        }],
+    });
+    if !disrupted.is_empty() {
+        status["disruptedPods"] = Value::Object(disrupted);
+    }
+    status
+}
+
+fn success() -> Value {
+    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201})
+}
+
+/// POST pods/{name}/eviction. Returns the Status body on success.
+pub fn evict(data: &mut ClusterData, ns: &str, name: &str, body: &Value, now: Timestamp, dry_run: bool) -> ApiResult<Value> {
+    let body_name = body.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+    if body_name != name {
+        return Err(ApiError::bad_request("name in URL does not match name in Eviction object"));
+    }
+    // kubectl sends `deleteOptions`; kube-rs sends `delete_options` (see the reference notes).
+    let mut opts = DeleteOptions { dry_run, ..Default::default() };
+    if let Some(d) = body.get("deleteOptions").or_else(|| body.get("delete_options")) {
+        opts.merge_body(d);
+    }
+    let key = ObjKey::new(ns, name);
+    let Some(pod) = data.get(&keys::PODS, &key) else {
+        return Err(ApiError::not_found("", "pods", name));
+    };
+    let Some(pod_rt) = data.type_of(&keys::PODS) else {
+        return Err(ApiError::internal("pods are not served"));
+    };
+    let facts = pod.pod().cloned();
+    let phase = facts.as_ref().map(|f| f.phase).unwrap_or(PodPhase::Pending);
+    // Terminal, Pending and already-terminating pods bypass the budget (canIgnorePDB).
+    if pod.deleting || matches!(phase, PodPhase::Succeeded | PodPhase::Failed | PodPhase::Pending) {
+        rest::delete(data, &pod_rt, &key, &opts, now)?;
+        return Ok(success());
+    }
+    let pdbs = pdbs_matching(data, &pod);
+    if pdbs.len() > 1 {
+        return Err(ApiError::internal(
+            "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.",
+        ));
+    }
+    let Some(pdb) = pdbs.into_iter().next() else {
+        rest::delete(data, &pod_rt, &key, &opts, now)?;
+        return Ok(success());
+    };
+    let pdb_name = pdb.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
+    let status = pdb.get("status").cloned().unwrap_or(Value::Null);
+    let int = |f: &str| status.get(f).and_then(Value::as_i64).unwrap_or(0);
+    let healthy = facts.as_ref().is_some_and(|f| f.ready);
+    if !healthy {
+        let policy = pdb.pointer("/spec/unhealthyPodEvictionPolicy").and_then(Value::as_str);
+        let always = policy == Some("AlwaysAllow");
+        if always || (int("currentHealthy") >= int("desiredHealthy") && int("desiredHealthy") > 0) {
+            // Deleted with a resourceVersion precondition, so a pod that just turned Ready is
+            // not killed without using budget.
+            let mut guarded = opts.clone();
+            guarded.precondition_rv = Some(pod.rv.to_string());
+            rest::delete(data, &pod_rt, &key, &guarded, now)?;
+            return Ok(success());
+        }
+    }
+    let generation = pdb.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
+    let violate = "Cannot evict pod as it would violate the pod's disruption budget.";
+    if status.get("observedGeneration").and_then(Value::as_i64).unwrap_or(0) < generation {
+        return Err(ApiError::too_many_requests(violate)
+            .with_details(json!({"causes": [{"reason": "DisruptionBudget", "message": format!("The disruption budget {pdb_name} is still being processed by the server.")}]}))
+            .with_retry_after(10));
+    }
+    let allowed = int("disruptionsAllowed");
+    if allowed < 0 {
+        return Err(ApiError::forbidden("pdb disruptions allowed is negative"));
+    }
+    let disrupted = status.get("disruptedPods").and_then(Value::as_object).map(|m| m.len()).unwrap_or(0);
+    if disrupted > 2000 {
+        return Err(ApiError::forbidden("DisruptedPods map too big - too many evictions not confirmed by PDB controller"));
+    }
+    if allowed == 0 {
+        return Err(ApiError::too_many_requests(violate).with_details(json!({"causes": [{
+            "reason": "DisruptionBudget",
+            "message": format!("The disruption budget {pdb_name} needs {} healthy pods and has {} currently", int("desiredHealthy"), int("currentHealthy")),
+        }]})));
+    }
+    if dry_run {
+        return Ok(success());
+    }
+    // Use up one disruption and remember the pod until it is gone, then delete it.
+    let mut pdb = pdb;
+    pdb["status"]["disruptionsAllowed"] = json!(allowed - 1);
+    pdb["status"]["disruptedPods"][name] = json!(k8s_time(now));
+    let pdb_key = ObjKey::new(ns, &pdb_name);
+    data.put(&keys::PDBS, pdb_key, pdb);
+    let mut pod_value = pod.value();
+    add_disruption_target(&mut pod_value, now);
+    data.put(&keys::PODS, key.clone(), pod_value);
+    rest::delete(data, &pod_rt, &key, &opts, now)?;
+    Ok(success())
+}
+
+/// The `DisruptionTarget` condition the API server adds before an eviction deletes a pod.
+fn add_disruption_target(pod: &mut Value, now: Timestamp) {
+    let cond = json!({"type": "DisruptionTarget", "status": "True", "reason": "EvictionByEvictionAPI",
+        "message": "Eviction API: evicting", "lastProbeTime": null, "lastTransitionTime": k8s_time(now)});
+    match pod.pointer_mut("/status/conditions").and_then(Value::as_array_mut) {
+        Some(conds) => {
+            conds.retain(|c| c.get("type").and_then(Value::as_str) != Some("DisruptionTarget"));
+            conds.push(cond);
+        }
+        None => pod["status"]["conditions"] = json!([cond]),
+    }
+}
