@@ -1261,14 +1261,14 @@ clusters:
         let bad = GOOD.replace("    nodes: 3\n", "    nodes: 3\n    nodez: 4\n");
         let e = err(&bad);
         assert!(e.contains("clusters[0].nodePools[0].nodez"), "{e}");
-        assert!(e.contains("line 17"), "{e}");
+        assert!(e.contains("line 16"), "{e}");
         assert!(e.contains("unknown field"), "{e}");
     }
 
     #[test]
     fn type_errors_and_missing_fields_name_the_path() {
         let e = err(&GOOD.replace("  pods: 10\n", "  pods: many\n"));
-        assert!(e.contains("clusters[1].pods") && e.contains("line 24"), "{e}");
+        assert!(e.contains("clusters[1].pods") && e.contains("line 23"), "{e}");
         let e = err(&GOOD.replace("    capacityType: on-demand\n", ""));
         assert!(e.contains("clusters[0].nodePools[0]") && e.contains("capacityType"), "{e}");
         assert!(!e.contains("nodePools[0].name"), "{e}");
@@ -1277,7 +1277,7 @@ clusters:
     #[test]
     fn validation_errors() {
         let e = err(&GOOD.replace("name: dev-b", "name: prod-a"));
-        assert!(e.contains("clusters[1].name") && e.contains("duplicate") && e.contains("line 8"), "{e}");
+        assert!(e.contains("clusters[1].name") && e.contains("duplicate") && e.contains("line 20") && e.contains("line 7"), "{e}");
         let e = err(&GOOD.replace("name: dev-b", "name: Dev_B"));
         assert!(e.contains("DNS-1123"), "{e}");
         let e = err(&GOOD.replace("  pods: 300\n", "  pods: 331\n"));

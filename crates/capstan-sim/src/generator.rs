@@ -49,6 +49,23 @@ impl Emitter<'_> {
 
 const DAY: i64 = 86_400;
 
+/// Whether a pod template tolerates the AKS spot taint (`kubernetes.azure.com/scalesetpriority`).
+fn tolerates_spot_taint(template: &Value) -> bool {
+    template
+        .pointer("/spec/tolerations")
+        .and_then(Value::as_array)
+        .is_some_and(|ts| {
+            ts.iter().any(|t| {
+                let key = t.get("key").and_then(Value::as_str).unwrap_or("");
+                let effect = t.get("effect").and_then(Value::as_str).unwrap_or("");
+                let exists = t.get("operator").and_then(Value::as_str) == Some("Exists");
+                // An empty key with Exists tolerates every taint.
+                let key_ok = if key.is_empty() { exists } else { key == "kubernetes.azure.com/scalesetpriority" };
+                key_ok && matches!(effect, "" | "NoSchedule")
+            })
+        })
+}
+
 fn at(secs: i64, fallback: Timestamp) -> Timestamp {
     Timestamp::from_second(secs).unwrap_or(fallback)
 }
@@ -533,10 +550,7 @@ impl Ctx<'_, '_> {
         let hash = o::pod_template_hash(&dep["spec"]["template"]);
         let mut rs = o::replica_set_for(&dep, &hash, replicas, &mut self.rng, at(rs_created, self.now));
         let (cpu, mem) = o::pod_requests(&rs["spec"]["template"]["spec"]);
-        let tolerates = template
-            .pointer("/spec/tolerations")
-            .and_then(Value::as_array)
-            .is_some_and(|t| !t.is_empty());
+        let tolerates = tolerates_spot_taint(template);
         let mut spots = Vec::with_capacity(replicas as usize);
         for _ in 0..replicas {
             match self.placer.place(cpu, mem, tolerates) {

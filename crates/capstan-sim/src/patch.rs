@@ -31,7 +31,12 @@ impl PatchType {
     /// Maps a `Content-Type` header to a patch type, ignoring parameters such as
     /// `; charset=utf-8`. `application/apply-patch+cbor` and anything else give `None` (415).
     pub fn from_content_type(ct: &str) -> Option<Self> {
-        let media = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let media = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         match media.as_str() {
             "application/json-patch+json" => Some(Self::Json),
             "application/merge-patch+json" => Some(Self::Merge),
@@ -72,15 +77,15 @@ pub fn apply_patch(
 ) -> Result<Value, PatchError> {
     match patch_type {
         PatchType::Json => {
-            let patch: json_patch::Patch = serde_json::from_slice(body)
-                .map_err(|e| PatchError::Malformed(e.to_string()))?;
+            let patch: json_patch::Patch =
+                serde_json::from_slice(body).map_err(|e| PatchError::Malformed(e.to_string()))?;
             let mut doc = target.clone();
             json_patch::patch(&mut doc, &patch).map_err(|e| PatchError::Invalid(e.to_string()))?;
             Ok(doc)
         }
         PatchType::Merge => {
-            let patch: Value = serde_json::from_slice(body)
-                .map_err(|e| PatchError::Malformed(e.to_string()))?;
+            let patch: Value =
+                serde_json::from_slice(body).map_err(|e| PatchError::Malformed(e.to_string()))?;
             // evanphx/json-patch MergePatch: a patch that is not an object is ErrBadJSONPatch.
             let Value::Object(patch) = patch else {
                 return Err(PatchError::Malformed("Invalid JSON Patch".into()));
@@ -93,10 +98,12 @@ pub fn apply_patch(
         }
         PatchType::StrategicMerge => {
             if !builtin {
-                return Err(PatchError::Unsupported(UNSUPPORTED_FOR_CUSTOM_RESOURCES.into()));
+                return Err(PatchError::Unsupported(
+                    UNSUPPORTED_FOR_CUSTOM_RESOURCES.into(),
+                ));
             }
-            let patch: Map<String, Value> = serde_json::from_slice(body)
-                .map_err(|e| PatchError::Malformed(e.to_string()))?;
+            let patch: Map<String, Value> =
+                serde_json::from_slice(body).map_err(|e| PatchError::Malformed(e.to_string()))?;
             let original = match target {
                 Value::Object(m) => m.clone(),
                 _ => Map::new(),
@@ -224,7 +231,13 @@ static FIELDS: &[Field] = &[
     field("PodSpec", "ephemeralContainers", "Container", Merge, "name"),
     field("PodSpec", "imagePullSecrets", "", Merge, "name"),
     field("PodSpec", "hostAliases", "", Merge, "ip"),
-    field("PodSpec", "topologySpreadConstraints", "", Merge, "topologyKey"),
+    field(
+        "PodSpec",
+        "topologySpreadConstraints",
+        "",
+        Merge,
+        "topologyKey",
+    ),
     field("PodSpec", "schedulingGates", "", Merge, "name"),
     field("PodSpec", "resourceClaims", "", Merge, "name"),
     field("Container", "ports", "", Merge, "containerPort"),
@@ -235,11 +248,35 @@ static FIELDS: &[Field] = &[
     field("PodStatus", "hostIPs", "", Merge, "ip"),
     field("PodStatus", "podIPs", "", Merge, "ip"),
     field("PodStatus", "resourceClaimStatuses", "", Merge, "name"),
-    field("PodStatus", "initContainerStatuses", "ContainerStatus", Plain, ""),
-    field("PodStatus", "containerStatuses", "ContainerStatus", Plain, ""),
-    field("PodStatus", "ephemeralContainerStatuses", "ContainerStatus", Plain, ""),
+    field(
+        "PodStatus",
+        "initContainerStatuses",
+        "ContainerStatus",
+        Plain,
+        "",
+    ),
+    field(
+        "PodStatus",
+        "containerStatuses",
+        "ContainerStatus",
+        Plain,
+        "",
+    ),
+    field(
+        "PodStatus",
+        "ephemeralContainerStatuses",
+        "ContainerStatus",
+        Plain,
+        "",
+    ),
     field("ContainerStatus", "volumeMounts", "", Merge, "mountPath"),
-    field("ContainerStatus", "allocatedResourcesStatus", "", Merge, "name"),
+    field(
+        "ContainerStatus",
+        "allocatedResourcesStatus",
+        "",
+        Merge,
+        "name",
+    ),
     field("WorkloadSpec", "template", "PodTemplateSpec", Plain, ""),
     field("WorkloadStatus", "conditions", "", Merge, "type"),
     // core/v1 kinds
@@ -247,7 +284,13 @@ static FIELDS: &[Field] = &[
     field("Pod", "status", "PodStatus", Plain, ""),
     field("PodTemplate", "template", "PodTemplateSpec", Plain, ""),
     field("ReplicationController", "spec", "WorkloadSpec", Plain, ""),
-    field("ReplicationController", "status", "WorkloadStatus", Plain, ""),
+    field(
+        "ReplicationController",
+        "status",
+        "WorkloadStatus",
+        Plain,
+        "",
+    ),
     field("Service", "spec", "ServiceSpec", Plain, ""),
     field("Service", "status", "WorkloadStatus", Plain, ""),
     field("ServiceSpec", "ports", "", Merge, "port"),
@@ -258,7 +301,13 @@ static FIELDS: &[Field] = &[
     field("NodeStatus", "conditions", "", Merge, "type"),
     field("NodeStatus", "addresses", "", Merge, "type"),
     field("Namespace", "status", "WorkloadStatus", Plain, ""),
-    field("PersistentVolumeClaim", "status", "WorkloadStatus", Plain, ""),
+    field(
+        "PersistentVolumeClaim",
+        "status",
+        "WorkloadStatus",
+        Plain,
+        "",
+    ),
     field("ComponentStatus", "conditions", "", Merge, "type"),
     // apps/v1 (DeploymentSpec.strategy is "retainKeys" only: maps merge by default anyway)
     field("Deployment", "spec", "WorkloadSpec", Plain, ""),
@@ -277,12 +326,30 @@ static FIELDS: &[Field] = &[
     field("JobTemplateSpec", "metadata", "ObjectMeta", Plain, ""),
     field("JobTemplateSpec", "spec", "WorkloadSpec", Plain, ""),
     // policy/v1
-    field("PodDisruptionBudget", "spec", "PodDisruptionBudgetSpec", Plain, ""),
+    field(
+        "PodDisruptionBudget",
+        "spec",
+        "PodDisruptionBudgetSpec",
+        Plain,
+        "",
+    ),
     field("PodDisruptionBudget", "status", "WorkloadStatus", Plain, ""),
     field("PodDisruptionBudgetSpec", "selector", "", Replace, ""),
     // admissionregistration.k8s.io/v1
-    field("MutatingWebhookConfiguration", "webhooks", "Webhook", Merge, "name"),
-    field("ValidatingWebhookConfiguration", "webhooks", "Webhook", Merge, "name"),
+    field(
+        "MutatingWebhookConfiguration",
+        "webhooks",
+        "Webhook",
+        Merge,
+        "name",
+    ),
+    field(
+        "ValidatingWebhookConfiguration",
+        "webhooks",
+        "Webhook",
+        Merge,
+        "name",
+    ),
     field("Webhook", "matchConditions", "", Merge, "name"),
     // storage.k8s.io/v1
     field("CSINode", "spec", "CSINodeSpec", Plain, ""),
@@ -465,7 +532,7 @@ fn merge_map(
     mut patch: Map<String, Value>,
     schema: Schema<'_>,
 ) -> Result<Map<String, Value>, PatchError> {
-    if let Some(directive) = patch.get(DIRECTIVE_MARKER) {
+    if let Some(directive) = patch.get(DIRECTIVE_MARKER).cloned() {
         return match directive.as_str() {
             // "$patch: replace" takes the patch map as it is (minus the directive).
             Some("replace") => Ok(sanitize_map(patch)),
@@ -613,7 +680,9 @@ fn merge_set_element_order(
             match v {
                 None => Ok(None),
                 Some(Value::Array(a)) => Ok(Some(a.clone())),
-                Some(other) => Err(invalid(format!("expected a list for {list_key}, got {other}"))),
+                Some(other) => Err(invalid(format!(
+                    "expected a list for {list_key}, got {other}"
+                ))),
             }
         };
         let original_list = as_list(original.get(list_key))?;
@@ -699,8 +768,12 @@ fn merge_key_value_equal(left: &Value, right: &Value, merge_key: &str) -> Result
     if merge_key.is_empty() {
         return Ok(left == right);
     }
-    let l = left.get(merge_key).ok_or_else(|| no_merge_key(left, merge_key))?;
-    let r = right.get(merge_key).ok_or_else(|| no_merge_key(right, merge_key))?;
+    let l = left
+        .get(merge_key)
+        .ok_or_else(|| no_merge_key(left, merge_key))?;
+    let r = right
+        .get(merge_key)
+        .ok_or_else(|| no_merge_key(right, merge_key))?;
     Ok(l == r)
 }
 
@@ -733,7 +806,10 @@ fn merge_slice(
 
     if kind != GoType::Map {
         if is_delete_list {
-            return Ok(original.into_iter().filter(|v| !patch.contains(v)).collect());
+            return Ok(original
+                .into_iter()
+                .filter(|v| !patch.contains(v))
+                .collect());
         }
         let mut merged: Vec<Value> = Vec::with_capacity(original.len() + patch.len());
         for v in original.iter().chain(patch.iter()) {
@@ -787,7 +863,9 @@ fn merge_slice_with_special_elements(
             // Keep scanning to drop any other special elements.
             Some("replace") => replace = true,
             Some("merge") => {
-                return Err(invalid("merging lists cannot yet be specified in the patch"));
+                return Err(invalid(
+                    "merging lists cannot yet be specified in the patch",
+                ));
             }
             _ => {
                 return Err(invalid(format!(
@@ -1006,10 +1084,8 @@ fn apply_merge_field(existing: Value, value: Value, meta: FieldMeta<'_>) -> Valu
                 let position = if meta.merge_key.is_empty() {
                     live.iter().position(|v| *v == item)
                 } else {
-                    item.get(meta.merge_key).and_then(|k| {
-                        live.iter()
-                            .position(|v| v.get(meta.merge_key) == Some(k))
-                    })
+                    item.get(meta.merge_key)
+                        .and_then(|k| live.iter().position(|v| v.get(meta.merge_key) == Some(k)))
                 };
                 match position {
                     Some(i) if !meta.merge_key.is_empty() => {
@@ -1040,7 +1116,14 @@ mod tests {
     }
 
     /// Applies `body` to `target` and compares the outcome.
-    fn check(kind: &str, builtin: bool, target: Value, patch_type: PatchType, body: &str, want: Want) {
+    fn check(
+        kind: &str,
+        builtin: bool,
+        target: Value,
+        patch_type: PatchType,
+        body: &str,
+        want: Want,
+    ) {
         let got = apply_patch(&target, patch_type, body.as_bytes(), kind, builtin);
         match (&got, &want) {
             (Ok(v), Want::Ok(w)) => assert_eq!(v, w, "{patch_type:?} {body}"),
@@ -1052,7 +1135,14 @@ mod tests {
     }
 
     fn smp(kind: &str, target: Value, patch: Value, want: Want) {
-        check(kind, true, target, PatchType::StrategicMerge, &patch.to_string(), want);
+        check(
+            kind,
+            true,
+            target,
+            PatchType::StrategicMerge,
+            &patch.to_string(),
+            want,
+        );
     }
 
     #[test]
@@ -1060,9 +1150,15 @@ mod tests {
         let cases = [
             ("application/json-patch+json", Some(PatchType::Json)),
             ("application/merge-patch+json", Some(PatchType::Merge)),
-            ("application/strategic-merge-patch+json; charset=utf-8", Some(PatchType::StrategicMerge)),
+            (
+                "application/strategic-merge-patch+json; charset=utf-8",
+                Some(PatchType::StrategicMerge),
+            ),
             ("application/apply-patch+yaml", Some(PatchType::Apply)),
-            ("Application/Apply-Patch+YAML ;charset=utf-8", Some(PatchType::Apply)),
+            (
+                "Application/Apply-Patch+YAML ;charset=utf-8",
+                Some(PatchType::Apply),
+            ),
             ("application/apply-patch+cbor", None),
             ("application/json", None),
             ("", None),
@@ -1076,50 +1172,118 @@ mod tests {
     fn json_merge_patch() {
         let target = json!({"metadata": {"name": "x", "labels": {"a": "1", "b": "2"}}, "spec": {"list": [1, 2], "obj": {"k": "v"}}});
         let cases = [
-            (r#"{"metadata":{"labels":{"a":null,"c":"3"}}}"#,
-             Want::Ok(json!({"metadata": {"name": "x", "labels": {"b": "2", "c": "3"}}, "spec": {"list": [1, 2], "obj": {"k": "v"}}}))),
-            (r#"{"spec":{"list":[3],"obj":"flat"}}"#,
-             Want::Ok(json!({"metadata": {"name": "x", "labels": {"a": "1", "b": "2"}}, "spec": {"list": [3], "obj": "flat"}}))),
+            (
+                r#"{"metadata":{"labels":{"a":null,"c":"3"}}}"#,
+                Want::Ok(
+                    json!({"metadata": {"name": "x", "labels": {"b": "2", "c": "3"}}, "spec": {"list": [1, 2], "obj": {"k": "v"}}}),
+                ),
+            ),
+            (
+                r#"{"spec":{"list":[3],"obj":"flat"}}"#,
+                Want::Ok(
+                    json!({"metadata": {"name": "x", "labels": {"a": "1", "b": "2"}}, "spec": {"list": [3], "obj": "flat"}}),
+                ),
+            ),
             // New values lose their nulls, also inside objects within lists.
-            (r#"{"spec":{"new":{"a":null,"b":1},"list":[{"x":null,"y":2},null]}}"#,
-             Want::Ok(json!({"metadata": {"name": "x", "labels": {"a": "1", "b": "2"}},
-                             "spec": {"list": [{"y": 2}, null], "obj": {"k": "v"}, "new": {"b": 1}}}))),
-            (r#"{"spec":null}"#, Want::Ok(json!({"metadata": {"name": "x", "labels": {"a": "1", "b": "2"}}}))),
+            (
+                r#"{"spec":{"new":{"a":null,"b":1},"list":[{"x":null,"y":2},null]}}"#,
+                Want::Ok(
+                    json!({"metadata": {"name": "x", "labels": {"a": "1", "b": "2"}},
+                             "spec": {"list": [{"y": 2}, null], "obj": {"k": "v"}, "new": {"b": 1}}}),
+                ),
+            ),
+            (
+                r#"{"spec":null}"#,
+                Want::Ok(json!({"metadata": {"name": "x", "labels": {"a": "1", "b": "2"}}})),
+            ),
             ("[1]", Want::Malformed),
             ("null", Want::Malformed),
             ("{not json", Want::Malformed),
         ];
         for (body, want) in cases {
-            check("ConfigMap", true, target.clone(), PatchType::Merge, body, want);
+            check(
+                "ConfigMap",
+                true,
+                target.clone(),
+                PatchType::Merge,
+                body,
+                want,
+            );
         }
     }
 
     #[test]
     fn json_patch() {
-        let target = json!({"metadata": {"name": "x", "labels": {"a": "1"}}, "spec": {"replicas": 1}});
+        let target =
+            json!({"metadata": {"name": "x", "labels": {"a": "1"}}, "spec": {"replicas": 1}});
         let cases = [
-            (r#"[{"op":"replace","path":"/spec/replicas","value":3},{"op":"add","path":"/metadata/labels/b","value":"2"}]"#,
-             Want::Ok(json!({"metadata": {"name": "x", "labels": {"a": "1", "b": "2"}}, "spec": {"replicas": 3}}))),
-            (r#"[{"op":"test","path":"/spec/replicas","value":1},{"op":"remove","path":"/metadata/labels/a"}]"#,
-             Want::Ok(json!({"metadata": {"name": "x", "labels": {}}, "spec": {"replicas": 1}}))),
-            (r#"[{"op":"test","path":"/spec/replicas","value":2}]"#, Want::Invalid),
+            (
+                r#"[{"op":"replace","path":"/spec/replicas","value":3},{"op":"add","path":"/metadata/labels/b","value":"2"}]"#,
+                Want::Ok(
+                    json!({"metadata": {"name": "x", "labels": {"a": "1", "b": "2"}}, "spec": {"replicas": 3}}),
+                ),
+            ),
+            (
+                r#"[{"op":"test","path":"/spec/replicas","value":1},{"op":"remove","path":"/metadata/labels/a"}]"#,
+                Want::Ok(json!({"metadata": {"name": "x", "labels": {}}, "spec": {"replicas": 1}})),
+            ),
+            (
+                r#"[{"op":"test","path":"/spec/replicas","value":2}]"#,
+                Want::Invalid,
+            ),
             (r#"[{"op":"remove","path":"/spec/missing"}]"#, Want::Invalid),
-            (r#"[{"op":"add","path":"/no/such/parent","value":1}]"#, Want::Invalid),
+            (
+                r#"[{"op":"add","path":"/no/such/parent","value":1}]"#,
+                Want::Invalid,
+            ),
             (r#"{"op":"add"}"#, Want::Malformed),
             (r#"[{"op":"frobnicate","path":"/x"}]"#, Want::Malformed),
         ];
         for (body, want) in cases {
-            check("Deployment", true, target.clone(), PatchType::Json, body, want);
+            check(
+                "Deployment",
+                true,
+                target.clone(),
+                PatchType::Json,
+                body,
+                want,
+            );
         }
         // The target is untouched when a later operation fails.
         let err = apply_patch(&target, PatchType::Json,
             br#"[{"op":"replace","path":"/spec/replicas","value":9},{"op":"test","path":"/x","value":1}]"#, "Deployment", true);
-        assert!(matches!(err, Err(PatchError::Invalid(ref m)) if m.contains("/x")), "{err:?}");
+        assert!(
+            matches!(err, Err(PatchError::Invalid(ref m)) if m.contains("/x")),
+            "{err:?}"
+        );
     }
 
     #[test]
     fn strategic_merge_is_unsupported_for_custom_resources() {
-        let got = apply_patch(&json!({}), PatchType::StrategicMerge, b"{}", "Widget", false);
+        check(
+            "Widget",
+            false,
+            json!({}),
+            PatchType::StrategicMerge,
+            "{}",
+            Want::Unsupported,
+        );
+        // Even a body that is not JSON: upstream rejects the media type before reading it.
+        check(
+            "Widget",
+            false,
+            json!({}),
+            PatchType::StrategicMerge,
+            "{",
+            Want::Unsupported,
+        );
+        let got = apply_patch(
+            &json!({}),
+            PatchType::StrategicMerge,
+            b"{}",
+            "Widget",
+            false,
+        );
         match got {
             Err(PatchError::Unsupported(m)) => assert_eq!(
                 m,
@@ -1128,8 +1292,14 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // Merge patches still work on custom resources.
-        check("Widget", false, json!({"spec": {"a": 1}}), PatchType::Merge, r#"{"spec":{"b":2}}"#,
-              Want::Ok(json!({"spec": {"a": 1, "b": 2}})));
+        check(
+            "Widget",
+            false,
+            json!({"spec": {"a": 1}}),
+            PatchType::Merge,
+            r#"{"spec":{"b":2}}"#,
+            Want::Ok(json!({"spec": {"a": 1, "b": 2}})),
+        );
     }
 
     fn deployment(containers: Value) -> Value {
@@ -1156,44 +1326,87 @@ mod tests {
         };
         let cases = [
             // kubectl set image: merged by name, other containers and fields kept.
-            (json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:2"}]}}}}),
-             Want::Ok(deployment(json!([patched_web(json!({"image": "nginx:2"})), log()])))),
+            (
+                json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:2"}]}}}}),
+                Want::Ok(deployment(json!([
+                    patched_web(json!({"image": "nginx:2"})),
+                    log()
+                ]))),
+            ),
             // A new container goes before the remaining live ones (mergeSortedSlice).
-            (json!({"spec": {"template": {"spec": {"containers": [{"name": "side", "image": "envoy", "args": null}]}}}}),
-             Want::Ok(deployment(json!([{"name": "side", "image": "envoy"}, web(), log()])))),
-            (json!({"spec": {"template": {"spec": {"containers": [{"name": "log", "$patch": "delete"}]}}}}),
-             Want::Ok(deployment(json!([web()])))),
-            (json!({"spec": {"template": {"spec": {"containers": [{"name": "only", "image": "x"}, {"$patch": "replace"}]}}}}),
-             Want::Ok(deployment(json!([{"name": "only", "image": "x"}])))),
+            (
+                json!({"spec": {"template": {"spec": {"containers": [{"name": "side", "image": "envoy", "args": null}]}}}}),
+                Want::Ok(deployment(
+                    json!([{"name": "side", "image": "envoy"}, web(), log()]),
+                )),
+            ),
+            (
+                json!({"spec": {"template": {"spec": {"containers": [{"name": "log", "$patch": "delete"}]}}}}),
+                Want::Ok(deployment(json!([web()]))),
+            ),
+            (
+                json!({"spec": {"template": {"spec": {"containers": [{"name": "only", "image": "x"}, {"$patch": "replace"}]}}}}),
+                Want::Ok(deployment(json!([{"name": "only", "image": "x"}]))),
+            ),
             // env by name, ports by containerPort.
-            (json!({"spec": {"template": {"spec": {"containers": [{"name": "web",
+            (
+                json!({"spec": {"template": {"spec": {"containers": [{"name": "web",
                 "env": [{"name": "B", "value": "two"}, {"name": "C", "value": "3"}, {"name": "A", "$patch": "delete"}],
                 "ports": [{"containerPort": 80, "name": "http"}]}]}}}}),
-             Want::Ok(deployment(json!([patched_web(json!({
+                Want::Ok(deployment(json!([
+                    patched_web(json!({
                  "env": [{"name": "B", "value": "two"}, {"name": "C", "value": "3"}],
-                 "ports": [{"containerPort": 80, "protocol": "TCP", "name": "http"}]})), log()])))),
+                 "ports": [{"containerPort": 80, "protocol": "TCP", "name": "http"}]})),
+                    log()
+                ]))),
+            ),
             // kubectl apply reordering with $setElementOrder.
-            (json!({"spec": {"template": {"spec": {"$setElementOrder/containers": [{"name": "log"}, {"name": "web"}],
+            (
+                json!({"spec": {"template": {"spec": {"$setElementOrder/containers": [{"name": "log"}, {"name": "web"}],
                                                      "containers": [{"name": "log", "image": "busybox:2"}]}}}}),
-             Want::Ok(deployment(json!([{"name": "log", "image": "busybox:2"}, web()])))),
-            (json!({"spec": {"template": {"spec": {"containers": [{"image": "no-name"}]}}}}), Want::Invalid),
-            (json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "$patch": "merge"}]}}}}), Want::Invalid),
-            (json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "$patch": "explode"}]}}}}), Want::Invalid),
-            (json!({"spec": {"template": {"spec": {"$setElementOrder/containers": [{"name": "web"}],
+                Want::Ok(deployment(
+                    json!([{"name": "log", "image": "busybox:2"}, web()]),
+                )),
+            ),
+            (
+                json!({"spec": {"template": {"spec": {"containers": [{"image": "no-name"}]}}}}),
+                Want::Invalid,
+            ),
+            (
+                json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "$patch": "merge"}]}}}}),
+                Want::Invalid,
+            ),
+            (
+                json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "$patch": "explode"}]}}}}),
+                Want::Invalid,
+            ),
+            (
+                json!({"spec": {"template": {"spec": {"$setElementOrder/containers": [{"name": "web"}],
                                                      "containers": [{"name": "log", "image": "x"}, {"name": "web", "image": "y"}]}}}}),
-             Want::Invalid),
+                Want::Invalid,
+            ),
         ];
         for (patch, want) in cases {
             smp("Deployment", deployment(json!([web(), log()])), patch, want);
         }
         // The same lists inside a CronJob's job template and a Pod.
         let cron = json!({"spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [web(), log()]}}}}}});
-        smp("CronJob", cron,
+        smp(
+            "CronJob",
+            cron,
             json!({"spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [{"name": "log", "image": "b2"}]}}}}}}),
-            Want::Ok(json!({"spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [web(), {"name": "log", "image": "b2"}]}}}}}})));
-        smp("Pod", json!({"spec": {"containers": [web()], "tolerations": [{"key": "a"}, {"key": "b"}]}}),
+            Want::Ok(
+                json!({"spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [web(), {"name": "log", "image": "b2"}]}}}}}}),
+            ),
+        );
+        smp(
+            "Pod",
+            json!({"spec": {"containers": [web()], "tolerations": [{"key": "a"}, {"key": "b"}]}}),
             json!({"spec": {"tolerations": [{"key": "c"}], "volumes": [{"name": "v", "emptyDir": {}}]}}),
-            Want::Ok(json!({"spec": {"containers": [web()], "tolerations": [{"key": "c"}], "volumes": [{"name": "v", "emptyDir": {}}]}})));
+            Want::Ok(
+                json!({"spec": {"containers": [web()], "tolerations": [{"key": "c"}], "volumes": [{"name": "v", "emptyDir": {}}]}}),
+            ),
+        );
     }
 
     /// Upstream's own strategic merge test cases (patch_test.go, the three-way patch applied to
@@ -1205,25 +1418,41 @@ mod tests {
         let pod = |containers: Value| json!({"spec": {"containers": containers}});
         let cases = [
             // "merge lists of maps"
-            (pod(json!([{"name": "1", "other": "a"}, {"name": "2", "value": "2", "other": "b"}])),
-             json!({"spec": {"$setElementOrder/containers": c(&["4", "1", "2", "3"]),
+            (
+                pod(
+                    json!([{"name": "1", "other": "a"}, {"name": "2", "value": "2", "other": "b"}]),
+                ),
+                json!({"spec": {"$setElementOrder/containers": c(&["4", "1", "2", "3"]),
                              "containers": [{"name": "4", "value": "4"}, {"name": "3", "value": "3"}]}}),
-             pod(json!([{"name": "4", "value": "4"}, {"name": "1", "other": "a"}, {"name": "2", "value": "2", "other": "b"},
-                        {"name": "3", "value": "3"}]))),
+                pod(
+                    json!([{"name": "4", "value": "4"}, {"name": "1", "other": "a"}, {"name": "2", "value": "2", "other": "b"},
+                        {"name": "3", "value": "3"}]),
+                ),
+            ),
             // "set elements order in a list with server-only items"
-            (pod(json!([{"name": "1", "other": "a"}, {"name": "3", "value": "3"}, {"name": "4", "value": "4"},
-                        {"name": "2", "value": "2"}, {"name": "9"}])),
-             json!({"spec": {"$setElementOrder/containers": c(&["4", "2", "3", "1"])}}),
-             pod(json!([{"name": "4", "value": "4"}, {"name": "2", "value": "2"}, {"name": "3", "value": "3"},
-                        {"name": "1", "other": "a"}, {"name": "9"}]))),
+            (
+                pod(
+                    json!([{"name": "1", "other": "a"}, {"name": "3", "value": "3"}, {"name": "4", "value": "4"},
+                        {"name": "2", "value": "2"}, {"name": "9"}]),
+                ),
+                json!({"spec": {"$setElementOrder/containers": c(&["4", "2", "3", "1"])}}),
+                pod(
+                    json!([{"name": "4", "value": "4"}, {"name": "2", "value": "2"}, {"name": "3", "value": "3"},
+                        {"name": "1", "other": "a"}, {"name": "9"}]),
+                ),
+            ),
             // "add map to merging list by pointer"
-            (pod(json!([{"name": "1", "other": "a"}, {"name": "3"}])),
-             json!({"spec": {"$setElementOrder/containers": c(&["1", "2"]), "containers": [{"name": "2"}]}}),
-             pod(json!([{"name": "1", "other": "a"}, {"name": "2"}, {"name": "3"}]))),
+            (
+                pod(json!([{"name": "1", "other": "a"}, {"name": "3"}])),
+                json!({"spec": {"$setElementOrder/containers": c(&["1", "2"]), "containers": [{"name": "2"}]}}),
+                pod(json!([{"name": "1", "other": "a"}, {"name": "2"}, {"name": "3"}])),
+            ),
             // "delete map from merging list" (with a server-only item)
-            (pod(json!([{"name": "1"}, {"name": "2"}, {"name": "3"}])),
-             json!({"spec": {"$setElementOrder/containers": c(&["2"]), "containers": [{"name": "1", "$patch": "delete"}]}}),
-             pod(json!([{"name": "2"}, {"name": "3"}]))),
+            (
+                pod(json!([{"name": "1"}, {"name": "2"}, {"name": "3"}])),
+                json!({"spec": {"$setElementOrder/containers": c(&["2"]), "containers": [{"name": "1", "$patch": "delete"}]}}),
+                pod(json!([{"name": "2"}, {"name": "3"}])),
+            ),
         ];
         for (current, patch, result) in cases {
             smp("Pod", current, patch, Want::Ok(result));
@@ -1234,37 +1463,74 @@ mod tests {
     fn strategic_merge_primitive_lists_and_metadata() {
         let cases = [
             // "merge lists of scalars": $setElementOrder [1,2,3] + [3] onto [1,2,4].
-            (json!({"metadata": {"finalizers": ["1", "2", "4"]}}),
-             json!({"metadata": {"$setElementOrder/finalizers": ["1", "2", "3"], "finalizers": ["3"]}}),
-             Want::Ok(json!({"metadata": {"finalizers": ["1", "2", "3", "4"]}}))),
+            (
+                json!({"metadata": {"finalizers": ["1", "2", "4"]}}),
+                json!({"metadata": {"$setElementOrder/finalizers": ["1", "2", "3"], "finalizers": ["3"]}}),
+                Want::Ok(json!({"metadata": {"finalizers": ["1", "2", "3", "4"]}})),
+            ),
             // Without an order directive new items go first.
-            (json!({"metadata": {"finalizers": ["a", "b"]}}), json!({"metadata": {"finalizers": ["c", "a"]}}),
-             Want::Ok(json!({"metadata": {"finalizers": ["c", "a", "b"]}}))),
-            (json!({"metadata": {"finalizers": ["a", "b", "c"]}}), json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["b", "x"]}}),
-             Want::Ok(json!({"metadata": {"finalizers": ["a", "c"]}}))),
+            (
+                json!({"metadata": {"finalizers": ["a", "b"]}}),
+                json!({"metadata": {"finalizers": ["c", "a"]}}),
+                Want::Ok(json!({"metadata": {"finalizers": ["c", "a", "b"]}})),
+            ),
+            (
+                json!({"metadata": {"finalizers": ["a", "b", "c"]}}),
+                json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["b", "x"]}}),
+                Want::Ok(json!({"metadata": {"finalizers": ["a", "c"]}})),
+            ),
             // Deleting from an absent list does not create it.
-            (json!({"metadata": {}}), json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["b"]}}),
-             Want::Ok(json!({"metadata": {}}))),
-            (json!({"metadata": {"finalizers": ["a"]}}), json!({"metadata": {"$deleteFromPrimitiveListfinalizers": ["a"]}}),
-             Want::Malformed),
+            (
+                json!({"metadata": {}}),
+                json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["b"]}}),
+                Want::Ok(json!({"metadata": {}})),
+            ),
+            (
+                json!({"metadata": {"finalizers": ["a"]}}),
+                json!({"metadata": {"$deleteFromPrimitiveListfinalizers": ["a"]}}),
+                Want::Malformed,
+            ),
             // ownerReferences merge by uid.
-            (json!({"metadata": {"ownerReferences": [{"uid": "1", "name": "a"}, {"uid": "2", "name": "b"}]}}),
-             json!({"metadata": {"ownerReferences": [{"uid": "2", "name": "b", "controller": true}]}}),
-             Want::Ok(json!({"metadata": {"ownerReferences": [{"uid": "1", "name": "a"}, {"uid": "2", "name": "b", "controller": true}]}}))),
+            (
+                json!({"metadata": {"ownerReferences": [{"uid": "1", "name": "a"}, {"uid": "2", "name": "b"}]}}),
+                json!({"metadata": {"ownerReferences": [{"uid": "2", "name": "b", "controller": true}]}}),
+                Want::Ok(
+                    json!({"metadata": {"ownerReferences": [{"uid": "1", "name": "a"}, {"uid": "2", "name": "b", "controller": true}]}}),
+                ),
+            ),
             // kubectl label / annotate: map merge, null deletes.
-            (json!({"metadata": {"labels": {"a": "1", "b": "2"}}}), json!({"metadata": {"labels": {"a": null, "c": "3"}}}),
-             Want::Ok(json!({"metadata": {"labels": {"b": "2", "c": "3"}}}))),
+            (
+                json!({"metadata": {"labels": {"a": "1", "b": "2"}}}),
+                json!({"metadata": {"labels": {"a": null, "c": "3"}}}),
+                Want::Ok(json!({"metadata": {"labels": {"b": "2", "c": "3"}}})),
+            ),
             // "$patch: replace" and "$patch: delete" on maps.
-            (json!({"metadata": {"labels": {"a": "1", "b": "2"}}}), json!({"metadata": {"labels": {"$patch": "replace", "x": "y"}}}),
-             Want::Ok(json!({"metadata": {"labels": {"x": "y"}}}))),
-            (json!({"metadata": {"labels": {"a": "1"}}}), json!({"metadata": {"labels": {"$patch": "delete"}}}),
-             Want::Ok(json!({"metadata": {"labels": {}}}))),
-            (json!({"metadata": {"labels": {"a": "1"}}}), json!({"metadata": {"annotations": {"$patch": "delete"}}}),
-             Want::Ok(json!({"metadata": {"labels": {"a": "1"}}}))),
-            (json!({"metadata": {"labels": {"a": "1"}}}), json!({"metadata": {"labels": {"$patch": "frob"}}}), Want::Invalid),
+            (
+                json!({"metadata": {"labels": {"a": "1", "b": "2"}}}),
+                json!({"metadata": {"labels": {"$patch": "replace", "x": "y"}}}),
+                Want::Ok(json!({"metadata": {"labels": {"x": "y"}}})),
+            ),
+            (
+                json!({"metadata": {"labels": {"a": "1"}}}),
+                json!({"metadata": {"labels": {"$patch": "delete"}}}),
+                Want::Ok(json!({"metadata": {"labels": {}}})),
+            ),
+            (
+                json!({"metadata": {"labels": {"a": "1"}}}),
+                json!({"metadata": {"annotations": {"$patch": "delete"}}}),
+                Want::Ok(json!({"metadata": {"labels": {"a": "1"}}})),
+            ),
+            (
+                json!({"metadata": {"labels": {"a": "1"}}}),
+                json!({"metadata": {"labels": {"$patch": "frob"}}}),
+                Want::Invalid,
+            ),
             // New keys lose nested nulls.
-            (json!({"metadata": {}}), json!({"metadata": {"annotations": {"a": "1", "b": null}}}),
-             Want::Ok(json!({"metadata": {"annotations": {"a": "1"}}}))),
+            (
+                json!({"metadata": {}}),
+                json!({"metadata": {"annotations": {"a": "1", "b": null}}}),
+                Want::Ok(json!({"metadata": {"annotations": {"a": "1"}}})),
+            ),
         ];
         for (target, patch, want) in cases {
             smp("ConfigMap", target, patch, want);
@@ -1289,44 +1555,108 @@ mod tests {
         };
         let cases = [
             // kubectl cordon.
-            (json!({"spec": {"unschedulable": true}}), with(&["spec", "unschedulable"], json!(true))),
+            (
+                json!({"spec": {"unschedulable": true}}),
+                with(&["spec", "unschedulable"], json!(true)),
+            ),
             // Kubelet status update: conditions by type, live order kept.
-            (json!({"status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}]}}),
-             with(&["status", "conditions"], json!([{"type": "MemoryPressure", "status": "False"},
-                                                    {"type": "Ready", "status": "True", "reason": "KubeletReady"}]))),
-            (json!({"status": {"addresses": [{"type": "Hostname", "address": "n1.example"}]}}),
-             with(&["status", "addresses"], json!([{"type": "InternalIP", "address": "10.0.0.1"}, {"type": "Hostname", "address": "n1.example"}]))),
+            (
+                json!({"status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}]}}),
+                with(
+                    &["status", "conditions"],
+                    json!([{"type": "MemoryPressure", "status": "False"},
+                                                    {"type": "Ready", "status": "True", "reason": "KubeletReady"}]),
+                ),
+            ),
+            (
+                json!({"status": {"addresses": [{"type": "Hostname", "address": "n1.example"}]}}),
+                with(
+                    &["status", "addresses"],
+                    json!([{"type": "InternalIP", "address": "10.0.0.1"}, {"type": "Hostname", "address": "n1.example"}]),
+                ),
+            ),
             // Taints have no patch strategy: replaced.
-            (json!({"spec": {"taints": [{"key": "b", "effect": "NoExecute"}]}}),
-             with(&["spec", "taints"], json!([{"key": "b", "effect": "NoExecute"}]))),
-            (json!({"spec": {"podCIDRs": ["fd00::/64"]}}), with(&["spec", "podCIDRs"], json!(["fd00::/64", "10.0.0.0/24"]))),
+            (
+                json!({"spec": {"taints": [{"key": "b", "effect": "NoExecute"}]}}),
+                with(
+                    &["spec", "taints"],
+                    json!([{"key": "b", "effect": "NoExecute"}]),
+                ),
+            ),
+            (
+                json!({"spec": {"podCIDRs": ["fd00::/64"]}}),
+                with(&["spec", "podCIDRs"], json!(["fd00::/64", "10.0.0.0/24"])),
+            ),
         ];
         for (patch, want) in cases {
             smp("Node", node.clone(), patch, Want::Ok(want));
         }
 
-        smp("Service", json!({"spec": {"ports": [{"port": 80, "targetPort": 8080}, {"port": 443}]}}),
+        smp(
+            "Service",
+            json!({"spec": {"ports": [{"port": 80, "targetPort": 8080}, {"port": 443}]}}),
             json!({"spec": {"ports": [{"port": 443, "targetPort": 8443}]}}),
-            Want::Ok(json!({"spec": {"ports": [{"port": 80, "targetPort": 8080}, {"port": 443, "targetPort": 8443}]}})));
+            Want::Ok(
+                json!({"spec": {"ports": [{"port": 80, "targetPort": 8080}, {"port": 443, "targetPort": 8443}]}}),
+            ),
+        );
         // The same field name without a strategy elsewhere is replaced.
-        smp("ConfigMap", json!({"spec": {"ports": [{"port": 80}]}}), json!({"spec": {"ports": [{"port": 443}]}}),
-            Want::Ok(json!({"spec": {"ports": [{"port": 443}]}})));
+        smp(
+            "ConfigMap",
+            json!({"spec": {"ports": [{"port": 80}]}}),
+            json!({"spec": {"ports": [{"port": 443}]}}),
+            Want::Ok(json!({"spec": {"ports": [{"port": 443}]}})),
+        );
         // PDB selector: patchStrategy "replace".
-        smp("PodDisruptionBudget", json!({"spec": {"selector": {"matchLabels": {"a": "1"}}, "minAvailable": 1}}),
+        smp(
+            "PodDisruptionBudget",
+            json!({"spec": {"selector": {"matchLabels": {"a": "1"}}, "minAvailable": 1}}),
             json!({"spec": {"selector": {"matchLabels": {"b": "2"}}}}),
-            Want::Ok(json!({"spec": {"selector": {"matchLabels": {"b": "2"}}, "minAvailable": 1}})));
+            Want::Ok(json!({"spec": {"selector": {"matchLabels": {"b": "2"}}, "minAvailable": 1}})),
+        );
         // Deployment strategy switch with $retainKeys (kubectl apply).
         let dep = json!({"spec": {"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}}}});
-        smp("Deployment", dep.clone(), json!({"spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate"}}}),
-            Want::Ok(json!({"spec": {"strategy": {"type": "Recreate"}}})));
-        smp("Deployment", dep.clone(), json!({"spec": {"strategy": {"$retainKeys": ["type"], "rollingUpdate": {"maxSurge": 2}}}}),
-            Want::Malformed);
-        smp("Deployment", dep, json!({"spec": {"strategy": {"$retainKeys": "type"}}}), Want::Malformed);
+        smp(
+            "Deployment",
+            dep.clone(),
+            json!({"spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate"}}}),
+            Want::Ok(json!({"spec": {"strategy": {"type": "Recreate"}}})),
+        );
+        smp(
+            "Deployment",
+            dep.clone(),
+            json!({"spec": {"strategy": {"$retainKeys": ["type"], "rollingUpdate": {"maxSurge": 2}}}}),
+            Want::Malformed,
+        );
+        smp(
+            "Deployment",
+            dep,
+            json!({"spec": {"strategy": {"$retainKeys": "type"}}}),
+            Want::Malformed,
+        );
         // A top-level "$patch: replace" replaces the object.
-        smp("ConfigMap", json!({"data": {"a": "1"}, "metadata": {"name": "x"}}), json!({"$patch": "replace", "data": {"b": "2"}}),
-            Want::Ok(json!({"data": {"b": "2"}})));
-        check("ConfigMap", true, json!({}), PatchType::StrategicMerge, "[]", Want::Malformed);
-        check("ConfigMap", true, json!({}), PatchType::StrategicMerge, "{", Want::Malformed);
+        smp(
+            "ConfigMap",
+            json!({"data": {"a": "1"}, "metadata": {"name": "x"}}),
+            json!({"$patch": "replace", "data": {"b": "2"}}),
+            Want::Ok(json!({"data": {"b": "2"}})),
+        );
+        check(
+            "ConfigMap",
+            true,
+            json!({}),
+            PatchType::StrategicMerge,
+            "[]",
+            Want::Malformed,
+        );
+        check(
+            "ConfigMap",
+            true,
+            json!({}),
+            PatchType::StrategicMerge,
+            "{",
+            Want::Malformed,
+        );
     }
 
     /// What `kubectl apply` (client side) sends when a manifest changes an image and an env var,
@@ -1351,6 +1681,57 @@ mod tests {
             "metadata": {"name": "web", "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{new}", "other": "x"}},
             "spec": {"replicas": 2, "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [want_web]}}}});
         smp("Deployment", live, patch, Want::Ok(want));
+    }
+
+    /// Bodies captured from kubectl 1.32 (`apply` of a changed manifest, `set image`, `cordon`),
+    /// applied to a live Deployment that carries server-side defaults.
+    #[test]
+    fn strategic_merge_real_kubectl_bodies() {
+        let live = json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "default", "annotations": {
+                "kubectl.kubernetes.io/last-applied-configuration": "{v1}", "other": "x"}},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                     "strategy": {"rollingUpdate": {"maxSurge": 1}, "type": "RollingUpdate"},
+                     "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"restartPolicy": "Always", "containers": [
+                         {"env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}], "image": "nginx:1", "name": "web",
+                          "ports": [{"containerPort": 80, "protocol": "TCP"}], "terminationMessagePath": "/dev/termination-log"},
+                         {"image": "busybox", "name": "log"}]}}}});
+        let apply = r#"{"metadata":{"annotations":{"kubectl.kubernetes.io/last-applied-configuration":"{v2}\n"}},"spec":{"replicas":3,"strategy":{"$retainKeys":["type"],"rollingUpdate":null,"type":"Recreate"},"template":{"spec":{"$setElementOrder/containers":[{"name":"side"},{"name":"web"}],"containers":[{"image":"envoy","name":"side"},{"$setElementOrder/env":[{"name":"B"},{"name":"C"}],"$setElementOrder/ports":[{"containerPort":80},{"containerPort":443}],"env":[{"name":"B","value":"22"},{"name":"C","value":"3"},{"$patch":"delete","name":"A"}],"image":"nginx:2","name":"web","ports":[{"containerPort":443}]},{"$patch":"delete","name":"log"}]}}}}"#;
+        let mut applied = live.clone();
+        applied["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"] =
+            json!("{v2}\n");
+        applied["spec"]["replicas"] = json!(3);
+        applied["spec"]["strategy"] = json!({"type": "Recreate"});
+        applied["spec"]["template"]["spec"]["containers"] = json!([
+            {"image": "envoy", "name": "side"},
+            {"env": [{"name": "B", "value": "22"}, {"name": "C", "value": "3"}], "image": "nginx:2", "name": "web",
+             "ports": [{"containerPort": 80, "protocol": "TCP"}, {"containerPort": 443}], "terminationMessagePath": "/dev/termination-log"}]);
+        let set_image = r#"{"spec":{"template":{"spec":{"$setElementOrder/containers":[{"name":"web"},{"name":"log"}],"containers":[{"image":"nginx:3","name":"web"}]}}}}"#;
+        let mut image_set = live.clone();
+        image_set["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:3");
+        let cases = [
+            ("Deployment", apply, applied),
+            ("Deployment", set_image, image_set),
+        ];
+        for (kind, body, want) in cases {
+            check(
+                kind,
+                true,
+                live.clone(),
+                PatchType::StrategicMerge,
+                body,
+                Want::Ok(want),
+            );
+        }
+        check(
+            "Node",
+            true,
+            json!({"metadata": {"name": "n1"}, "spec": {}}),
+            PatchType::StrategicMerge,
+            r#"{"spec":{"unschedulable":true}}"#,
+            Want::Ok(json!({"metadata": {"name": "n1"}, "spec": {"unschedulable": true}})),
+        );
     }
 
     #[test]
@@ -1381,10 +1762,23 @@ mod tests {
             ("- just\n- a list\n".to_string(), Want::Malformed),
         ];
         for (body, want) in cases {
-            check("Deployment", true, live.clone(), PatchType::Apply, &body, want);
+            check(
+                "Deployment",
+                true,
+                live.clone(),
+                PatchType::Apply,
+                &body,
+                want,
+            );
         }
         // Custom resources accept apply.
-        check("Widget", false, json!({"spec": {"a": 1, "list": [1, 2]}}), PatchType::Apply, "spec:\n  list: [3]\n  b: x\n",
-              Want::Ok(json!({"spec": {"a": 1, "b": "x", "list": [3]}})));
+        check(
+            "Widget",
+            false,
+            json!({"spec": {"a": 1, "list": [1, 2]}}),
+            PatchType::Apply,
+            "spec:\n  list: [3]\n  b: x\n",
+            Want::Ok(json!({"spec": {"a": 1, "b": "x", "list": [3]}})),
+        );
     }
 }

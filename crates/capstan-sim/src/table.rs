@@ -432,60 +432,7 @@ fn human_duration_signed(d: jiff::SignedDuration) -> String {
         return "0s".to_string();
     }
     let std = std::time::Duration::new(secs.unsigned_abs(), d.subsec_nanos().unsigned_abs());
-    human_age(std)
-}
-
-// TODO: use capstan_core::duration::human_age once it lands (it was not there when this
-// module was written); this private copy implements the same `duration.HumanDuration`.
-fn human_age(d: std::time::Duration) -> String {
-    let seconds = d.as_secs();
-    if seconds < 60 * 2 {
-        return format!("{seconds}s");
-    }
-    let minutes = seconds / 60;
-    if minutes < 10 {
-        let s = seconds % 60;
-        return if s == 0 {
-            format!("{minutes}m")
-        } else {
-            format!("{minutes}m{s}s")
-        };
-    }
-    if minutes < 60 * 3 {
-        return format!("{minutes}m");
-    }
-    let hours = seconds / 3600;
-    if hours < 8 {
-        let m = minutes % 60;
-        return if m == 0 {
-            format!("{hours}h")
-        } else {
-            format!("{hours}h{m}m")
-        };
-    }
-    if hours < 48 {
-        return format!("{hours}h");
-    }
-    if hours < 24 * 8 {
-        let h = hours % 24;
-        return if h == 0 {
-            format!("{}d", hours / 24)
-        } else {
-            format!("{}d{h}h", hours / 24)
-        };
-    }
-    if hours < 24 * 365 * 2 {
-        return format!("{}d", hours / 24);
-    }
-    if hours < 24 * 365 * 8 {
-        let dy = (hours / 24) % 365;
-        return if dy == 0 {
-            format!("{}y", hours / 24 / 365)
-        } else {
-            format!("{}y{dy}d", hours / 24 / 365)
-        };
-    }
-    format!("{}y", hours / 24 / 365)
+    capstan_core::duration::human_age(std)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -760,10 +707,14 @@ fn pod_cells(pod: &Value, now: Timestamp) -> Cells {
             s.to_string()
         }
     };
-    let pod_ip = arr_at(status, &["podIPs"])
-        .first()
-        .map(|ip| str_at(ip, &["ip"]))
-        .unwrap_or("");
+    // The v1 → internal conversion makes a set status.podIP authoritative over podIPs[0].
+    let pod_ip = match str_at(status, &["podIP"]) {
+        "" => arr_at(status, &["podIPs"])
+            .first()
+            .map(|ip| str_at(ip, &["ip"]))
+            .unwrap_or(""),
+        ip => ip,
+    };
     let gates = arr_at(spec, &["readinessGates"]);
     let readiness_gates = if gates.is_empty() {
         "<none>".to_string()
@@ -1039,10 +990,15 @@ fn service_cells(obj: &Value, now: Timestamp) -> Vec<Value> {
     let svc_type = at(spec, &["type"])
         .and_then(Value::as_str)
         .unwrap_or("ClusterIP");
-    let cluster_ip = arr_at(spec, &["clusterIPs"])
-        .first()
+    // As for pod IPs, the v1 → internal conversion prefers a set spec.clusterIP.
+    let cluster_ip = at(spec, &["clusterIP"])
         .and_then(Value::as_str)
-        .or_else(|| at(spec, &["clusterIP"]).and_then(Value::as_str))
+        .filter(|s| !s.is_empty())
+        .or_else(|| {
+            arr_at(spec, &["clusterIPs"])
+                .first()
+                .and_then(Value::as_str)
+        })
         .filter(|s| !s.is_empty())
         .unwrap_or("<none>");
     let external_ips: Vec<&str> = arr_at(spec, &["externalIPs"])
@@ -2882,14 +2838,29 @@ mod tests {
     /// Ten days before `now()`.
     const CREATED: &str = "2024-05-22T12:00:00Z";
 
-    /// The row's cells (and the column count, which kubectl requires to match) for a built-in.
-    fn check(group: &str, plural: &str, obj: Value, expected: Value) {
-        let r = row(group, plural, &obj, IncludeObject::None, now());
-        assert_eq!(r["cells"], expected, "{group}/{plural}: {obj}");
+    /// Which printer a case goes through.
+    enum Printer<'a> {
+        Builtin(&'a str, &'a str),
+        Custom(&'a [Value]),
+    }
+
+    /// The row's cells for `obj`, and one column definition per cell (kubectl requires it).
+    fn check(printer: Printer<'_>, obj: &Value, expected: &Value) {
+        let (defs, r) = match printer {
+            Printer::Builtin(group, plural) => (
+                column_definitions(group, plural),
+                row(group, plural, obj, IncludeObject::None, now()),
+            ),
+            Printer::Custom(columns) => (
+                custom_column_definitions(columns),
+                custom_row(columns, obj, IncludeObject::None, now()),
+            ),
+        };
+        assert_eq!(&r["cells"], expected, "{obj}");
         assert_eq!(
-            column_definitions(group, plural).len(),
+            defs.len(),
             expected.as_array().unwrap().len(),
-            "{group}/{plural}: one cell per column"
+            "one cell per column: {obj}"
         );
     }
 
@@ -2959,7 +2930,7 @@ mod tests {
             ),
         ];
         for (obj, expected) in cases {
-            check("", "nodes", obj, expected);
+            check(Printer::Builtin("", "nodes"), &obj, &expected);
         }
     }
 
@@ -3011,6 +2982,15 @@ mod tests {
                     "<none>",
                     "<none>",
                     "<none>"
+                ]),
+            ),
+            (
+                pod(
+                    json!({"containers": [{"name": "a"}]}),
+                    json!({"phase": "Running", "podIP": "10.1.0.9", "podIPs": [{"ip": "fd00::9"}]}),
+                ),
+                json!([
+                    "p", "0/1", "Running", "0", "10d", "10.1.0.9", "<none>", "<none>", "<none>"
                 ]),
             ),
             (
@@ -3212,7 +3192,7 @@ mod tests {
             ),
         ];
         for (obj, expected) in cases {
-            check("", "pods", obj, expected);
+            check(Printer::Builtin("", "pods"), &obj, &expected);
         }
     }
 
@@ -3361,7 +3341,7 @@ mod tests {
             ),
         ];
         for (group, plural, obj, expected) in cases {
-            check(group, plural, obj, expected);
+            check(Printer::Builtin(group, plural), &obj, &expected);
         }
     }
 
@@ -3574,7 +3554,7 @@ mod tests {
             ),
         ];
         for (group, plural, obj, expected) in cases {
-            check(group, plural, obj, expected);
+            check(Printer::Builtin(group, plural), &obj, &expected);
         }
     }
 
@@ -3695,7 +3675,7 @@ mod tests {
             ),
         ];
         for (group, plural, obj, expected) in cases {
-            check(group, plural, obj, expected);
+            check(Printer::Builtin(group, plural), &obj, &expected);
         }
     }
 
@@ -3818,7 +3798,11 @@ mod tests {
                 .checked_sub(jiff::SignedDuration::from_secs(*secs))
                 .unwrap();
             let obj = json!({"metadata": {"name": "x", "creationTimestamp": created.to_string()}});
-            assert_eq!(age(&obj, now()), *want, "{secs}s");
+            check(
+                Printer::Builtin("", "namespaces"),
+                &obj,
+                &json!(["x", "", want]),
+            );
         }
     }
 
@@ -3858,17 +3842,6 @@ mod tests {
             partial_object_metadata(&json!({}))["metadata"],
             json!({"creationTimestamp": null})
         );
-    }
-
-    fn check_custom(columns: Value, obj: Value, expected_names: &[&str], expected_cells: Value) {
-        let columns = columns.as_array().unwrap().clone();
-        let names: Vec<String> = custom_column_definitions(&columns)
-            .iter()
-            .map(|c| c["name"].as_str().unwrap().to_string())
-            .collect();
-        assert_eq!(names, expected_names);
-        let r = custom_row(&columns, &obj, IncludeObject::None, now());
-        assert_eq!(r["cells"], expected_cells, "{columns:?}");
     }
 
     #[test]
@@ -3932,7 +3905,13 @@ mod tests {
             ),
         ];
         for (columns, names, cells) in cases {
-            check_custom(columns, widget.clone(), &names, cells);
+            let columns = columns.as_array().unwrap().clone();
+            let got: Vec<String> = custom_column_definitions(&columns)
+                .iter()
+                .map(|c| c["name"].as_str().unwrap().to_string())
+                .collect();
+            assert_eq!(got, names);
+            check(Printer::Custom(&columns), &widget, &cells);
         }
         let defs = custom_column_definitions(&[
             json!({"name": "Ready", "type": "string", "jsonPath": ".status.ready", "priority": 1}),
