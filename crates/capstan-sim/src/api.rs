@@ -146,6 +146,9 @@ async fn route(twin: &Arc<Twin>, cluster: &Arc<Cluster>, parts: &[&str], req: Re
             faults_gate(twin, cluster).await?;
             crate::handlers::resource(twin, cluster, group, version, rest, req).await
         }
+        ["openapi", "v3"] => Ok(crate::openapi::root(twin, cluster)),
+        ["openapi", "v3", "api", version] => crate::openapi::group_version(twin, cluster, "", version),
+        ["openapi", "v3", "apis", group, version] => crate::openapi::group_version(twin, cluster, group, version),
         ["cloud", "v1", rest @ ..] => crate::cloud::http(twin, cluster, rest, req),
         ["sim", "v1", rest @ ..] => crate::faults::http(twin, cluster, rest, req),
         _ => Err(ApiError::path_not_found()),

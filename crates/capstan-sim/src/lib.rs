@@ -21,6 +21,7 @@ pub mod generator;
 pub mod handlers;
 pub mod kubelet;
 pub mod objects;
+pub mod openapi;
 pub mod patch;
 pub mod query;
 pub mod resources;

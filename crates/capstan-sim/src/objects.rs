@@ -213,7 +213,37 @@ fn labels_value(labels: &[(&str, &str)]) -> Value {
 }
 
 fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
-    v.pointer(pointer).and_then(Value::as_str).unwrap_or("")
+    at_path(v, pointer).and_then(Value::as_str).unwrap_or("")
+}
+
+/// `Value::pointer` without its per-segment allocations (escapes `~0`/`~1` still honoured
+/// through the slow path); the generator walks paths millions of times.
+fn at_path<'a>(v: &'a Value, pointer: &str) -> Option<&'a Value> {
+    if pointer.contains('~') {
+        return v.pointer(pointer);
+    }
+    let mut cur = v;
+    for seg in pointer.split('/').skip(1) {
+        cur = match cur {
+            Value::Object(m) => m.get(seg)?,
+            Value::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+/// Move `parts` into `v` under the given paths. `json!` re-serialises (deep-copies) any
+/// `Value` interpolated into it; big pieces such as templates and specs go in through here.
+fn with(mut v: Value, parts: Vec<(&[&str], Value)>) -> Value {
+    for (path, part) in parts {
+        let mut cur = &mut v;
+        for seg in path {
+            cur = &mut cur[*seg];
+        }
+        *cur = part;
+    }
+    v
 }
 
 /// Lower-case hex of `n` 64-bit draws: container and instance ids.
@@ -351,6 +381,10 @@ fn os_facts(provider: &str) -> OsFacts {
 /// (EKS `v1.31.4-eks-2d5f260`, GKE `v1.31.4-gke.1256000`), so version parsers must accept it.
 pub fn provider_kubelet_version(provider: &str, version: &str) -> String {
     let v = version.trim().trim_start_matches('v');
+    // Already a provider build ("1.31.4-eks-2d5f260"): keep it, so calling this twice is harmless.
+    if v.contains('-') {
+        return format!("v{v}");
+    }
     let h = fnv1a(v.as_bytes());
     match provider {
         "aws" => format!("v{v}-eks-{:07x}", h & 0x0FFF_FFFF),
@@ -674,16 +708,18 @@ pub fn node_lease(node_name: &str, node_uid: &str, now: Timestamp, rng: &mut Sim
         "ownerReferences".into(),
         json!([{ "apiVersion": "v1", "kind": "Node", "name": node_name, "uid": node_uid }]),
     );
-    json!({
+    with(
+        json!({
         "apiVersion": "coordination.k8s.io/v1",
         "kind": "Lease",
-        "metadata": metadata,
         "spec": {
             "holderIdentity": node_name,
             "leaseDurationSeconds": 40,
             "renewTime": rfc3339_micros(now),
         },
-    })
+        }),
+        vec![(&["metadata"], Value::Object(metadata))],
+    )
 }
 
 /// The kubelet's 10-second lease renewal.
@@ -987,13 +1023,10 @@ pub fn pod_from_template(
 
     let spec = Value::Object(spec);
     let qos = qos_class(&spec);
-    json!({
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": metadata,
-        "spec": spec,
-        "status": { "phase": "Pending", "qosClass": qos },
-    })
+    with(
+        json!({"apiVersion": "v1", "kind": "Pod", "status": { "phase": "Pending", "qosClass": qos }}),
+        vec![(&["metadata"], Value::Object(metadata)), (&["spec"], spec)],
+    )
 }
 
 /// The scheduler's binding: `spec.nodeName` and condition PodScheduled=True.
@@ -1256,20 +1289,19 @@ pub fn deployment(
     metadata.insert("generation".into(), json!(1));
     metadata.insert("labels".into(), workload_labels(&template));
     metadata.insert("annotations".into(), json!({"deployment.kubernetes.io/revision": "1"}));
-    json!({
+    let v = json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": metadata,
         "spec": {
             "progressDeadlineSeconds": 600,
             "replicas": replicas,
             "revisionHistoryLimit": 10,
             "selector": {"matchLabels": {sk: sv}},
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
-            "template": template,
         },
         "status": {},
-    })
+    });
+    with(v, vec![(&["metadata"], Value::Object(metadata)), (&["spec", "template"], template)])
 }
 
 /// The `pod-template-hash` of a PodTemplateSpec in upstream's format: a 32-bit FNV-1a of the
@@ -1326,13 +1358,15 @@ pub fn replica_set_for(
     if let Some(o) = OwnerRef::controller_of(deployment) {
         metadata.insert("ownerReferences".into(), json!([o.to_value()]));
     }
-    json!({
-        "apiVersion": "apps/v1",
-        "kind": "ReplicaSet",
-        "metadata": metadata,
-        "spec": {"replicas": replicas, "selector": selector, "template": template},
-        "status": {"replicas": 0},
-    })
+    let v = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "spec": {"replicas": replicas}, "status": {"replicas": 0}});
+    with(
+        v,
+        vec![
+            (&["metadata"], Value::Object(metadata)),
+            (&["spec", "selector"], selector),
+            (&["spec", "template"], template),
+        ],
+    )
 }
 
 /// A new pod of a ReplicaSet: `<rs>-<5 chars>`, controller reference, template labels.
@@ -1349,6 +1383,53 @@ pub fn replica_set_pod(rs: &Value, now: Timestamp, rng: &mut SimRng) -> Value {
     )
 }
 
+/// Another pod like `proto` (a Pending pod from [`pod_from_template`] or
+/// [`replica_set_pod`]): same labels, owner and defaulted spec, with its own `name`, uid,
+/// creationTimestamp and service-account token volume; unbound and Pending. Much cheaper
+/// than defaulting the template again, for controllers that create many identical pods.
+pub fn pod_like(proto: &Value, name: &str, now: Timestamp, rng: &mut SimRng) -> Value {
+    let mut pod = proto.clone();
+    if let Some(m) = pod["metadata"].as_object_mut() {
+        m.insert("name".into(), json!(name));
+        m.insert("uid".into(), json!(rng.uuid()));
+        m.insert("creationTimestamp".into(), json!(rfc3339(now)));
+    }
+    let spec = &mut pod["spec"];
+    if let Some(s) = spec.as_object_mut() {
+        s.remove("nodeName");
+    }
+    // The ServiceAccount admission plugin names the token volume per pod.
+    let old = spec["volumes"].as_array().and_then(|vols| {
+        vols.iter()
+            .map(|v| str_at(v, "/name"))
+            .find(|n| n.starts_with("kube-api-access-"))
+            .map(str::to_string)
+    });
+    if let Some(old) = old {
+        let new = format!("kube-api-access-{}", rng.name_suffix(5));
+        if let Some(vols) = spec["volumes"].as_array_mut() {
+            for v in vols.iter_mut().filter(|v| str_at(v, "/name") == old) {
+                v["name"] = json!(new);
+            }
+        }
+        for list in ["initContainers", "containers"] {
+            if let Some(cs) = spec[list].as_array_mut() {
+                for c in cs.iter_mut() {
+                    if let Some(mounts) = c["volumeMounts"].as_array_mut() {
+                        for m in mounts.iter_mut().filter(|m| str_at(m, "/name") == old) {
+                            m["name"] = json!(new);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let qos = proto["status"]["qosClass"].clone();
+    pod["status"] = json!({"phase": "Pending"});
+    pod["status"]["qosClass"] = qos;
+    pod
+}
+
 /// apps/v1 DaemonSet with RollingUpdate (maxSurge 0, maxUnavailable 1).
 pub fn daemon_set(namespace: &str, name: &str, template: &Value, rng: &mut SimRng, now: Timestamp) -> Value {
     let (sk, sv) = selector_for(template, name);
@@ -1357,18 +1438,17 @@ pub fn daemon_set(namespace: &str, name: &str, template: &Value, rng: &mut SimRn
     metadata.insert("generation".into(), json!(1));
     metadata.insert("labels".into(), workload_labels(&template));
     metadata.insert("annotations".into(), json!({"deprecated.daemonset.template.generation": "1"}));
-    json!({
+    let v = json!({
         "apiVersion": "apps/v1",
         "kind": "DaemonSet",
-        "metadata": metadata,
         "spec": {
             "revisionHistoryLimit": 10,
             "selector": {"matchLabels": {sk: sv}},
-            "template": template,
             "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}},
         },
         "status": {"currentNumberScheduled": 0, "desiredNumberScheduled": 0, "numberMisscheduled": 0, "numberReady": 0},
-    })
+    });
+    with(v, vec![(&["metadata"], Value::Object(metadata)), (&["spec", "template"], template)])
 }
 
 /// The DaemonSet controller's pod for one node: node affinity on `metadata.name`, the
@@ -1455,10 +1535,9 @@ pub fn stateful_set(
     let mut metadata = meta(name, Some(namespace), now, rng);
     metadata.insert("generation".into(), json!(1));
     metadata.insert("labels".into(), workload_labels(&template));
-    json!({
+    let v = json!({
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
-        "metadata": metadata,
         "spec": {
             "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
             "podManagementPolicy": "OrderedReady",
@@ -1466,12 +1545,12 @@ pub fn stateful_set(
             "revisionHistoryLimit": 10,
             "selector": {"matchLabels": {sk: sv}},
             "serviceName": name,
-            "template": template,
             "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}},
             "volumeClaimTemplates": volume_claim_templates,
         },
         "status": {"availableReplicas": 0, "replicas": 0},
-    })
+    });
+    with(v, vec![(&["metadata"], Value::Object(metadata)), (&["spec", "template"], template)])
 }
 
 /// The pod a StatefulSet controller creates for `ordinal`: stable name, hostname/subdomain,
@@ -1535,13 +1614,8 @@ pub fn controller_revision(owner: &Value, revision: i64, rng: &mut SimRng, now: 
     if let Some(o) = OwnerRef::controller_of(owner) {
         metadata.insert("ownerReferences".into(), json!([o.to_value()]));
     }
-    json!({
-        "apiVersion": "apps/v1",
-        "kind": "ControllerRevision",
-        "metadata": metadata,
-        "data": {"spec": {"template": template, "$patch": "replace"}},
-        "revision": revision,
-    })
+    let v = json!({"apiVersion": "apps/v1", "kind": "ControllerRevision", "data": {"spec": {"$patch": "replace"}}, "revision": revision});
+    with(v, vec![(&["metadata"], Value::Object(metadata)), (&["data", "spec", "template"], template.clone())])
 }
 
 /// Pod counts a workload controller reports.
@@ -1661,16 +1735,18 @@ pub fn storage_class(provider: &str, rng: &mut SimRng, now: Timestamp) -> Value 
     };
     let mut metadata = meta(name, None, now, rng);
     metadata.insert("annotations".into(), json!({"storageclass.kubernetes.io/is-default-class": "true"}));
-    json!({
+    with(
+        json!({
         "apiVersion": "storage.k8s.io/v1",
         "kind": "StorageClass",
-        "metadata": metadata,
         "provisioner": driver,
         "parameters": params,
         "reclaimPolicy": "Delete",
         "volumeBindingMode": "WaitForFirstConsumer",
         "allowVolumeExpansion": true,
-    })
+        }),
+        vec![(&["metadata"], Value::Object(metadata))],
+    )
 }
 
 /// The PVC a StatefulSet controller creates from claim template `claim` for `ordinal`
@@ -1699,13 +1775,15 @@ pub fn pvc_for_statefulset(
     }
     let mut spec = template["spec"].clone();
     spec["volumeMode"] = spec.get("volumeMode").cloned().unwrap_or(json!("Filesystem"));
-    json!({
+    with(
+        json!({
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
-        "metadata": metadata,
         "spec": spec,
         "status": {"phase": "Pending"},
-    })
+        }),
+        vec![(&["metadata"], Value::Object(metadata))],
+    )
 }
 
 /// The dynamically provisioned PV for `pvc`, bound both ways: the PV's claimRef points at
@@ -1805,13 +1883,15 @@ pub fn pod_disruption_budget(
         PdbLimit::MinAvailable(v) => spec["minAvailable"] = v,
         PdbLimit::MaxUnavailable(v) => spec["maxUnavailable"] = v,
     }
-    json!({
+    with(
+        json!({
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
-        "metadata": metadata,
         "spec": spec,
         "status": {"currentHealthy": 0, "desiredHealthy": 0, "disruptionsAllowed": 0, "expectedPods": 0},
-    })
+        }),
+        vec![(&["metadata"], Value::Object(metadata))],
+    )
 }
 
 /// An IntOrString scaled against `total` the way the disruption controller does (percentages
@@ -1882,13 +1962,15 @@ pub fn namespace(
     }
     let mut metadata = meta(name, None, now, rng);
     metadata.insert("labels".into(), Value::Object(l));
-    json!({
+    with(
+        json!({
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": metadata,
         "spec": {"finalizers": ["kubernetes"]},
         "status": {"phase": "Active"},
-    })
+        }),
+        vec![(&["metadata"], Value::Object(metadata))],
+    )
 }
 
 /// ClusterIP Service (single-stack IPv4) exposing `port` as "http" to `selector`;
@@ -1917,13 +1999,15 @@ pub fn service(
     if !selector.is_empty() {
         spec["selector"] = labels_value(selector);
     }
-    json!({
+    with(
+        json!({
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": metadata,
         "spec": spec,
         "status": {"loadBalancer": {}},
-    })
+        }),
+        vec![(&["metadata"], Value::Object(metadata))],
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
