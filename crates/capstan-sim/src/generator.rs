@@ -564,14 +564,18 @@ impl Ctx<'_, '_> {
         o::set_workload_status(&mut rs, counts, at(rs_created + 60, self.now));
         self.e.emit("apps", "deployments", dep);
         let mut names: HashSet<String> = HashSet::with_capacity(spots.len());
-        let mut pods = Vec::new();
+        let mut pods = Vec::with_capacity(spots.len());
+        // Default the template once; every pod of the ReplicaSet is a copy with its own identity.
+        let proto = o::replica_set_pod(&rs, at(rs_created, self.now), &mut self.rng);
+        let rs_name = rs["metadata"]["name"].as_str().unwrap_or(name).to_string();
         for idx in spots {
             let created = self.pod_created(rs_created, idx);
-            let mut pod = o::replica_set_pod(&rs, at(created, self.now), &mut self.rng);
             // generateName collisions are retried by the API server; do the same.
-            while !names.insert(pod["metadata"]["name"].as_str().unwrap_or("").to_string()) {
-                pod = o::replica_set_pod(&rs, at(created, self.now), &mut self.rng);
+            let mut pod_name = format!("{rs_name}-{}", self.rng.name_suffix(5));
+            while !names.insert(pod_name.clone()) {
+                pod_name = format!("{rs_name}-{}", self.rng.name_suffix(5));
             }
+            let mut pod = o::pod_like(&proto, &pod_name, at(created, self.now), &mut self.rng);
             self.finish_pod(&mut pod, idx, created, false);
             pods.push(pod);
         }
@@ -622,10 +626,31 @@ impl Ctx<'_, '_> {
         let rev = o::controller_revision(&ds, 1, &mut self.rng, at(created, self.now));
         self.e.emit("apps", "daemonsets", ds.clone());
         self.e.emit("apps", "controllerrevisions", rev);
+        let ds_name = name;
+        let mut proto: Option<Value> = None;
+        // 10,000 random five-character suffixes collide a few times; retry like the API server.
+        let mut names: HashSet<String> = HashSet::with_capacity(on.len());
         for idx in on {
             let created = self.placer.slots[idx].created + 20 + self.rng.range_inclusive(0, 40) as i64;
             let node = self.placer.slots[idx].name.clone();
-            let mut pod = o::daemon_set_pod(&ds, &node, at(created, self.now), &mut self.rng);
+            // The first pod is built in full; the rest copy it and retarget the node affinity.
+            let mut pod = match &proto {
+                None => {
+                    let p = o::daemon_set_pod(&ds, &node, at(created, self.now), &mut self.rng);
+                    names.insert(p["metadata"]["name"].as_str().unwrap_or("").to_string());
+                    proto = Some(p.clone());
+                    p
+                }
+                Some(proto) => {
+                    let mut pod_name = format!("{ds_name}-{}", self.rng.name_suffix(5));
+                    while !names.insert(pod_name.clone()) {
+                        pod_name = format!("{ds_name}-{}", self.rng.name_suffix(5));
+                    }
+                    let mut p = o::pod_like(proto, &pod_name, at(created, self.now), &mut self.rng);
+                    p["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]["matchFields"][0]["values"] = json!([node]);
+                    p
+                }
+            };
             self.finish_pod(&mut pod, idx, created, true);
             self.e.emit("", "pods", pod);
         }

@@ -248,7 +248,8 @@ fn with(mut v: Value, parts: Vec<(&[&str], Value)>) -> Value {
 
 /// Lower-case hex of `n` 64-bit draws: container and instance ids.
 fn hex_from(mut seed: u64, chars: usize) -> String {
-    let mut out = String::with_capacity(chars + 16);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(chars);
     while out.len() < chars {
         // SplitMix64 step: ids derived from a hash must still look uniformly random.
         seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -256,9 +257,13 @@ fn hex_from(mut seed: u64, chars: usize) -> String {
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^= z >> 31;
-        out.push_str(&format!("{z:016x}"));
+        for i in (0..16).rev() {
+            if out.len() == chars {
+                break;
+            }
+            out.push(HEX[((z >> (i * 4)) & 15) as usize] as char);
+        }
     }
-    out.truncate(chars);
     out
 }
 
@@ -1048,15 +1053,25 @@ fn container_names(pod: &Value, list: &str) -> Vec<(String, String)> {
 }
 
 fn container_id(pod: &Value, container: &str, salt: &str) -> String {
-    let seed = fnv1a(format!("{}/{container}/{salt}", str_at(pod, "/metadata/uid")).as_bytes());
-    format!("containerd://{}", hex_from(seed, 64))
+    let uid = str_at(pod, "/metadata/uid");
+    let mut key = String::with_capacity(uid.len() + container.len() + salt.len() + 2);
+    for part in [uid, "/", container, "/", salt] {
+        key.push_str(part);
+    }
+    let mut id = String::with_capacity(77);
+    id.push_str("containerd://");
+    id.push_str(&hex_from(fnv1a(key.as_bytes()), 64));
+    id
 }
 
 fn image_id(image: &str) -> String {
-    let full = normalize_image(image);
+    image_id_of_full(&normalize_image(image))
+}
+
+fn image_id_of_full(full: &str) -> String {
     let repo = match full.rfind(':') {
         Some(i) if !full[i..].contains('/') => &full[..i],
-        _ => full.as_str(),
+        _ => full,
     };
     format!("{repo}@sha256:{}", hex_from(fnv1a(full.as_bytes()), 64))
 }
@@ -1068,10 +1083,11 @@ fn running_statuses(pod: &Value, started_at: &str, ready: bool) -> Vec<Value> {
     names
         .iter()
         .map(|(name, image)| {
+            let full = normalize_image(image);
             json!({
                 "containerID": container_id(pod, name, started_at),
-                "image": normalize_image(image),
-                "imageID": image_id(image),
+                "imageID": image_id_of_full(&full),
+                "image": full,
                 "lastState": {},
                 "name": name,
                 "ready": ready,
@@ -1309,13 +1325,24 @@ pub fn deployment(
 /// and mapped character by character onto the safe alphabet. Deterministic across builds.
 pub fn pod_template_hash(template: &Value) -> String {
     const SAFE: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    let text = serde_json::to_string(template).unwrap_or_default();
-    let mut h: u32 = 0x811c_9dc5;
-    for b in text.as_bytes() {
-        h ^= u32::from(*b);
-        h = h.wrapping_mul(0x0100_0193);
+    // Hash the serialisation as it streams out rather than building the string.
+    struct Fnv32(u32);
+    impl std::io::Write for Fnv32 {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            for b in buf {
+                self.0 ^= u32::from(*b);
+                self.0 = self.0.wrapping_mul(0x0100_0193);
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
     }
-    h.to_string()
+    let mut h = Fnv32(0x811c_9dc5);
+    // Writing a Value into a sink that never fails cannot fail.
+    let _ = serde_json::to_writer(&mut h, template);
+    h.0.to_string()
         .bytes()
         .map(|b| SAFE[usize::from(b) % SAFE.len()] as char)
         .collect()

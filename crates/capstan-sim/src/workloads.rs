@@ -200,7 +200,7 @@ fn deployment(data: &mut ClusterData, dep: &Obj, now: Timestamp) {
     let rs_ready = |o: &Obj| o.value().pointer("/status/readyReplicas").and_then(Value::as_i64).unwrap_or(0);
     let old_total: i64 = old_rs.iter().map(|o| rs_replicas(o)).sum();
     let new_spec = rs_replicas(&new_rs);
-    let mut scale = |data: &mut ClusterData, rs: &Obj, to: i64| {
+    let scale = |data: &mut ClusterData, rs: &Obj, to: i64| {
         let mut rv = rs.value();
         if spec_replicas(&rv) != to {
             rv["spec"]["replicas"] = json!(to);
