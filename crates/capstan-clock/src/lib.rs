@@ -99,9 +99,7 @@ impl Clock for ScaledClock {
     fn now(&self) -> Timestamp {
         let elapsed = self.started.elapsed().mul_f64(self.scale) + *self.skipped.lock();
         let elapsed = SignedDuration::try_from(elapsed).unwrap_or(SignedDuration::MAX);
-        self.origin
-            .checked_add(elapsed)
-            .unwrap_or(Timestamp::MAX)
+        self.origin.checked_add(elapsed).unwrap_or(Timestamp::MAX)
     }
 
     fn scale(&self) -> f64 {
@@ -122,7 +120,10 @@ mod tests {
         clock.advance(Duration::from_secs(3600));
         let t1 = clock.now();
         assert!(t1.duration_since(origin) >= SignedDuration::from_secs(3600));
-        assert_eq!(clock.real_delay(Duration::from_secs(10)), Duration::from_millis(10));
+        assert_eq!(
+            clock.real_delay(Duration::from_secs(10)),
+            Duration::from_millis(10)
+        );
     }
 
     #[test]

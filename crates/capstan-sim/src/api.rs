@@ -99,8 +99,10 @@ async fn dispatch(
     match parts.as_slice() {
         ["healthz" | "readyz" | "livez", ..] => {
             let mut r = (StatusCode::OK, "ok").into_response();
-            r.headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
             return r;
         }
         ["version"] => return version(&twin, &cluster),
@@ -124,19 +126,29 @@ fn authorized(cluster: &Cluster, headers: &HeaderMap) -> bool {
         .is_some_and(|token| cluster.token_matches(token.trim()))
 }
 
-async fn route(twin: &Arc<Twin>, cluster: &Arc<Cluster>, parts: &[&str], req: Req) -> ApiResult<Response> {
+async fn route(
+    twin: &Arc<Twin>,
+    cluster: &Arc<Cluster>,
+    parts: &[&str],
+    req: Req,
+) -> ApiResult<Response> {
     match parts {
-        ["api"] => Ok(value_response(StatusCode::OK, &json!({
-            "kind": "APIVersions",
-            "versions": ["v1"],
-            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]
-        }))),
+        ["api"] => Ok(value_response(
+            StatusCode::OK,
+            &json!({
+                "kind": "APIVersions",
+                "versions": ["v1"],
+                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]
+            }),
+        )),
         ["api", "v1"] => Ok(crate::discovery::resource_list(twin, cluster, "", "v1")),
         ["apis"] => Ok(crate::discovery::group_list(twin, cluster)),
         ["apis", group] => crate::discovery::group(twin, cluster, group),
         ["apis", group, version] => {
             crate::discovery::check_group_version(twin, cluster, group, version)?;
-            Ok(crate::discovery::resource_list(twin, cluster, group, version))
+            Ok(crate::discovery::resource_list(
+                twin, cluster, group, version,
+            ))
         }
         ["api", "v1", rest @ ..] => {
             faults_gate(twin, cluster).await?;
@@ -147,8 +159,12 @@ async fn route(twin: &Arc<Twin>, cluster: &Arc<Cluster>, parts: &[&str], req: Re
             crate::handlers::resource(twin, cluster, group, version, rest, req).await
         }
         ["openapi", "v3"] => Ok(crate::openapi::root(twin, cluster)),
-        ["openapi", "v3", "api", version] => crate::openapi::group_version(twin, cluster, "", version),
-        ["openapi", "v3", "apis", group, version] => crate::openapi::group_version(twin, cluster, group, version),
+        ["openapi", "v3", "api", version] => {
+            crate::openapi::group_version(twin, cluster, "", version)
+        }
+        ["openapi", "v3", "apis", group, version] => {
+            crate::openapi::group_version(twin, cluster, group, version)
+        }
         ["cloud", "v1", rest @ ..] => crate::cloud::http(twin, cluster, rest, req),
         ["sim", "v1", rest @ ..] => crate::faults::http(twin, cluster, rest, req),
         _ => Err(ApiError::path_not_found()),
@@ -167,7 +183,9 @@ async fn faults_gate(twin: &Arc<Twin>, cluster: &Arc<Cluster>) -> ApiResult<()> 
         tokio::time::sleep(latency).await;
     }
     if fail {
-        return Err(ApiError::internal("injected fault: the API server failed this request"));
+        return Err(ApiError::internal(
+            "injected fault: the API server failed this request",
+        ));
     }
     Ok(())
 }
@@ -182,19 +200,22 @@ fn version(twin: &Arc<Twin>, cluster: &Arc<Cluster>) -> Response {
         .map(|v| (v.major.to_string(), v.minor.to_string()))
         .unwrap_or_default();
     let git = v.map(|v| v.git_version()).unwrap_or(version);
-    value_response(StatusCode::OK, &json!({
-        "major": major,
-        "minor": minor,
-        "emulationMajor": major,
-        "emulationMinor": minor,
-        "minCompatibilityMajor": major,
-        "minCompatibilityMinor": minor,
-        "gitVersion": git,
-        "gitCommit": "0000000000000000000000000000000000000000",
-        "gitTreeState": "clean",
-        "buildDate": "2026-01-01T00:00:00Z",
-        "goVersion": "go1.24.0",
-        "compiler": "gc",
-        "platform": "linux/amd64"
-    }))
+    value_response(
+        StatusCode::OK,
+        &json!({
+            "major": major,
+            "minor": minor,
+            "emulationMajor": major,
+            "emulationMinor": minor,
+            "minCompatibilityMajor": major,
+            "minCompatibilityMinor": minor,
+            "gitVersion": git,
+            "gitCommit": "0000000000000000000000000000000000000000",
+            "gitTreeState": "clean",
+            "buildDate": "2026-01-01T00:00:00Z",
+            "goVersion": "go1.24.0",
+            "compiler": "gc",
+            "platform": "linux/amd64"
+        }),
+    )
 }

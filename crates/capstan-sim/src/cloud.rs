@@ -87,7 +87,9 @@ impl CloudState {
 
 /// The newest patch the provider offers for each minor (a stable, fictional catalogue).
 pub fn offered_versions() -> Vec<String> {
-    (27..=35).flat_map(|minor| (0..=((minor * 7) % 9 + 2)).map(move |p| format!("1.{minor}.{p}"))).collect()
+    (27..=35)
+        .flat_map(|minor| (0..=((minor * 7) % 9 + 2)).map(move |p| format!("1.{minor}.{p}")))
+        .collect()
 }
 
 /// Resolve `1.32` to the newest offered 1.32.x, or check that `1.32.4` is offered.
@@ -97,7 +99,9 @@ pub fn resolve_version(requested: &str) -> Result<String, String> {
     let matching: Vec<KubeVersion> = offered
         .iter()
         .filter_map(|o| KubeVersion::parse(o).ok())
-        .filter(|o| o.major == v.major && o.minor == v.minor && (v.patch.is_none() || o.patch == v.patch))
+        .filter(|o| {
+            o.major == v.major && o.minor == v.minor && (v.patch.is_none() || o.patch == v.patch)
+        })
         .collect();
     matching
         .into_iter()
@@ -116,19 +120,40 @@ fn set_phase(m: &mut Machine, phase: MachinePhase, now: Timestamp) {
 }
 
 /// Start a control-plane upgrade (one minor at a time; never a downgrade).
-pub fn upgrade_control_plane(data: &mut ClusterData, version: &str, now: Timestamp) -> ApiResult<Value> {
-    let invalid = |msg: String| ApiError::invalid("ControlPlaneUpgrade", "cloud", &data.spec.name, &[("version".into(), msg)]);
+pub fn upgrade_control_plane(
+    data: &mut ClusterData,
+    version: &str,
+    now: Timestamp,
+) -> ApiResult<Value> {
+    let invalid = |msg: String| {
+        ApiError::invalid(
+            "ControlPlaneUpgrade",
+            "cloud",
+            &data.spec.name,
+            &[("version".into(), msg)],
+        )
+    };
     if data.upgrade_in_progress() {
-        return Err(ApiError::conflict("cloud", "controlplanes", &data.spec.name, "an upgrade is already in progress"));
+        return Err(ApiError::conflict(
+            "cloud",
+            "controlplanes",
+            &data.spec.name,
+            "an upgrade is already in progress",
+        ));
     }
-    let target = resolve_version(version).map_err(|m| invalid(m))?;
-    let current = KubeVersion::parse(&data.cloud.control_plane_version).map_err(|e| invalid(e.to_string()))?;
+    let target = resolve_version(version).map_err(invalid)?;
+    let current = KubeVersion::parse(&data.cloud.control_plane_version)
+        .map_err(|e| invalid(e.to_string()))?;
     let to = KubeVersion::parse(&target).map_err(|e| invalid(e.to_string()))?;
     if to < current {
-        return Err(invalid(format!("Invalid value: \"{target}\": downgrades are not supported (current {current})")));
+        return Err(invalid(format!(
+            "Invalid value: \"{target}\": downgrades are not supported (current {current})"
+        )));
     }
     if current.minor_distance(&to) > 1 {
-        return Err(invalid(format!("Invalid value: \"{target}\": the control plane upgrades one minor version at a time (current {current})")));
+        return Err(invalid(format!(
+            "Invalid value: \"{target}\": the control plane upgrades one minor version at a time (current {current})"
+        )));
     }
     let duration = minutes(data, 8, 15);
     let will_fail = std::mem::take(&mut data.faults.fail_next_upgrade);
@@ -150,37 +175,84 @@ impl ClusterData {
 }
 
 /// Order machines into a pool at a kubelet version (defaults to the control plane's).
-pub fn add_nodes(data: &mut ClusterData, pool: &str, count: u32, version: Option<&str>, now: Timestamp) -> ApiResult<Vec<String>> {
-    let Some(pool_spec) = data.spec.node_pools.iter().find(|p| p.name == pool).cloned() else {
+pub fn add_nodes(
+    data: &mut ClusterData,
+    pool: &str,
+    count: u32,
+    version: Option<&str>,
+    now: Timestamp,
+) -> ApiResult<Vec<String>> {
+    let Some(pool_spec) = data
+        .spec
+        .node_pools
+        .iter()
+        .find(|p| p.name == pool)
+        .cloned()
+    else {
         return Err(ApiError::not_found("cloud", "nodepools", pool));
     };
-    let cp = KubeVersion::parse(&data.cloud.control_plane_version).map_err(|e| ApiError::internal(e.to_string()))?;
+    let cp = KubeVersion::parse(&data.cloud.control_plane_version)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     let version = match version {
-        Some(v) => resolve_version(v).map_err(|m| ApiError::invalid("Machine", "cloud", pool, &[("version".into(), m)]))?,
+        Some(v) => resolve_version(v)
+            .map_err(|m| ApiError::invalid("Machine", "cloud", pool, &[("version".into(), m)]))?,
         None => cp.to_string(),
     };
     let kv = KubeVersion::parse(&version).map_err(|e| ApiError::bad_request(e.to_string()))?;
     if kv.minor_version() > cp.minor_version() {
-        return Err(ApiError::invalid("Machine", "cloud", pool, &[(
-            "version".into(),
-            format!("Invalid value: \"{version}\": a kubelet must not be newer than the control plane ({cp})"),
-        )]));
+        return Err(ApiError::invalid(
+            "Machine",
+            "cloud",
+            pool,
+            &[(
+                "version".into(),
+                format!(
+                    "Invalid value: \"{version}\": a kubelet must not be newer than the control plane ({cp})"
+                ),
+            )],
+        ));
     }
     if !(1..=500).contains(&count) {
-        return Err(ApiError::invalid("Machine", "cloud", pool, &[("count".into(), format!("Invalid value: {count}: must be between 1 and 500"))]));
+        return Err(ApiError::invalid(
+            "Machine",
+            "cloud",
+            pool,
+            &[(
+                "count".into(),
+                format!("Invalid value: {count}: must be between 1 and 500"),
+            )],
+        ));
     }
     let mut names = Vec::new();
     for _ in 0..count {
-        let name = format!("{}-{}-{}", data.spec.name.chars().take(20).collect::<String>().trim_end_matches('-'), pool_spec.name, data.rng.name_suffix(5));
+        let name = format!(
+            "{}-{}-{}",
+            data.spec
+                .name
+                .chars()
+                .take(20)
+                .collect::<String>()
+                .trim_end_matches('-'),
+            pool_spec.name,
+            data.rng.name_suffix(5)
+        );
         let delay = minutes(data, 5, 15);
-        data.cloud.machines.insert(name.clone(), Machine {
-            name: name.clone(),
-            pool: pool.to_string(),
-            version: version.clone(),
-            phase: MachinePhase::Provisioning,
-            history: vec![(MachinePhase::Provisioning, now)],
-        });
-        data.schedule(now + delay, Action::MachineJoined { machine: name.clone() });
+        data.cloud.machines.insert(
+            name.clone(),
+            Machine {
+                name: name.clone(),
+                pool: pool.to_string(),
+                version: version.clone(),
+                phase: MachinePhase::Provisioning,
+                history: vec![(MachinePhase::Provisioning, now)],
+            },
+        );
+        data.schedule(
+            now + delay,
+            Action::MachineJoined {
+                machine: name.clone(),
+            },
+        );
         names.push(name);
     }
     Ok(names)
@@ -188,28 +260,43 @@ pub fn add_nodes(data: &mut ClusterData, pool: &str, count: u32, version: Option
 
 /// Terminate the machine behind a node.
 pub fn terminate(data: &mut ClusterData, node: &str, now: Timestamp) -> ApiResult<Value> {
-    let exists = data.get(&keys::NODES, &ObjKey::cluster(node)).is_some() || data.cloud.machines.contains_key(node);
+    let exists = data.get(&keys::NODES, &ObjKey::cluster(node)).is_some()
+        || data.cloud.machines.contains_key(node);
     if !exists {
         return Err(ApiError::not_found("", "nodes", node));
     }
     let pool = data
         .get(&keys::NODES, &ObjKey::cluster(node))
-        .and_then(|n| n.labels.iter().find(|(k, _)| *k == "capstan.io/node-pool").map(|(_, v)| v.to_string()))
+        .and_then(|n| {
+            n.labels
+                .iter()
+                .find(|(k, _)| *k == "capstan.io/node-pool")
+                .map(|(_, v)| v.to_string())
+        })
         .unwrap_or_default();
     let delay = minutes(data, 1, 2);
-    let m = data.cloud.machines.entry(node.to_string()).or_insert_with(|| Machine {
-        name: node.to_string(),
-        pool,
-        version: String::new(),
-        phase: MachinePhase::Running,
-        history: vec![],
-    });
+    let m = data
+        .cloud
+        .machines
+        .entry(node.to_string())
+        .or_insert_with(|| Machine {
+            name: node.to_string(),
+            pool,
+            version: String::new(),
+            phase: MachinePhase::Running,
+            history: vec![],
+        });
     if m.phase == MachinePhase::Terminating {
         return Ok(machine_json(m));
     }
     set_phase(m, MachinePhase::Terminating, now);
     let out = machine_json(m);
-    data.schedule(now + delay, Action::MachineTerminated { machine: node.to_string() });
+    data.schedule(
+        now + delay,
+        Action::MachineTerminated {
+            machine: node.to_string(),
+        },
+    );
     Ok(out)
 }
 
@@ -217,12 +304,26 @@ pub fn terminate(data: &mut ClusterData, node: &str, now: Timestamp) -> ApiResul
 pub fn perform(data: &mut ClusterData, action: Action, now: Timestamp) {
     match action {
         Action::MachineJoined { machine } => {
-            let Some(m) = data.cloud.machines.get(&machine).cloned() else { return };
+            let Some(m) = data.cloud.machines.get(&machine).cloned() else {
+                return;
+            };
             if m.phase != MachinePhase::Provisioning {
                 return;
             }
-            let Some(pool) = data.spec.node_pools.iter().find(|p| p.name == m.pool).cloned() else { return };
-            let zone = pool.zones.first().cloned().unwrap_or_else(|| format!("{}a", data.spec.region));
+            let Some(pool) = data
+                .spec
+                .node_pools
+                .iter()
+                .find(|p| p.name == m.pool)
+                .cloned()
+            else {
+                return;
+            };
+            let zone = pool
+                .zones
+                .first()
+                .cloned()
+                .unwrap_or_else(|| format!("{}a", data.spec.region));
             let ip_seed = data.rng.next_u64();
             let params = crate::objects::NodeParams {
                 name: machine.clone(),
@@ -232,19 +333,35 @@ pub fn perform(data: &mut ClusterData, action: Action, now: Timestamp) {
                 provider: data.spec.provider.clone(),
                 region: data.spec.region.clone(),
                 zone,
-                kubelet_version: crate::objects::provider_kubelet_version(&data.spec.provider, &m.version),
+                kubelet_version: crate::objects::provider_kubelet_version(
+                    &data.spec.provider,
+                    &m.version,
+                ),
                 cpu_millis: crate::objects::cpu_millis(&pool.cpu).unwrap_or(4000),
                 memory_bytes: crate::objects::memory_bytes(&pool.memory).unwrap_or(16 << 30),
                 max_pods: pool.max_pods,
-                internal_ip: format!("10.{}.{}.{}", ip_seed % 64, (ip_seed >> 8) % 256, (ip_seed >> 16) % 254 + 1),
+                internal_ip: format!(
+                    "10.{}.{}.{}",
+                    ip_seed % 64,
+                    (ip_seed >> 8) % 256,
+                    (ip_seed >> 16) % 254 + 1
+                ),
                 created: now,
                 ready: false,
             };
             let node = crate::objects::node(&params, &mut data.rng);
-            let uid = node.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or("").to_string();
+            let uid = node
+                .pointer("/metadata/uid")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             data.put(&keys::NODES, ObjKey::cluster(&machine), node);
             let lease = crate::objects::node_lease(&machine, &uid, now, &mut data.rng);
-            data.put(&keys::LEASES, ObjKey::new("kube-node-lease", &machine), lease);
+            data.put(
+                &keys::LEASES,
+                ObjKey::new("kube-node-lease", &machine),
+                lease,
+            );
             if let Some(m) = data.cloud.machines.get_mut(&machine) {
                 set_phase(m, MachinePhase::Joining, now);
             }
@@ -268,7 +385,9 @@ pub fn perform(data: &mut ClusterData, action: Action, now: Timestamp) {
             data.cloud.machines.remove(&machine);
         }
         Action::ControlPlaneUpgraded => {
-            let Some(up) = data.cloud.upgrade.take() else { return };
+            let Some(up) = data.cloud.upgrade.take() else {
+                return;
+            };
             let outcome = if up.will_fail {
                 json!({"from": up.from, "to": up.to, "startedAt": k8s_time(up.started), "finishedAt": k8s_time(now), "result": "Failed",
                        "message": format!("control plane upgrade to {} failed: injected fault (the control plane stays at {})", up.to, up.from)})
@@ -307,29 +426,45 @@ fn describe(data: &ClusterData) -> Value {
     })
 }
 
-pub(crate) fn http(twin: &Arc<Twin>, cluster: &Arc<Cluster>, parts: &[&str], req: Req) -> ApiResult<Response> {
+pub(crate) fn http(
+    twin: &Arc<Twin>,
+    cluster: &Arc<Cluster>,
+    parts: &[&str],
+    req: Req,
+) -> ApiResult<Response> {
     let now = twin.now();
     let body: Value = if req.body.is_empty() {
         json!({})
     } else {
-        serde_json::from_slice(&req.body).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?
+        serde_json::from_slice(&req.body)
+            .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?
     };
     let mut data = twin.lock(cluster);
     let result = match (&req.method, parts) {
         (&Method::GET, []) => Ok((StatusCode::OK, describe(&data))),
-        (&Method::GET, ["versions"]) => Ok((StatusCode::OK, json!({"versions": offered_versions()}))),
+        (&Method::GET, ["versions"]) => {
+            Ok((StatusCode::OK, json!({"versions": offered_versions()})))
+        }
         (&Method::POST, ["control-plane", "upgrade"]) => {
             let version = body.get("version").and_then(Value::as_str).ok_or_else(|| {
-                ApiError::invalid("ControlPlaneUpgrade", "cloud", &cluster.name, &[("version".into(), "Required value".into())])
+                ApiError::invalid(
+                    "ControlPlaneUpgrade",
+                    "cloud",
+                    &cluster.name,
+                    &[("version".into(), "Required value".into())],
+                )
             })?;
             upgrade_control_plane(&mut data, version, now).map(|v| (StatusCode::ACCEPTED, v))
         }
         (&Method::POST, ["node-pools", pool, "nodes"]) => {
             let count = body.get("count").and_then(Value::as_u64).unwrap_or(1) as u32;
             let version = body.get("version").and_then(Value::as_str);
-            add_nodes(&mut data, pool, count, version, now).map(|names| (StatusCode::ACCEPTED, json!({"machines": names})))
+            add_nodes(&mut data, pool, count, version, now)
+                .map(|names| (StatusCode::ACCEPTED, json!({"machines": names})))
         }
-        (&Method::DELETE, ["nodes", node]) => terminate(&mut data, node, now).map(|v| (StatusCode::ACCEPTED, v)),
+        (&Method::DELETE, ["nodes", node]) => {
+            terminate(&mut data, node, now).map(|v| (StatusCode::ACCEPTED, v))
+        }
         _ => Err(ApiError::path_not_found()),
     };
     cluster.publish(&data);

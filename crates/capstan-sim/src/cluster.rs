@@ -191,7 +191,10 @@ impl ClusterData {
     }
 
     fn refresh_crd_types(&mut self, crd: &Value, removed: bool) {
-        let name = crd.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+        let name = crd
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         self.crd_types
             .retain(|t| format!("{}.{}", t.plural, t.group) != name);
         if removed {
@@ -350,10 +353,14 @@ fn observe_pod(idx: &mut Indexes, prev: Option<&Obj>, new: Option<&Obj>) {
             if f.node_name.is_none() && !n.deleting && f.phase == crate::store::PodPhase::Pending {
                 idx.unscheduled.insert(n.key.clone());
             }
-            let was_waiting = prev
-                .and_then(Obj::pod)
-                .is_some_and(|p| p.node_name.is_some() && p.phase == crate::store::PodPhase::Pending);
-            if f.node_name.is_some() && f.phase == crate::store::PodPhase::Pending && !n.deleting && !was_waiting {
+            let was_waiting = prev.and_then(Obj::pod).is_some_and(|p| {
+                p.node_name.is_some() && p.phase == crate::store::PodPhase::Pending
+            });
+            if f.node_name.is_some()
+                && f.phase == crate::store::PodPhase::Pending
+                && !n.deleting
+                && !was_waiting
+            {
                 idx.to_start.insert(n.key.clone());
             }
             if let Some(node) = f.node_name.as_deref() {

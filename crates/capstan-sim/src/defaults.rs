@@ -33,11 +33,14 @@ pub fn pod_spec(spec: &mut Value) {
     }
     if let Some(containers) = spec.get_mut("containers").and_then(Value::as_array_mut) {
         for c in containers {
-            let latest = c
-                .get("image")
-                .and_then(Value::as_str)
-                .is_some_and(|i| !i.rsplit('/').next().unwrap_or(i).contains(':') || i.ends_with(":latest"));
-            entry(c, "imagePullPolicy", json!(if latest { "Always" } else { "IfNotPresent" }));
+            let latest = c.get("image").and_then(Value::as_str).is_some_and(|i| {
+                !i.rsplit('/').next().unwrap_or(i).contains(':') || i.ends_with(":latest")
+            });
+            entry(
+                c,
+                "imagePullPolicy",
+                json!(if latest { "Always" } else { "IfNotPresent" }),
+            );
             entry(c, "terminationMessagePath", json!("/dev/termination-log"));
             entry(c, "terminationMessagePolicy", json!("File"));
             entry(c, "resources", json!({}));
@@ -136,7 +139,10 @@ mod tests {
             json!({"containers": [{"resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}]}),
             "Guaranteed",
         );
-        check(json!({"containers": [{"resources": {"requests": {"cpu": "1"}}}]}), "Burstable");
+        check(
+            json!({"containers": [{"resources": {"requests": {"cpu": "1"}}}]}),
+            "Burstable",
+        );
     }
 
     #[test]

@@ -78,10 +78,18 @@ pub fn check_group_version(
     }
 }
 
-pub fn resource_list(twin: &Arc<Twin>, cluster: &Arc<Cluster>, group: &str, version: &str) -> Response {
+pub fn resource_list(
+    twin: &Arc<Twin>,
+    cluster: &Arc<Cluster>,
+    group: &str,
+    version: &str,
+) -> Response {
     let data = twin.lock(cluster);
     let mut resources = Vec::new();
-    for t in data.types().filter(|t| t.group == group && t.version == version) {
+    for t in data
+        .types()
+        .filter(|t| t.group == group && t.version == version)
+    {
         resources.push(t.discovery_entry());
         if t.status_subresource {
             resources.push(json!({

@@ -60,10 +60,20 @@ fn expected_scale(data: &ClusterData, pods: &[std::sync::Arc<Obj>]) -> Option<i6
                 continue;
             }
             v = d.value();
-            controllers.insert(d.uid.to_string(), v.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1));
+            controllers.insert(
+                d.uid.to_string(),
+                v.pointer("/spec/replicas")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(1),
+            );
             continue;
         }
-        controllers.insert(uid.to_string(), v.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1));
+        controllers.insert(
+            uid.to_string(),
+            v.pointer("/spec/replicas")
+                .and_then(Value::as_i64)
+                .unwrap_or(1),
+        );
     }
     Some(controllers.values().sum())
 }
@@ -105,10 +115,21 @@ pub fn reconcile(data: &mut ClusterData, now: Timestamp) -> bool {
 }
 
 fn compute_status(data: &ClusterData, pdb: &Value, now: Timestamp) -> Value {
-    let ns = pdb.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
-    let generation = pdb.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
+    let ns = pdb
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let generation = pdb
+        .pointer("/metadata/generation")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
     let pods: Vec<std::sync::Arc<Obj>> = match pdb_selector(pdb) {
-        Some(sel) => data.store.range(&keys::PODS, ns).filter(|p| sel.matches(&p.labels)).cloned().collect(),
+        Some(sel) => data
+            .store
+            .range(&keys::PODS, ns)
+            .filter(|p| sel.matches(&p.labels))
+            .cloned()
+            .collect(),
         None => vec![],
     };
     // Recent evictions still count against the budget until the pod is gone.
@@ -127,7 +148,10 @@ fn compute_status(data: &ClusterData, pdb: &Value, now: Timestamp) -> Value {
     let current_healthy = pods
         .iter()
         .filter(|p| !p.deleting && !disrupted.contains_key(&*p.key.name))
-        .filter(|p| p.pod().is_some_and(|f| f.ready && f.phase == PodPhase::Running))
+        .filter(|p| {
+            p.pod()
+                .is_some_and(|f| f.ready && f.phase == PodPhase::Running)
+        })
         .count() as i64;
     let spec = pdb.get("spec").cloned().unwrap_or(Value::Null);
     let min = spec.get("minAvailable").filter(|v| !v.is_null());
@@ -148,12 +172,18 @@ fn compute_status(data: &ClusterData, pdb: &Value, now: Timestamp) -> Value {
         }
         (None, None) => (pods.len() as i64, pods.len() as i64),
     };
-    let allowed = if expected <= 0 { 0 } else { (current_healthy - desired).max(0) };
+    let allowed = if expected <= 0 {
+        0
+    } else {
+        (current_healthy - desired).max(0)
+    };
     let old_cond_time = pdb
         .pointer("/status/conditions/0/lastTransitionTime")
         .cloned()
         .filter(|_| {
-            let was = pdb.pointer("/status/conditions/0/status").and_then(Value::as_str);
+            let was = pdb
+                .pointer("/status/conditions/0/status")
+                .and_then(Value::as_str);
             was == Some(if allowed > 0 { "True" } else { "False" })
         })
         .unwrap_or_else(|| json!(k8s_time(now)));
@@ -183,14 +213,32 @@ fn success() -> Value {
 }
 
 /// POST pods/{name}/eviction. Returns the Status body on success.
-pub fn evict(data: &mut ClusterData, ns: &str, name: &str, body: &Value, now: Timestamp, dry_run: bool) -> ApiResult<Value> {
-    let body_name = body.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+pub fn evict(
+    data: &mut ClusterData,
+    ns: &str,
+    name: &str,
+    body: &Value,
+    now: Timestamp,
+    dry_run: bool,
+) -> ApiResult<Value> {
+    let body_name = body
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if body_name != name {
-        return Err(ApiError::bad_request("name in URL does not match name in Eviction object"));
+        return Err(ApiError::bad_request(
+            "name in URL does not match name in Eviction object",
+        ));
     }
     // kubectl sends `deleteOptions`; kube-rs sends `delete_options` (see the reference notes).
-    let mut opts = DeleteOptions { dry_run, ..Default::default() };
-    if let Some(d) = body.get("deleteOptions").or_else(|| body.get("delete_options")) {
+    let mut opts = DeleteOptions {
+        dry_run,
+        ..Default::default()
+    };
+    if let Some(d) = body
+        .get("deleteOptions")
+        .or_else(|| body.get("delete_options"))
+    {
         opts.merge_body(d);
     }
     let key = ObjKey::new(ns, name);
@@ -203,7 +251,12 @@ pub fn evict(data: &mut ClusterData, ns: &str, name: &str, body: &Value, now: Ti
     let facts = pod.pod().cloned();
     let phase = facts.as_ref().map(|f| f.phase).unwrap_or(PodPhase::Pending);
     // Terminal, Pending and already-terminating pods bypass the budget (canIgnorePDB).
-    if pod.deleting || matches!(phase, PodPhase::Succeeded | PodPhase::Failed | PodPhase::Pending) {
+    if pod.deleting
+        || matches!(
+            phase,
+            PodPhase::Succeeded | PodPhase::Failed | PodPhase::Pending
+        )
+    {
         rest::delete(data, &pod_rt, &key, &opts, now)?;
         return Ok(success());
     }
@@ -217,12 +270,18 @@ pub fn evict(data: &mut ClusterData, ns: &str, name: &str, body: &Value, now: Ti
         rest::delete(data, &pod_rt, &key, &opts, now)?;
         return Ok(success());
     };
-    let pdb_name = pdb.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
+    let pdb_name = pdb
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     let status = pdb.get("status").cloned().unwrap_or(Value::Null);
     let int = |f: &str| status.get(f).and_then(Value::as_i64).unwrap_or(0);
     let healthy = facts.as_ref().is_some_and(|f| f.ready);
     if !healthy {
-        let policy = pdb.pointer("/spec/unhealthyPodEvictionPolicy").and_then(Value::as_str);
+        let policy = pdb
+            .pointer("/spec/unhealthyPodEvictionPolicy")
+            .and_then(Value::as_str);
         let always = policy == Some("AlwaysAllow");
         if always || (int("currentHealthy") >= int("desiredHealthy") && int("desiredHealthy") > 0) {
             // Deleted with a resourceVersion precondition, so a pod that just turned Ready is
@@ -233,9 +292,17 @@ pub fn evict(data: &mut ClusterData, ns: &str, name: &str, body: &Value, now: Ti
             return Ok(success());
         }
     }
-    let generation = pdb.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
+    let generation = pdb
+        .pointer("/metadata/generation")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
     let violate = "Cannot evict pod as it would violate the pod's disruption budget.";
-    if status.get("observedGeneration").and_then(Value::as_i64).unwrap_or(0) < generation {
+    if status
+        .get("observedGeneration")
+        .and_then(Value::as_i64)
+        .unwrap_or(0)
+        < generation
+    {
         return Err(ApiError::too_many_requests(violate)
             .with_details(json!({"causes": [{"reason": "DisruptionBudget", "message": format!("The disruption budget {pdb_name} is still being processed by the server.")}]}))
             .with_retry_after(10));
@@ -244,9 +311,15 @@ pub fn evict(data: &mut ClusterData, ns: &str, name: &str, body: &Value, now: Ti
     if allowed < 0 {
         return Err(ApiError::forbidden("pdb disruptions allowed is negative"));
     }
-    let disrupted = status.get("disruptedPods").and_then(Value::as_object).map(|m| m.len()).unwrap_or(0);
+    let disrupted = status
+        .get("disruptedPods")
+        .and_then(Value::as_object)
+        .map(|m| m.len())
+        .unwrap_or(0);
     if disrupted > 2000 {
-        return Err(ApiError::forbidden("DisruptedPods map too big - too many evictions not confirmed by PDB controller"));
+        return Err(ApiError::forbidden(
+            "DisruptedPods map too big - too many evictions not confirmed by PDB controller",
+        ));
     }
     if allowed == 0 {
         return Err(ApiError::too_many_requests(violate).with_details(json!({"causes": [{
@@ -274,7 +347,10 @@ pub fn evict(data: &mut ClusterData, ns: &str, name: &str, body: &Value, now: Ti
 fn add_disruption_target(pod: &mut Value, now: Timestamp) {
     let cond = json!({"type": "DisruptionTarget", "status": "True", "reason": "EvictionByEvictionAPI",
         "message": "Eviction API: evicting", "lastProbeTime": null, "lastTransitionTime": k8s_time(now)});
-    match pod.pointer_mut("/status/conditions").and_then(Value::as_array_mut) {
+    match pod
+        .pointer_mut("/status/conditions")
+        .and_then(Value::as_array_mut)
+    {
         Some(conds) => {
             conds.retain(|c| c.get("type").and_then(Value::as_str) != Some("DisruptionTarget"));
             conds.push(cond);

@@ -46,7 +46,8 @@ impl Faults {
 
     pub fn crashloop_matches(&self, pod: &Obj) -> bool {
         self.crashloops.iter().any(|c| {
-            (c.namespace.is_empty() || *c.namespace == *pod.key.namespace) && c.selector.matches(&pod.labels)
+            (c.namespace.is_empty() || *c.namespace == *pod.key.namespace)
+                && c.selector.matches(&pod.labels)
         })
     }
 
@@ -64,22 +65,37 @@ fn parse_body(req: &Req) -> ApiResult<Value> {
     if req.body.is_empty() {
         return Ok(json!({}));
     }
-    serde_json::from_slice(&req.body).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+    serde_json::from_slice(&req.body)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
 }
 
 /// Set a node's Ready condition as the node lifecycle controller does when its kubelet stops
 /// (Unknown, with the unreachable taints) or comes back.
-pub fn set_node_reachable(data: &mut ClusterData, node: &str, reachable: bool, now: jiff::Timestamp) -> ApiResult<()> {
+pub fn set_node_reachable(
+    data: &mut ClusterData,
+    node: &str,
+    reachable: bool,
+    now: jiff::Timestamp,
+) -> ApiResult<()> {
     let key = ObjKey::cluster(node);
-    let obj = data.get(&keys::NODES, &key).ok_or_else(|| ApiError::not_found("", "nodes", node))?;
+    let obj = data
+        .get(&keys::NODES, &key)
+        .ok_or_else(|| ApiError::not_found("", "nodes", node))?;
     let mut v = obj.value();
-    if let Some(conds) = v.pointer_mut("/status/conditions").and_then(Value::as_array_mut) {
+    if let Some(conds) = v
+        .pointer_mut("/status/conditions")
+        .and_then(Value::as_array_mut)
+    {
         for c in conds.iter_mut() {
             if c.get("type").and_then(Value::as_str) == Some("Ready") {
                 let (status, reason, message) = if reachable {
                     ("True", "KubeletReady", "kubelet is posting ready status")
                 } else {
-                    ("Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status.")
+                    (
+                        "Unknown",
+                        "NodeStatusUnknown",
+                        "Kubelet stopped posting node status.",
+                    )
                 };
                 if c.get("status").and_then(Value::as_str) != Some(status) {
                     c["lastTransitionTime"] = json!(k8s_time(now));
@@ -100,7 +116,8 @@ pub fn set_node_reachable(data: &mut ClusterData, node: &str, reachable: bool, n
         .filter(|t| t.get("key").and_then(Value::as_str) != Some(unreachable))
         .collect();
     if !reachable {
-        taints.push(json!({"key": unreachable, "effect": "NoSchedule", "timeAdded": k8s_time(now)}));
+        taints
+            .push(json!({"key": unreachable, "effect": "NoSchedule", "timeAdded": k8s_time(now)}));
         taints.push(json!({"key": unreachable, "effect": "NoExecute", "timeAdded": k8s_time(now)}));
     }
     if taints.is_empty() {
@@ -114,7 +131,12 @@ pub fn set_node_reachable(data: &mut ClusterData, node: &str, reachable: bool, n
     Ok(())
 }
 
-pub(crate) fn http(twin: &Arc<Twin>, cluster: &Arc<Cluster>, parts: &[&str], req: Req) -> ApiResult<Response> {
+pub(crate) fn http(
+    twin: &Arc<Twin>,
+    cluster: &Arc<Cluster>,
+    parts: &[&str],
+    req: Req,
+) -> ApiResult<Response> {
     let now = twin.now();
     let mut data = twin.lock(cluster);
     let result = match (&req.method, parts) {
@@ -124,14 +146,36 @@ pub(crate) fn http(twin: &Arc<Twin>, cluster: &Arc<Cluster>, parts: &[&str], req
             let latency = b.get("latencyMs").and_then(Value::as_u64).unwrap_or(0);
             let rate = b.get("errorRate").and_then(Value::as_f64).unwrap_or(0.0);
             if !(0.0..=1.0).contains(&rate) {
-                return Err(ApiError::invalid("Fault", "sim", "api", &[("errorRate".into(), format!("Invalid value: {rate}: must be between 0 and 1"))]));
+                return Err(ApiError::invalid(
+                    "Fault",
+                    "sim",
+                    "api",
+                    &[(
+                        "errorRate".into(),
+                        format!("Invalid value: {rate}: must be between 0 and 1"),
+                    )],
+                ));
             }
-            data.faults.api = ApiFaults { latency: Duration::from_millis(latency), error_rate: rate };
+            data.faults.api = ApiFaults {
+                latency: Duration::from_millis(latency),
+                error_rate: rate,
+            };
             Ok(data.faults.describe())
         }
         (&Method::POST, ["faults", "node-not-ready"]) => {
             let b = parse_body(&req)?;
-            let node = b.get("node").and_then(Value::as_str).ok_or_else(|| ApiError::invalid("Fault", "sim", "node-not-ready", &[("node".into(), "Required value".into())]))?.to_string();
+            let node = b
+                .get("node")
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "Fault",
+                        "sim",
+                        "node-not-ready",
+                        &[("node".into(), "Required value".into())],
+                    )
+                })?
+                .to_string();
             set_node_reachable(&mut data, &node, false, now)?;
             data.faults.down_nodes.insert(node);
             Ok(data.faults.describe())
@@ -146,14 +190,32 @@ pub(crate) fn http(twin: &Arc<Twin>, cluster: &Arc<Cluster>, parts: &[&str], req
         (&Method::POST, ["faults", "crashloop"]) => {
             let b = parse_body(&req)?;
             let selector = b.get("labelSelector").and_then(Value::as_str).unwrap_or("");
-            let selector = LabelSelector::parse(selector).map_err(|e| ApiError::invalid("Fault", "sim", "crashloop", &[("labelSelector".into(), e.to_string())]))?;
-            let namespace = b.get("namespace").and_then(Value::as_str).unwrap_or("").to_string();
-            data.faults.crashloops.push(CrashLoop { namespace: namespace.clone(), selector: selector.clone() });
+            let selector = LabelSelector::parse(selector).map_err(|e| {
+                ApiError::invalid(
+                    "Fault",
+                    "sim",
+                    "crashloop",
+                    &[("labelSelector".into(), e.to_string())],
+                )
+            })?;
+            let namespace = b
+                .get("namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            data.faults.crashloops.push(CrashLoop {
+                namespace: namespace.clone(),
+                selector: selector.clone(),
+            });
             // Running pods that match start crashing on their next restart: restart them now.
             let victims: Vec<(ObjKey, String)> = data
                 .store
                 .range(&keys::PODS, &namespace)
-                .filter(|p| selector.matches(&p.labels) && !p.deleting && p.pod().is_some_and(|f| f.node_name.is_some()))
+                .filter(|p| {
+                    selector.matches(&p.labels)
+                        && !p.deleting
+                        && p.pod().is_some_and(|f| f.node_name.is_some())
+                })
                 .map(|p| (p.key.clone(), p.uid.to_string()))
                 .collect();
             for (key, uid) in victims {

@@ -406,7 +406,10 @@ pub fn parse_fleet_yaml(text: &str) -> Result<FleetSpec, FleetError> {
                 return Err(pinvalid(".maxPods", "must be at least 1".into()));
             }
             if pool.zones.is_empty() || pool.zones.iter().any(|z| z.trim().is_empty()) {
-                return Err(pinvalid(".zones", "needs at least one non-empty zone".into()));
+                return Err(pinvalid(
+                    ".zones",
+                    "needs at least one non-empty zone".into(),
+                ));
             }
             if let Some(v) = pool.version.take() {
                 let kv = parse_version(&v).ok_or_else(|| {
@@ -435,10 +438,7 @@ pub fn parse_fleet_yaml(text: &str) -> Result<FleetSpec, FleetError> {
             }
             node_pools.push(pool);
         }
-        let pods = f
-            .pods
-            .or(defaults.pods)
-            .ok_or_else(|| missing("pods"))?;
+        let pods = f.pods.or(defaults.pods).ok_or_else(|| missing("pods"))?;
         let spec = ClusterSpec {
             name,
             labels,
@@ -492,7 +492,11 @@ fn syntax_error(text: &str, e: &serde_saphyr::Error) -> FleetError {
         String::new()
     };
     FleetError::Syntax {
-        path: if path.is_empty() { "(document)".into() } else { path },
+        path: if path.is_empty() {
+            "(document)".into()
+        } else {
+            path
+        },
         line,
         column,
         message,
@@ -706,9 +710,27 @@ const TEAMS: [&str; 8] = [
 
 fn regions(provider: &str) -> &'static [&'static str] {
     match provider {
-        "aws" => &["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-1"],
-        "gcp" => &["us-central1", "us-east1", "europe-west1", "europe-west4", "asia-southeast1"],
-        "azure" => &["eastus", "eastus2", "westeurope", "northeurope", "southeastasia"],
+        "aws" => &[
+            "us-east-1",
+            "us-west-2",
+            "eu-west-1",
+            "eu-central-1",
+            "ap-southeast-1",
+        ],
+        "gcp" => &[
+            "us-central1",
+            "us-east1",
+            "europe-west1",
+            "europe-west4",
+            "asia-southeast1",
+        ],
+        "azure" => &[
+            "eastus",
+            "eastus2",
+            "westeurope",
+            "northeurope",
+            "southeastasia",
+        ],
         _ => &["dc-ams1", "dc-fra2", "dc-nyc3"],
     }
 }
@@ -716,8 +738,14 @@ fn regions(provider: &str) -> &'static [&'static str] {
 /// Zones of a region as each provider spells them in `topology.kubernetes.io/zone`.
 pub fn zones_of(provider: &str, region: &str) -> Vec<String> {
     match provider {
-        "aws" => ["a", "b", "c"].iter().map(|z| format!("{region}{z}")).collect(),
-        "gcp" => ["a", "b", "c"].iter().map(|z| format!("{region}-{z}")).collect(),
+        "aws" => ["a", "b", "c"]
+            .iter()
+            .map(|z| format!("{region}{z}"))
+            .collect(),
+        "gcp" => ["a", "b", "c"]
+            .iter()
+            .map(|z| format!("{region}-{z}"))
+            .collect(),
         "azure" => (1..=3).map(|z| format!("{region}-{z}")).collect(),
         _ => (1..=3).map(|z| format!("{region}-rack{z}")).collect(),
     }
@@ -881,8 +909,13 @@ fn plan_cluster(
         r,
         &[("production", 50), ("staging", 30), ("development", 20)],
     );
-    let provider = *weighted(r, &[("aws", 45), ("gcp", 25), ("azure", 20), ("onprem", 10)]);
-    let region = *r.pick(regions(provider)).expect("region lists are not empty");
+    let provider = *weighted(
+        r,
+        &[("aws", 45), ("gcp", 25), ("azure", 20), ("onprem", 10)],
+    );
+    let region = *r
+        .pick(regions(provider))
+        .expect("region lists are not empty");
     let env_short = match env {
         "production" => "prod",
         "staging" => "staging",
@@ -899,8 +932,11 @@ fn plan_cluster(
         "staging" => [4, 10, 24, 34, 28],
         _ => [2, 6, 18, 34, 40],
     };
-    let choices: Vec<((u32, u32), u32)> =
-        MINORS.iter().zip(minor_weights).map(|(m, w)| (*m, w)).collect();
+    let choices: Vec<((u32, u32), u32)> = MINORS
+        .iter()
+        .zip(minor_weights)
+        .map(|(m, w)| (*m, w))
+        .collect();
     let (minor, max_patch) = *weighted(r, &choices);
     let patch = max_patch.saturating_sub(r.range_inclusive(0, 4) as u32);
     let version = (1, minor, patch);
@@ -991,7 +1027,13 @@ fn plan_pools(
         _ => 0.5,
     };
     let mut roles = vec![Role::System];
-    let extra = [Role::General, Role::Compute, Role::Memory, Role::Batch, Role::General];
+    let extra = [
+        Role::General,
+        Role::Compute,
+        Role::Memory,
+        Role::Batch,
+        Role::General,
+    ];
     roles.extend(extra.iter().take(pool_count as usize - 1));
 
     // The system pool stays small; the rest share the nodes by random weights.
@@ -1035,7 +1077,11 @@ fn plan_pools(
             };
             k += 1;
         }
-        let pool_vcpu = if *role == Role::System { vcpu.min(8) } else { vcpu };
+        let pool_vcpu = if *role == Role::System {
+            vcpu.min(8)
+        } else {
+            vcpu
+        };
         let (itype, mem_gib) = instance_type(provider, *role, pool_vcpu);
         let mem_total = i64::from(mem_gib) << 30;
         let mem_alloc = mem_total - reserved_memory_bytes(mem_total);
@@ -1093,7 +1139,10 @@ mod tests {
     #[test]
     fn tier_parse_and_ranges() {
         assert_eq!(Tier::parse("Enterprise").unwrap(), Tier::Enterprise);
-        assert!(matches!(Tier::parse("huge"), Err(FleetError::UnknownTier(_))));
+        assert!(matches!(
+            Tier::parse("huge"),
+            Err(FleetError::UnknownTier(_))
+        ));
         assert_eq!(Tier::Medium.node_range(), (200, 1_000));
         assert_eq!(Tier::Large.pod_range(), (50_000, 500_000));
     }
@@ -1147,15 +1196,26 @@ mod tests {
             ..opts(Tier::Medium, 7)
         });
         assert_eq!(f.clusters.len(), 200);
-        let envs: BTreeSet<_> = f.clusters.iter().map(|c| c.labels["environment"].clone()).collect();
+        let envs: BTreeSet<_> = f
+            .clusters
+            .iter()
+            .map(|c| c.labels["environment"].clone())
+            .collect();
         assert_eq!(envs.len(), 3);
         let prod = f
             .clusters
             .iter()
             .filter(|c| c.labels["environment"] == "production")
             .count();
-        assert!((70..=130).contains(&prod), "{prod} production clusters of 200");
-        let minors: BTreeSet<_> = f.clusters.iter().map(|c| parse_version(&c.version).unwrap().1).collect();
+        assert!(
+            (70..=130).contains(&prod),
+            "{prod} production clusters of 200"
+        );
+        let minors: BTreeSet<_> = f
+            .clusters
+            .iter()
+            .map(|c| parse_version(&c.version).unwrap().1)
+            .collect();
         assert!(minors.len() >= 4);
         let spot = f
             .clusters
@@ -1164,7 +1224,11 @@ mod tests {
             .filter(|p| p.capacity_type == CapacityType::Spot)
             .count();
         assert!(spot > 0);
-        assert!(f.clusters.iter().any(|c| c.node_pools.iter().any(|p| p.version.is_some())));
+        assert!(
+            f.clusters
+                .iter()
+                .any(|c| c.node_pools.iter().any(|p| p.version.is_some()))
+        );
         let providers: BTreeSet<_> = f.clusters.iter().map(|c| c.provider.clone()).collect();
         assert_eq!(providers.len(), 4);
     }
@@ -1268,32 +1332,58 @@ clusters:
     #[test]
     fn type_errors_and_missing_fields_name_the_path() {
         let e = err(&GOOD.replace("  pods: 10\n", "  pods: many\n"));
-        assert!(e.contains("clusters[1].pods") && e.contains("line 23"), "{e}");
+        assert!(
+            e.contains("clusters[1].pods") && e.contains("line 23"),
+            "{e}"
+        );
         let e = err(&GOOD.replace("    capacityType: on-demand\n", ""));
-        assert!(e.contains("clusters[0].nodePools[0]") && e.contains("capacityType"), "{e}");
+        assert!(
+            e.contains("clusters[0].nodePools[0]") && e.contains("capacityType"),
+            "{e}"
+        );
         assert!(!e.contains("nodePools[0].name"), "{e}");
     }
 
     #[test]
     fn validation_errors() {
         let e = err(&GOOD.replace("name: dev-b", "name: prod-a"));
-        assert!(e.contains("clusters[1].name") && e.contains("duplicate") && e.contains("line 20") && e.contains("line 7"), "{e}");
+        assert!(
+            e.contains("clusters[1].name")
+                && e.contains("duplicate")
+                && e.contains("line 20")
+                && e.contains("line 7"),
+            "{e}"
+        );
         let e = err(&GOOD.replace("name: dev-b", "name: Dev_B"));
         assert!(e.contains("DNS-1123"), "{e}");
         let e = err(&GOOD.replace("  pods: 300\n", "  pods: 331\n"));
         assert!(e.contains("clusters[0].pods") && e.contains("330"), "{e}");
         let e = err(&GOOD.replace("version: 1.30.8", "version: 1.27.3"));
-        assert!(e.contains("clusters[0].nodePools[0].version") && e.contains("three"), "{e}");
+        assert!(
+            e.contains("clusters[0].nodePools[0].version") && e.contains("three"),
+            "{e}"
+        );
         let e = err(&GOOD.replace("version: 1.30.8", "version: 1.32.0"));
         assert!(e.contains("newer"), "{e}");
         let e = err(&GOOD.replace("  version: v1.31.4\n", "  version: latest\n"));
-        assert!(e.contains("defaults.version") || e.contains("clusters[0].version"), "{e}");
+        assert!(
+            e.contains("defaults.version") || e.contains("clusters[0].version"),
+            "{e}"
+        );
         let e = err(&GOOD.replace("  provider: gcp\n", "  provider: ibm\n"));
-        assert!(e.contains("clusters[1].provider") && e.contains("line 20"), "{e}");
+        assert!(
+            e.contains("clusters[1].provider") && e.contains("line 20"),
+            "{e}"
+        );
         let e = err(&GOOD.replace("cpu: 7910m", "cpu: lots"));
         assert!(e.contains("clusters[0].nodePools[0].cpu"), "{e}");
-        let e = err("clusters:\n- name: x\n  version: 1.31.0\n  provider: aws\n  region: r\n  pods: 0\n  nodePools: []\n");
-        assert!(e.contains("clusters[0].nodePools") && e.contains("at least one"), "{e}");
+        let e = err(
+            "clusters:\n- name: x\n  version: 1.31.0\n  provider: aws\n  region: r\n  pods: 0\n  nodePools: []\n",
+        );
+        assert!(
+            e.contains("clusters[0].nodePools") && e.contains("at least one"),
+            "{e}"
+        );
         let e = err(&GOOD.replace("    environment: production\n", "    environment: -prod\n"));
         assert!(e.contains("labels"), "{e}");
     }

@@ -26,9 +26,13 @@ fn collect_orphans(data: &mut ClusterData, now: Timestamp) -> bool {
     }
     let owners = std::mem::take(&mut data.index.orphaned_owners);
     for owner in owners {
-        let Some(deps) = data.index.dependents.get(&owner).cloned() else { continue };
+        let Some(deps) = data.index.dependents.get(&owner).cloned() else {
+            continue;
+        };
         for (res, key) in deps {
-            let Some(obj) = data.get(&res, &key) else { continue };
+            let Some(obj) = data.get(&res, &key) else {
+                continue;
+            };
             // An object with another live owner stays (upstream deletes only when every owner
             // is gone); the twin checks the common single-owner case.
             if obj.owners.len() > 1 || obj.deleting {
@@ -53,7 +57,11 @@ fn terminate_namespaces(data: &mut ClusterData, now: Timestamp) -> bool {
         let types: Vec<_> = data.types().filter(|t| t.namespaced).cloned().collect();
         let mut remaining = 0usize;
         for rt in types {
-            let keys: Vec<ObjKey> = data.store.range(&rt.key(), &ns).map(|o| o.key.clone()).collect();
+            let keys: Vec<ObjKey> = data
+                .store
+                .range(&rt.key(), &ns)
+                .map(|o| o.key.clone())
+                .collect();
             for key in keys {
                 remaining += 1;
                 if data.get(&rt.key(), &key).is_some_and(|o| !o.deleting) {
@@ -83,7 +91,12 @@ fn sync_taints(data: &mut ClusterData, now: Timestamp) -> bool {
         let key = ObjKey::cluster(&name);
         let Some(node) = data.get(&keys::NODES, &key) else {
             // The node is gone: its pods go with it.
-            let pods: Vec<ObjKey> = data.index.pods_by_node.get(&*name).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+            let pods: Vec<ObjKey> = data
+                .index
+                .pods_by_node
+                .get(&*name)
+                .map(|s| s.iter().cloned().collect())
+                .unwrap_or_default();
             for pod in pods {
                 data.remove(&keys::PODS, &pod);
                 progressed = true;
@@ -93,8 +106,14 @@ fn sync_taints(data: &mut ClusterData, now: Timestamp) -> bool {
         };
         let Some(facts) = node.node() else { continue };
         let mut v = node.value();
-        let taints = v.pointer("/spec/taints").and_then(Value::as_array).cloned().unwrap_or_default();
-        let has = taints.iter().any(|t| t.get("key").and_then(Value::as_str) == Some(UNSCHEDULABLE_TAINT));
+        let taints = v
+            .pointer("/spec/taints")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let has = taints
+            .iter()
+            .any(|t| t.get("key").and_then(Value::as_str) == Some(UNSCHEDULABLE_TAINT));
         if facts.unschedulable == has {
             continue;
         }

@@ -32,22 +32,46 @@ struct Target<'a> {
 /// that `namespaces/{name}/status|finalize` are subresources of the namespace itself.
 fn parse_target<'a>(parts: &[&'a str]) -> Option<Target<'a>> {
     let (namespace, rest) = match parts {
-        ["namespaces", ns, third, ..] if !matches!(*third, "status" | "finalize") || parts.len() > 3 => {
+        ["namespaces", ns, third, ..]
+            if !matches!(*third, "status" | "finalize") || parts.len() > 3 =>
+        {
             (Some(*ns), &parts[2..])
         }
         _ => (None, parts),
     };
     match rest {
-        [plural] => Some(Target { namespace, plural, name: None, sub: None }),
-        [plural, name] => Some(Target { namespace, plural, name: Some(*name), sub: None }),
-        [plural, name, sub] => Some(Target { namespace, plural, name: Some(*name), sub: Some(*sub) }),
+        [plural] => Some(Target {
+            namespace,
+            plural,
+            name: None,
+            sub: None,
+        }),
+        [plural, name] => Some(Target {
+            namespace,
+            plural,
+            name: Some(*name),
+            sub: None,
+        }),
+        [plural, name, sub] => Some(Target {
+            namespace,
+            plural,
+            name: Some(*name),
+            sub: Some(*sub),
+        }),
         _ => None,
     }
 }
 
 fn body_json(req: &Req) -> ApiResult<Value> {
-    let ct = req.header(header::CONTENT_TYPE).unwrap_or("application/json");
-    let media = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let ct = req
+        .header(header::CONTENT_TYPE)
+        .unwrap_or("application/json");
+    let media = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     match media.as_str() {
         "application/json" | "" => serde_json::from_slice(&req.body).map_err(|e| {
             ApiError::bad_request(format!(
@@ -87,7 +111,14 @@ pub(crate) async fn resource(
     match (&req.method, target.name, target.sub) {
         (&Method::GET, None, None) => {
             if flag(&req.query, "watch") {
-                crate::watch::serve(twin.clone(), cluster.clone(), rt, target.namespace, &req, output)
+                crate::watch::serve(
+                    twin.clone(),
+                    cluster.clone(),
+                    rt,
+                    target.namespace,
+                    &req,
+                    output,
+                )
             } else {
                 list(twin, cluster, &rt, target.namespace, &req, output)
             }
@@ -114,7 +145,9 @@ pub(crate) async fn resource(
             cluster.wake.notify_one();
             Ok(render_one(&rt, &obj, output, twin.now()).with_status(StatusCode::CREATED))
         }
-        (&Method::POST, Some(name), Some("eviction")) if rt.group.is_empty() && rt.plural == "pods" => {
+        (&Method::POST, Some(name), Some("eviction"))
+            if rt.group.is_empty() && rt.plural == "pods" =>
+        {
             let body = body_json(&req)?;
             let status = {
                 let mut data = twin.lock(cluster);
@@ -130,7 +163,15 @@ pub(crate) async fn resource(
             let key = ObjKey::new(ns, name);
             let obj = {
                 let mut data = twin.lock(cluster);
-                let r = rest::update(&mut data, &rt, &key, body, sub.is_some(), twin.now(), dry_run);
+                let r = rest::update(
+                    &mut data,
+                    &rt,
+                    &key,
+                    body,
+                    sub.is_some(),
+                    twin.now(),
+                    dry_run,
+                );
                 cluster.publish(&data);
                 r?
             };
@@ -144,7 +185,16 @@ pub(crate) async fn resource(
             let key = ObjKey::new(ns, name);
             let obj = {
                 let mut data = twin.lock(cluster);
-                let r = rest::patch(&mut data, &rt, &key, patch_type, &req.body, sub.is_some(), twin.now(), dry_run);
+                let r = rest::patch(
+                    &mut data,
+                    &rt,
+                    &key,
+                    patch_type,
+                    &req.body,
+                    sub.is_some(),
+                    twin.now(),
+                    dry_run,
+                );
                 cluster.publish(&data);
                 r?
             };
@@ -189,7 +239,10 @@ pub(crate) async fn resource(
             }
             cluster.wake.notify_one();
             let rv = twin.lock(cluster).store.current_rv();
-            Ok(json_response(StatusCode::OK, list_body(&rt, rv, None, deleted.iter())))
+            Ok(json_response(
+                StatusCode::OK,
+                list_body(&rt, rv, None, deleted.iter()),
+            ))
         }
         (method, _, _) => Err(ApiError::method_not_allowed(method.as_str())),
     }
@@ -201,8 +254,9 @@ fn delete_options(req: &Req) -> ApiResult<DeleteOptions> {
             .query
             .get("gracePeriodSeconds")
             .map(|g| {
-                g.parse::<i64>()
-                    .map_err(|_| ApiError::bad_request(format!("invalid gracePeriodSeconds: {g:?}")))
+                g.parse::<i64>().map_err(|_| {
+                    ApiError::bad_request(format!("invalid gracePeriodSeconds: {g:?}"))
+                })
             })
             .transpose()?,
         propagation: req.query.get("propagationPolicy").cloned(),
@@ -231,7 +285,10 @@ impl WithStatus for Response {
 fn render_one(rt: &ResourceType, obj: &Obj, output: Output, now: jiff::Timestamp) -> Response {
     match output {
         Output::Json => json_response(StatusCode::OK, obj.json.clone()),
-        Output::Metadata => value_response(StatusCode::OK, &table::partial_object_metadata(&obj.value())),
+        Output::Metadata => value_response(
+            StatusCode::OK,
+            &table::partial_object_metadata(&obj.value()),
+        ),
         Output::Table(include) => {
             let t = table_body(rt, obj.rv, None, std::iter::once(obj), include, now);
             json_response(StatusCode::OK, t)
@@ -247,7 +304,12 @@ pub(crate) fn columns(rt: &ResourceType) -> Vec<Value> {
     }
 }
 
-pub(crate) fn row(rt: &ResourceType, obj: &Obj, include: IncludeObject, now: jiff::Timestamp) -> Value {
+pub(crate) fn row(
+    rt: &ResourceType,
+    obj: &Obj,
+    include: IncludeObject,
+    now: jiff::Timestamp,
+) -> Value {
     let v = obj.value();
     if rt.builtin {
         table::row(&rt.group, &rt.plural, &v, include, now)
@@ -310,8 +372,14 @@ fn list_body<'a>(
     buf.freeze()
 }
 
-fn metadata_list_body<'a>(rv: u64, cont: Option<String>, objs: impl Iterator<Item = &'a Arc<Obj>>) -> String {
-    let items: Vec<Value> = objs.map(|o| table::partial_object_metadata(&o.value())).collect();
+fn metadata_list_body<'a>(
+    rv: u64,
+    cont: Option<String>,
+    objs: impl Iterator<Item = &'a Arc<Obj>>,
+) -> String {
+    let items: Vec<Value> = objs
+        .map(|o| table::partial_object_metadata(&o.value()))
+        .collect();
     let mut meta = json!({"resourceVersion": rv.to_string()});
     if let Some(c) = cont {
         meta["continue"] = json!(c);
@@ -330,7 +398,11 @@ fn list_snapshot(
 ) -> ApiResult<(u64, ObjMap, Option<ObjKey>)> {
     let mut data = twin.lock(cluster);
     if let Some(token) = req.query.get("continue").filter(|c| !c.is_empty()) {
-        if req.query.get("resourceVersion").is_some_and(|r| !r.is_empty()) {
+        if req
+            .query
+            .get("resourceVersion")
+            .is_some_and(|r| !r.is_empty())
+        {
             return Err(ApiError::bad_request(
                 "specifying resource version is not allowed when using continue",
             ));
@@ -371,7 +443,8 @@ fn list_snapshot(
             "",
             &[(
                 "resourceVersionMatch".into(),
-                "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided".into(),
+                "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided"
+                    .into(),
             )],
         ));
     }
@@ -441,7 +514,10 @@ fn list(
     let now = twin.now();
     Ok(match output {
         Output::Json => json_response(StatusCode::OK, list_body(rt, rv, cont, items.into_iter())),
-        Output::Metadata => json_response(StatusCode::OK, metadata_list_body(rv, cont, items.into_iter())),
+        Output::Metadata => json_response(
+            StatusCode::OK,
+            metadata_list_body(rv, cont, items.into_iter()),
+        ),
         Output::Table(include) => json_response(
             StatusCode::OK,
             table_body(rt, rv, cont, items.into_iter().map(|o| &**o), include, now),
@@ -456,11 +532,20 @@ mod tests {
     #[test]
     fn paths_split_like_upstream() {
         let t = parse_target(&["namespaces", "default", "pods", "p", "eviction"]).unwrap();
-        assert_eq!((t.namespace, t.plural, t.name, t.sub), (Some("default"), "pods", Some("p"), Some("eviction")));
+        assert_eq!(
+            (t.namespace, t.plural, t.name, t.sub),
+            (Some("default"), "pods", Some("p"), Some("eviction"))
+        );
         let t = parse_target(&["namespaces", "default", "status"]).unwrap();
-        assert_eq!((t.namespace, t.plural, t.name, t.sub), (None, "namespaces", Some("default"), Some("status")));
+        assert_eq!(
+            (t.namespace, t.plural, t.name, t.sub),
+            (None, "namespaces", Some("default"), Some("status"))
+        );
         let t = parse_target(&["namespaces", "default"]).unwrap();
-        assert_eq!((t.namespace, t.plural, t.name), (None, "namespaces", Some("default")));
+        assert_eq!(
+            (t.namespace, t.plural, t.name),
+            (None, "namespaces", Some("default"))
+        );
         let t = parse_target(&["nodes"]).unwrap();
         assert_eq!((t.plural, t.name), ("nodes", None));
         assert!(parse_target(&["a", "b", "c", "d"]).is_none());

@@ -32,7 +32,12 @@ pub fn perform(data: &mut ClusterData, action: Action, now: Timestamp) {
 /// A stable pod IP from the pod's uid (the CNI's IPAM, simulated).
 fn pod_ip(uid: &str) -> String {
     let h = capstan_core::rng::fnv1a(uid.as_bytes());
-    format!("10.{}.{}.{}", 64 + (h >> 16) % 64, (h >> 8) % 256, h % 254 + 1)
+    format!(
+        "10.{}.{}.{}",
+        64 + (h >> 16) % 64,
+        (h >> 8) % 256,
+        h % 254 + 1
+    )
 }
 
 fn node_internal_ip(data: &ClusterData, node: &str) -> String {
@@ -49,12 +54,16 @@ fn node_internal_ip(data: &ClusterData, node: &str) -> String {
 }
 
 fn start_pod(data: &mut ClusterData, key: &ObjKey, uid: &str, now: Timestamp) {
-    let Some(obj) = data.get(&keys::PODS, key) else { return };
+    let Some(obj) = data.get(&keys::PODS, key) else {
+        return;
+    };
     let Some(facts) = obj.pod() else { return };
     if &*obj.uid != uid || obj.deleting || facts.phase != PodPhase::Pending {
         return;
     }
-    let Some(node) = facts.node_name.as_deref().map(str::to_string) else { return };
+    let Some(node) = facts.node_name.as_deref().map(str::to_string) else {
+        return;
+    };
     let mut pod = obj.value();
     let host_ip = node_internal_ip(data, &node);
     crate::objects::set_pod_running(&mut pod, &host_ip, &pod_ip(uid), now);
@@ -62,20 +71,32 @@ fn start_pod(data: &mut ClusterData, key: &ObjKey, uid: &str, now: Timestamp) {
     if crash {
         crate::objects::set_pod_crashlooping(&mut pod, 1, now);
         let delay = SignedDuration::from_secs(10);
-        data.schedule(now + delay, Action::CrashLoopRestart { key: key.clone(), uid: uid.into() });
+        data.schedule(
+            now + delay,
+            Action::CrashLoopRestart {
+                key: key.clone(),
+                uid: uid.into(),
+            },
+        );
     }
     data.put(&keys::PODS, key.clone(), pod);
 }
 
 fn crash_restart(data: &mut ClusterData, key: &ObjKey, uid: &str, now: Timestamp) {
-    let Some(obj) = data.get(&keys::PODS, key) else { return };
+    let Some(obj) = data.get(&keys::PODS, key) else {
+        return;
+    };
     if &*obj.uid != uid || obj.deleting {
         return;
     }
     let mut pod = obj.value();
     if !data.faults.crashloop_matches(&obj) {
         // The fault was lifted: the next restart succeeds.
-        let host_ip = pod.pointer("/status/hostIP").and_then(Value::as_str).unwrap_or("").to_string();
+        let host_ip = pod
+            .pointer("/status/hostIP")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let restarts = restart_count(&pod);
         crate::objects::set_pod_running(&mut pod, &host_ip, &pod_ip(uid), now);
         set_restart_count(&mut pod, restarts);
@@ -87,15 +108,26 @@ fn crash_restart(data: &mut ClusterData, key: &ObjKey, uid: &str, now: Timestamp
     data.put(&keys::PODS, key.clone(), pod);
     // The kubelet's back-off doubles from 10 s up to five minutes.
     let backoff = (10i64 << restarts.min(5)).min(300);
-    data.schedule(now + SignedDuration::from_secs(backoff), Action::CrashLoopRestart { key: key.clone(), uid: uid.into() });
+    data.schedule(
+        now + SignedDuration::from_secs(backoff),
+        Action::CrashLoopRestart {
+            key: key.clone(),
+            uid: uid.into(),
+        },
+    );
 }
 
 fn restart_count(pod: &Value) -> i64 {
-    pod.pointer("/status/containerStatuses/0/restartCount").and_then(Value::as_i64).unwrap_or(0)
+    pod.pointer("/status/containerStatuses/0/restartCount")
+        .and_then(Value::as_i64)
+        .unwrap_or(0)
 }
 
 fn set_restart_count(pod: &mut Value, n: i64) {
-    if let Some(statuses) = pod.pointer_mut("/status/containerStatuses").and_then(Value::as_array_mut) {
+    if let Some(statuses) = pod
+        .pointer_mut("/status/containerStatuses")
+        .and_then(Value::as_array_mut)
+    {
         for s in statuses {
             s["restartCount"] = json!(n);
         }
@@ -103,7 +135,9 @@ fn set_restart_count(pod: &mut Value, n: i64) {
 }
 
 fn finish_termination(data: &mut ClusterData, key: &ObjKey, uid: &str) {
-    let Some(obj) = data.get(&keys::PODS, key) else { return };
+    let Some(obj) = data.get(&keys::PODS, key) else {
+        return;
+    };
     if &*obj.uid != uid || !obj.deleting {
         return;
     }
@@ -124,7 +158,11 @@ fn finish_termination(data: &mut ClusterData, key: &ObjKey, uid: &str) {
 
 /// Renew the lease of every node whose kubelet is up, and reschedule.
 fn heartbeat(data: &mut ClusterData, now: Timestamp) {
-    let nodes: Vec<String> = data.store.range(&keys::NODES, "").map(|n| n.key.name.to_string()).collect();
+    let nodes: Vec<String> = data
+        .store
+        .range(&keys::NODES, "")
+        .map(|n| n.key.name.to_string())
+        .collect();
     for node in nodes {
         if data.faults.node_down(&node) {
             continue;
@@ -139,7 +177,11 @@ fn heartbeat(data: &mut ClusterData, now: Timestamp) {
     // A clock running many times faster than real time would make renewal a write storm:
     // renew at most every two real seconds.
     let real_floor = SignedDuration::from_secs_f64(2.0 * data.time_scale.max(1.0));
-    let every = if real_floor > LEASE_RENEW { real_floor } else { LEASE_RENEW };
+    let every = if real_floor > LEASE_RENEW {
+        real_floor
+    } else {
+        LEASE_RENEW
+    };
     data.heartbeat_at = Some(now + every);
     data.schedule(now + every, Action::Heartbeat);
 }
@@ -175,28 +217,51 @@ pub fn schedule_pending(data: &mut ClusterData, now: Timestamp) -> bool {
             if !f.ready || f.unschedulable || data.faults.node_down(&n.key.name) {
                 return None;
             }
-            let used = data.index.node_usage.get(&*n.key.name).copied().unwrap_or_default();
+            let used = data
+                .index
+                .node_usage
+                .get(&*n.key.name)
+                .copied()
+                .unwrap_or_default();
             Some(Candidate {
                 name: n.key.name.to_string(),
                 free_cpu: f.cpu_millis - used.cpu_millis,
                 free_mem: f.memory_bytes - used.memory_bytes,
                 free_pods: f.max_pods - used.pods,
-                labels: n.labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                labels: n
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
                 hard_taints: f.hard_taints.iter().map(|t| t.to_string()).collect(),
                 cpu_total: f.cpu_millis.max(1),
             })
         })
         .collect();
-    let pending: Vec<ObjKey> = data.index.unscheduled.iter().take(SCHEDULE_BATCH).cloned().collect();
+    let pending: Vec<ObjKey> = data
+        .index
+        .unscheduled
+        .iter()
+        .take(SCHEDULE_BATCH)
+        .cloned()
+        .collect();
     let mut unschedulable = 0usize;
     for key in pending {
-        let Some(obj) = data.get(&keys::PODS, &key) else { continue };
-        let Some(facts) = obj.pod().cloned() else { continue };
+        let Some(obj) = data.get(&keys::PODS, &key) else {
+            continue;
+        };
+        let Some(facts) = obj.pod().cloned() else {
+            continue;
+        };
         let mut pod = obj.value();
         let selector: BTreeMap<String, String> = pod
             .pointer("/spec/nodeSelector")
             .and_then(Value::as_object)
-            .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect()
+            })
             .unwrap_or_default();
         let tolerated: Vec<String> = pod
             .pointer("/spec/tolerations")
@@ -204,7 +269,9 @@ pub fn schedule_pending(data: &mut ClusterData, now: Timestamp) -> bool {
             .map(|ts| {
                 ts.iter()
                     .filter_map(|t| {
-                        if t.get("operator").and_then(Value::as_str) == Some("Exists") && t.get("key").is_none() {
+                        if t.get("operator").and_then(Value::as_str) == Some("Exists")
+                            && t.get("key").is_none()
+                        {
                             Some("*".to_string())
                         } else {
                             t.get("key").and_then(Value::as_str).map(str::to_string)
@@ -219,8 +286,12 @@ pub fn schedule_pending(data: &mut ClusterData, now: Timestamp) -> bool {
                 n.free_pods > 0
                     && n.free_cpu >= facts.cpu_millis
                     && n.free_mem >= facts.memory_bytes
-                    && selector.iter().all(|(k, v)| n.labels.iter().any(|(lk, lv)| lk == k && lv == v))
-                    && n.hard_taints.iter().all(|t| tolerated.iter().any(|x| x == "*" || x == t))
+                    && selector
+                        .iter()
+                        .all(|(k, v)| n.labels.iter().any(|(lk, lv)| lk == k && lv == v))
+                    && n.hard_taints
+                        .iter()
+                        .all(|t| tolerated.iter().any(|x| x == "*" || x == t))
             })
             .max_by(|a, b| {
                 let fa = a.free_cpu as f64 / a.cpu_total as f64;
@@ -242,7 +313,11 @@ pub fn schedule_pending(data: &mut ClusterData, now: Timestamp) -> bool {
                 let already = pod
                     .pointer("/status/conditions")
                     .and_then(Value::as_array)
-                    .is_some_and(|cs| cs.iter().any(|c| c.get("reason").and_then(Value::as_str) == Some("Unschedulable")));
+                    .is_some_and(|cs| {
+                        cs.iter().any(|c| {
+                            c.get("reason").and_then(Value::as_str) == Some("Unschedulable")
+                        })
+                    });
                 if !already {
                     let total = data.store.range(&keys::NODES, "").count();
                     let cond = json!({
@@ -265,11 +340,21 @@ fn start_bound(data: &mut ClusterData, now: Timestamp) -> bool {
     if data.index.to_start.is_empty() {
         return false;
     }
-    let keys: Vec<ObjKey> = std::mem::take(&mut data.index.to_start).into_iter().collect();
+    let keys: Vec<ObjKey> = std::mem::take(&mut data.index.to_start)
+        .into_iter()
+        .collect();
     for key in keys {
-        let Some(obj) = data.get(&keys::PODS, &key) else { continue };
+        let Some(obj) = data.get(&keys::PODS, &key) else {
+            continue;
+        };
         let delay = SignedDuration::from_secs(data.rng.range_inclusive(2, 8) as i64);
-        data.schedule(now + delay, Action::PodStarted { key, uid: obj.uid.to_string() });
+        data.schedule(
+            now + delay,
+            Action::PodStarted {
+                key,
+                uid: obj.uid.to_string(),
+            },
+        );
     }
     true
 }

@@ -192,7 +192,12 @@ impl OwnerRef {
     }
 }
 
-fn meta(name: &str, namespace: Option<&str>, now: Timestamp, rng: &mut SimRng) -> Map<String, Value> {
+fn meta(
+    name: &str,
+    namespace: Option<&str>,
+    now: Timestamp,
+    rng: &mut SimRng,
+) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("name".into(), json!(name));
     if let Some(ns) = namespace {
@@ -403,7 +408,11 @@ pub fn provider_kubelet_version(provider: &str, version: &str) -> String {
 fn cloud_account(provider: &str, region: &str) -> String {
     let h = fnv1a(format!("{provider}/{region}").as_bytes());
     match provider {
-        "gcp" => format!("acme-{}-{}", region.split('-').next().unwrap_or("prod"), h % 1_000_000),
+        "gcp" => format!(
+            "acme-{}-{}",
+            region.split('-').next().unwrap_or("prod"),
+            h % 1_000_000
+        ),
         _ => {
             let mut r = SimRng::new(h);
             r.uuid()
@@ -434,10 +443,16 @@ pub fn node(p: &NodeParams, rng: &mut SimRng) -> Value {
     let instance_id;
     let provider_id = match p.provider.as_str() {
         "aws" => {
-            put("eks.amazonaws.com/capacityType", if spot { "SPOT" } else { "ON_DEMAND" });
+            put(
+                "eks.amazonaws.com/capacityType",
+                if spot { "SPOT" } else { "ON_DEMAND" },
+            );
             put("eks.amazonaws.com/nodegroup", &p.pool);
             put("karpenter.sh/capacity-type", p.capacity_type.as_str());
-            put("k8s.io/cloud-provider-aws", &hex_from(fnv1a(p.region.as_bytes()), 32));
+            put(
+                "k8s.io/cloud-provider-aws",
+                &hex_from(fnv1a(p.region.as_bytes()), 32),
+            );
             instance_id = format!("i-0{}", rng_hex(rng, 16));
             format!("aws:///{}/{instance_id}", p.zone)
         }
@@ -454,7 +469,9 @@ pub fn node(p: &NodeParams, rng: &mut SimRng) -> Value {
                 put("cloud.google.com/gke-spot", "true");
                 put("cloud.google.com/gke-provisioning", "spot");
             }
-            instance_id = rng.range_inclusive(1_000_000_000_000_000_000, 9_000_000_000_000_000_000).to_string();
+            instance_id = rng
+                .range_inclusive(1_000_000_000_000_000_000, 9_000_000_000_000_000_000)
+                .to_string();
             format!(
                 "gce://{}/{}/{}",
                 cloud_account("gcp", &p.region),
@@ -469,7 +486,11 @@ pub fn node(p: &NodeParams, rng: &mut SimRng) -> Value {
             put("kubernetes.azure.com/os-sku", "Ubuntu");
             put(
                 "kubernetes.azure.com/mode",
-                if p.pool.starts_with("system") { "system" } else { "user" },
+                if p.pool.starts_with("system") {
+                    "system"
+                } else {
+                    "user"
+                },
             );
             put(
                 "kubernetes.azure.com/node-image-version",
@@ -511,7 +532,8 @@ pub fn node(p: &NodeParams, rng: &mut SimRng) -> Value {
     let created = rfc3339(p.created);
     // Capacity is what the machine has: allocatable plus the kubelet's reservations.
     let cpu_capacity = (p.cpu_millis + 999) / 1000 * 1000;
-    let mem_capacity_ki = (p.memory_bytes + crate::fleet::reserved_memory_bytes(p.memory_bytes)) / 1024;
+    let mem_capacity_ki =
+        (p.memory_bytes + crate::fleet::reserved_memory_bytes(p.memory_bytes)) / 1024;
     let disk_capacity_ki: i64 = 104_845_292;
     let disk_alloc = disk_capacity_ki * 1024 / 100 * 90;
     let machine_id = rng_hex(rng, 32);
@@ -544,9 +566,21 @@ pub fn node(p: &NodeParams, rng: &mut SimRng) -> Value {
         }));
     }
     for (t, reason, message) in [
-        ("MemoryPressure", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-        ("DiskPressure", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-        ("PIDPressure", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+        (
+            "MemoryPressure",
+            "KubeletHasSufficientMemory",
+            "kubelet has sufficient memory available",
+        ),
+        (
+            "DiskPressure",
+            "KubeletHasNoDiskPressure",
+            "kubelet has no disk pressure",
+        ),
+        (
+            "PIDPressure",
+            "KubeletHasSufficientPID",
+            "kubelet has sufficient PID available",
+        ),
     ] {
         conditions.push(json!({
             "type": t, "status": "False", "reason": reason, "message": message,
@@ -651,7 +685,15 @@ pub fn set_node_ready(node: &mut Value, ready: bool, now: Timestamp) {
             c["lastHeartbeatTime"] = json!(now_s);
         }
     }
-    set_lifecycle_taints(node, if ready { None } else { Some("node.kubernetes.io/not-ready") }, &now_s);
+    set_lifecycle_taints(
+        node,
+        if ready {
+            None
+        } else {
+            Some("node.kubernetes.io/not-ready")
+        },
+        &now_s,
+    );
 }
 
 /// What the node lifecycle controller does when a kubelet stops posting status for the grace
@@ -676,11 +718,17 @@ pub fn set_node_unreachable(node: &mut Value, now: Timestamp) {
 }
 
 fn set_lifecycle_taints(node: &mut Value, key: Option<&str>, now: &str) {
-    const KEYS: [&str; 2] = ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"];
+    const KEYS: [&str; 2] = [
+        "node.kubernetes.io/not-ready",
+        "node.kubernetes.io/unreachable",
+    ];
     if !node["spec"].is_object() {
         node["spec"] = json!({});
     }
-    let mut taints: Vec<Value> = node["spec"]["taints"].as_array().cloned().unwrap_or_default();
+    let mut taints: Vec<Value> = node["spec"]["taints"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let has = |taints: &[Value], k: &str, effect: &str| {
         taints
             .iter()
@@ -774,7 +822,8 @@ fn default_container(c: &mut Map<String, Value>) {
         "IfNotPresent"
     };
     c.entry("imagePullPolicy").or_insert(json!(pull));
-    c.entry("terminationMessagePath").or_insert(json!("/dev/termination-log"));
+    c.entry("terminationMessagePath")
+        .or_insert(json!("/dev/termination-log"));
     c.entry("terminationMessagePolicy").or_insert(json!("File"));
     c.entry("resources").or_insert(json!({}));
     if let Some(Value::Array(ports)) = c.get_mut("ports") {
@@ -854,8 +903,14 @@ pub fn pod_requests(spec: &Value) -> (i64, i64) {
 
 /// A container's requests, falling back to limits as API-server defaulting does.
 fn container_requests(c: &Value) -> (i64, i64) {
-    let get = |res: &str, field: &str| c.pointer(&format!("/resources/{field}/{res}")).and_then(Value::as_str);
-    let cpu = get("cpu", "requests").or_else(|| get("cpu", "limits")).and_then(cpu_millis).unwrap_or(0);
+    let get = |res: &str, field: &str| {
+        c.pointer(&format!("/resources/{field}/{res}"))
+            .and_then(Value::as_str)
+    };
+    let cpu = get("cpu", "requests")
+        .or_else(|| get("cpu", "limits"))
+        .and_then(cpu_millis)
+        .unwrap_or(0);
     let mem = get("memory", "requests")
         .or_else(|| get("memory", "limits"))
         .and_then(memory_bytes)
@@ -870,7 +925,12 @@ pub fn qos_class(spec: &Value) -> &'static str {
     let mut any = false;
     let mut guaranteed = true;
     for list in ["initContainers", "containers"] {
-        for c in spec.get(list).and_then(Value::as_array).into_iter().flatten() {
+        for c in spec
+            .get(list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             for res in ["cpu", "memory"] {
                 let parse = |field: &str| {
                     c.pointer(&format!("/resources/{field}/{res}"))
@@ -940,14 +1000,20 @@ pub fn pod_from_template(
     for list in ["initContainers", "containers"] {
         if let Some(Value::Array(cs)) = spec.get_mut(list) {
             for c in cs.iter_mut() {
-                let Some(limits) = c.pointer("/resources/limits").and_then(Value::as_object).cloned() else {
+                let Some(limits) = c
+                    .pointer("/resources/limits")
+                    .and_then(Value::as_object)
+                    .cloned()
+                else {
                     continue;
                 };
                 let res = &mut c["resources"];
                 if !res["requests"].is_object() {
                     res["requests"] = json!({});
                 }
-                let req = res["requests"].as_object_mut().expect("made an object above");
+                let req = res["requests"]
+                    .as_object_mut()
+                    .expect("made an object above");
                 for (k, v) in limits {
                     req.entry(k).or_insert(v);
                 }
@@ -962,7 +1028,10 @@ pub fn pod_from_template(
         .to_string();
     spec.insert("serviceAccountName".into(), json!(sa));
     spec.insert("serviceAccount".into(), json!(sa));
-    let automount = spec.get("automountServiceAccountToken").and_then(Value::as_bool) != Some(false);
+    let automount = spec
+        .get("automountServiceAccountToken")
+        .and_then(Value::as_bool)
+        != Some(false);
     if automount {
         let vol = format!("kube-api-access-{}", rng.name_suffix(5));
         let mount = json!({
@@ -1006,7 +1075,10 @@ pub fn pod_from_template(
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    for key in ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"] {
+    for key in [
+        "node.kubernetes.io/not-ready",
+        "node.kubernetes.io/unreachable",
+    ] {
         let covered = tolerations.iter().any(|t| {
             let k = str_at(t, "/key");
             (k == key || (k.is_empty() && str_at(t, "/operator") == "Exists"))
@@ -1020,10 +1092,14 @@ pub fn pod_from_template(
     }
     spec.insert("tolerations".into(), Value::Array(tolerations));
     // Priority admission and defaulting.
-    let class = spec.get("priorityClassName").and_then(Value::as_str).unwrap_or("");
+    let class = spec
+        .get("priorityClassName")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let priority = priority_of(class);
     spec.insert("priority".into(), json!(priority));
-    spec.entry("preemptionPolicy").or_insert(json!("PreemptLowerPriority"));
+    spec.entry("preemptionPolicy")
+        .or_insert(json!("PreemptLowerPriority"));
     spec.entry("enableServiceLinks").or_insert(json!(true));
 
     let spec = Value::Object(spec);
@@ -1038,7 +1114,14 @@ pub fn pod_from_template(
 pub fn bind_pod(pod: &mut Value, node_name: &str, now: Timestamp) {
     pod["spec"]["nodeName"] = json!(node_name);
     let now = rfc3339(now);
-    set_condition(conditions_mut(pod, "conditions"), "PodScheduled", "True", None, None, &now);
+    set_condition(
+        conditions_mut(pod, "conditions"),
+        "PodScheduled",
+        "True",
+        None,
+        None,
+        &now,
+    );
 }
 
 fn container_names(pod: &Value, list: &str) -> Vec<(String, String)> {
@@ -1046,13 +1129,18 @@ fn container_names(pod: &Value, list: &str) -> Vec<(String, String)> {
         .and_then(Value::as_array)
         .map(|cs| {
             cs.iter()
-                .map(|c| (str_at(c, "/name").to_string(), str_at(c, "/image").to_string()))
+                .map(|c| {
+                    (
+                        str_at(c, "/name").to_string(),
+                        str_at(c, "/image").to_string(),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default()
 }
 
-fn container_id(pod: &Value, container: &str, salt: &str) -> String {
+pub(crate) fn container_id(pod: &Value, container: &str, salt: &str) -> String {
     let uid = str_at(pod, "/metadata/uid");
     let mut key = String::with_capacity(uid.len() + container.len() + salt.len() + 2);
     for part in [uid, "/", container, "/", salt] {
@@ -1137,7 +1225,13 @@ pub fn set_pod_running(pod: &mut Value, host_ip: &str, pod_ip: &str, now: Timest
         }
     }
     let conds = conditions_mut(pod, "conditions");
-    for t in ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"] {
+    for t in [
+        "PodReadyToStartContainers",
+        "Initialized",
+        "Ready",
+        "ContainersReady",
+        "PodScheduled",
+    ] {
         set_condition(conds, t, "True", None, None, &now_s);
     }
     // The kubelet's order, which kubectl describe prints.
@@ -1155,8 +1249,22 @@ pub fn set_pod_running(pod: &mut Value, host_ip: &str, pod_ip: &str, now: Timest
 fn set_unready_conditions(pod: &mut Value, unready: &[String], now: &str) {
     let msg = format!("containers with unready status: [{}]", unready.join(" "));
     let conds = conditions_mut(pod, "conditions");
-    set_condition(conds, "Ready", "False", Some("ContainersNotReady"), Some(&msg), now);
-    set_condition(conds, "ContainersReady", "False", Some("ContainersNotReady"), Some(&msg), now);
+    set_condition(
+        conds,
+        "Ready",
+        "False",
+        Some("ContainersNotReady"),
+        Some(&msg),
+        now,
+    );
+    set_condition(
+        conds,
+        "ContainersReady",
+        "False",
+        Some("ContainersNotReady"),
+        Some(&msg),
+        now,
+    );
 }
 
 /// Go's duration format for whole seconds ("40s", "1m20s", "5m0s").
@@ -1185,7 +1293,9 @@ pub fn set_pod_crashlooping(pod: &mut Value, restarts: u32, now: Timestamp) {
         pod["status"]["phase"] = json!("Running");
         pod["status"]["startTime"] = json!(now_s);
     }
-    let backoff = 10u64.saturating_mul(1u64 << restarts.saturating_sub(1).min(10)).min(300);
+    let backoff = 10u64
+        .saturating_mul(1u64 << restarts.saturating_sub(1).min(10))
+        .min(300);
     let message = format!(
         "back-off {} restarting failed container={first} pod={}_{}({})",
         go_duration(backoff),
@@ -1231,7 +1341,11 @@ fn unready_names(pod: &Value) -> Vec<String> {
 /// ContainersReady become False (`ContainersNotReady`).
 pub fn set_pod_not_ready(pod: &mut Value, now: Timestamp) {
     let now_s = rfc3339(now);
-    if let Some(statuses) = pod["status"]["containerStatuses"].as_array_mut() {
+    // `get_mut`, not indexing: indexing a missing key would insert a null.
+    if let Some(statuses) = pod
+        .pointer_mut("/status/containerStatuses")
+        .and_then(Value::as_array_mut)
+    {
         for cs in statuses.iter_mut() {
             cs["ready"] = json!(false);
         }
@@ -1247,7 +1361,10 @@ pub fn set_pod_not_ready(pod: &mut Value, now: Timestamp) {
 /// The selector a builder uses for a workload: `k8s-app` when the template carries it (the
 /// kube-system convention), otherwise `app=<name>`.
 fn selector_for(template: &Value, name: &str) -> (String, String) {
-    match template.pointer("/metadata/labels/k8s-app").and_then(Value::as_str) {
+    match template
+        .pointer("/metadata/labels/k8s-app")
+        .and_then(Value::as_str)
+    {
         Some(v) => ("k8s-app".into(), v.into()),
         None => ("app".into(), name.into()),
     }
@@ -1279,7 +1396,10 @@ fn stored_template(template: &Value, key: &str, value: &str) -> Value {
 
 fn workload_labels(template: &Value) -> Value {
     let mut out = Map::new();
-    if let Some(l) = template.pointer("/metadata/labels").and_then(Value::as_object) {
+    if let Some(l) = template
+        .pointer("/metadata/labels")
+        .and_then(Value::as_object)
+    {
         for k in ["app", "app.kubernetes.io/name", "k8s-app", "team"] {
             if let Some(v) = l.get(k) {
                 out.insert(k.into(), v.clone());
@@ -1304,7 +1424,10 @@ pub fn deployment(
     let mut metadata = meta(name, Some(namespace), now, rng);
     metadata.insert("generation".into(), json!(1));
     metadata.insert("labels".into(), workload_labels(&template));
-    metadata.insert("annotations".into(), json!({"deployment.kubernetes.io/revision": "1"}));
+    metadata.insert(
+        "annotations".into(),
+        json!({"deployment.kubernetes.io/revision": "1"}),
+    );
     let v = json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -1317,7 +1440,13 @@ pub fn deployment(
         },
         "status": {},
     });
-    with(v, vec![(&["metadata"], Value::Object(metadata)), (&["spec", "template"], template)])
+    with(
+        v,
+        vec![
+            (&["metadata"], Value::Object(metadata)),
+            (&["spec", "template"], template),
+        ],
+    )
 }
 
 /// The `pod-template-hash` of a PodTemplateSpec in upstream's format: a 32-bit FNV-1a of the
@@ -1416,15 +1545,25 @@ pub fn replica_set_pod(rs: &Value, now: Timestamp, rng: &mut SimRng) -> Value {
 /// than defaulting the template again, for controllers that create many identical pods.
 pub fn pod_like(proto: &Value, name: &str, now: Timestamp, rng: &mut SimRng) -> Value {
     let mut pod = proto.clone();
+    renew_pod_identity(&mut pod, name, now, rng);
+    if let Some(s) = pod["spec"].as_object_mut() {
+        s.remove("nodeName");
+    }
+    let qos = proto["status"]["qosClass"].clone();
+    pod["status"] = json!({"phase": "Pending"});
+    pod["status"]["qosClass"] = qos;
+    pod
+}
+
+/// New name, uid, creationTimestamp and token volume name for a copied pod; everything else
+/// (node, status) is left as it was.
+pub(crate) fn renew_pod_identity(pod: &mut Value, name: &str, now: Timestamp, rng: &mut SimRng) {
     if let Some(m) = pod["metadata"].as_object_mut() {
         m.insert("name".into(), json!(name));
         m.insert("uid".into(), json!(rng.uuid()));
         m.insert("creationTimestamp".into(), json!(rfc3339(now)));
     }
     let spec = &mut pod["spec"];
-    if let Some(s) = spec.as_object_mut() {
-        s.remove("nodeName");
-    }
     // The ServiceAccount admission plugin names the token volume per pod.
     let old = spec["volumes"].as_array().and_then(|vols| {
         vols.iter()
@@ -1440,9 +1579,10 @@ pub fn pod_like(proto: &Value, name: &str, now: Timestamp, rng: &mut SimRng) -> 
             }
         }
         for list in ["initContainers", "containers"] {
-            if let Some(cs) = spec[list].as_array_mut() {
+            // `get_mut`, not indexing: indexing a missing key would insert a null.
+            if let Some(cs) = spec.get_mut(list).and_then(Value::as_array_mut) {
                 for c in cs.iter_mut() {
-                    if let Some(mounts) = c["volumeMounts"].as_array_mut() {
+                    if let Some(mounts) = c.get_mut("volumeMounts").and_then(Value::as_array_mut) {
                         for m in mounts.iter_mut().filter(|m| str_at(m, "/name") == old) {
                             m["name"] = json!(new);
                         }
@@ -1451,20 +1591,25 @@ pub fn pod_like(proto: &Value, name: &str, now: Timestamp, rng: &mut SimRng) -> 
             }
         }
     }
-    let qos = proto["status"]["qosClass"].clone();
-    pod["status"] = json!({"phase": "Pending"});
-    pod["status"]["qosClass"] = qos;
-    pod
 }
 
 /// apps/v1 DaemonSet with RollingUpdate (maxSurge 0, maxUnavailable 1).
-pub fn daemon_set(namespace: &str, name: &str, template: &Value, rng: &mut SimRng, now: Timestamp) -> Value {
+pub fn daemon_set(
+    namespace: &str,
+    name: &str,
+    template: &Value,
+    rng: &mut SimRng,
+    now: Timestamp,
+) -> Value {
     let (sk, sv) = selector_for(template, name);
     let template = stored_template(template, &sk, &sv);
     let mut metadata = meta(name, Some(namespace), now, rng);
     metadata.insert("generation".into(), json!(1));
     metadata.insert("labels".into(), workload_labels(&template));
-    metadata.insert("annotations".into(), json!({"deprecated.daemonset.template.generation": "1"}));
+    metadata.insert(
+        "annotations".into(),
+        json!({"deprecated.daemonset.template.generation": "1"}),
+    );
     let v = json!({
         "apiVersion": "apps/v1",
         "kind": "DaemonSet",
@@ -1475,7 +1620,13 @@ pub fn daemon_set(namespace: &str, name: &str, template: &Value, rng: &mut SimRn
         },
         "status": {"currentNumberScheduled": 0, "desiredNumberScheduled": 0, "numberMisscheduled": 0, "numberReady": 0},
     });
-    with(v, vec![(&["metadata"], Value::Object(metadata)), (&["spec", "template"], template)])
+    with(
+        v,
+        vec![
+            (&["metadata"], Value::Object(metadata)),
+            (&["spec", "template"], template),
+        ],
+    )
 }
 
 /// The DaemonSet controller's pod for one node: node affinity on `metadata.name`, the
@@ -1495,7 +1646,10 @@ pub fn daemon_set_pod(ds: &Value, node_name: &str, now: Timestamp, rng: &mut Sim
         str_at(ds, "/metadata/namespace"),
         &name,
         OwnerRef::controller_of(ds),
-        &[("controller-revision-hash", &hash), ("pod-template-generation", &generation)],
+        &[
+            ("controller-revision-hash", &hash),
+            ("pod-template-generation", &generation),
+        ],
         now,
         rng,
     );
@@ -1577,7 +1731,13 @@ pub fn stateful_set(
         },
         "status": {"availableReplicas": 0, "replicas": 0},
     });
-    with(v, vec![(&["metadata"], Value::Object(metadata)), (&["spec", "template"], template)])
+    with(
+        v,
+        vec![
+            (&["metadata"], Value::Object(metadata)),
+            (&["spec", "template"], template),
+        ],
+    )
 }
 
 /// The pod a StatefulSet controller creates for `ordinal`: stable name, hostname/subdomain,
@@ -1625,7 +1785,12 @@ pub fn stateful_set_pod(sts: &Value, ordinal: u32, now: Timestamp, rng: &mut Sim
 
 /// apps/v1 ControllerRevision that DaemonSets and StatefulSets keep for rollbacks:
 /// `<owner>-<hash>` holding the template.
-pub fn controller_revision(owner: &Value, revision: i64, rng: &mut SimRng, now: Timestamp) -> Value {
+pub fn controller_revision(
+    owner: &Value,
+    revision: i64,
+    rng: &mut SimRng,
+    now: Timestamp,
+) -> Value {
     let template = &owner["spec"]["template"];
     let hash = pod_template_hash(template);
     let name = format!("{}-{hash}", str_at(owner, "/metadata/name"));
@@ -1642,7 +1807,13 @@ pub fn controller_revision(owner: &Value, revision: i64, rng: &mut SimRng, now: 
         metadata.insert("ownerReferences".into(), json!([o.to_value()]));
     }
     let v = json!({"apiVersion": "apps/v1", "kind": "ControllerRevision", "data": {"spec": {"$patch": "replace"}}, "revision": revision});
-    with(v, vec![(&["metadata"], Value::Object(metadata)), (&["data", "spec", "template"], template.clone())])
+    with(
+        v,
+        vec![
+            (&["metadata"], Value::Object(metadata)),
+            (&["data", "spec", "template"], template.clone()),
+        ],
+    )
 }
 
 /// Pod counts a workload controller reports.
@@ -1661,8 +1832,15 @@ pub struct WorkloadCounts {
 /// than desired reports `Available=False` (MinimumReplicasUnavailable) when below
 /// `desired - maxUnavailable`.
 pub fn set_workload_status(obj: &mut Value, counts: WorkloadCounts, now: Timestamp) {
-    let generation = obj.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
-    let WorkloadCounts { desired, current, ready } = counts;
+    let generation = obj
+        .pointer("/metadata/generation")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
+    let WorkloadCounts {
+        desired,
+        current,
+        ready,
+    } = counts;
     let now_s = rfc3339(now);
     match str_at(obj, "/kind") {
         "Deployment" => {
@@ -1682,13 +1860,28 @@ pub fn set_workload_status(obj: &mut Value, counts: WorkloadCounts, now: Timesta
             }
             let conds = conditions_mut(obj, "conditions");
             let (st, reason, msg) = if available {
-                ("True", "MinimumReplicasAvailable", "Deployment has minimum availability.".to_string())
+                (
+                    "True",
+                    "MinimumReplicasAvailable",
+                    "Deployment has minimum availability.".to_string(),
+                )
             } else {
-                ("False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.".to_string())
+                (
+                    "False",
+                    "MinimumReplicasUnavailable",
+                    "Deployment does not have minimum availability.".to_string(),
+                )
             };
             set_condition(conds, "Available", st, Some(reason), Some(&msg), &now_s);
             let progressed = format!("ReplicaSet \"{name}-{hash}\" has successfully progressed.");
-            set_condition(conds, "Progressing", "True", Some("NewReplicaSetAvailable"), Some(&progressed), &now_s);
+            set_condition(
+                conds,
+                "Progressing",
+                "True",
+                Some("NewReplicaSetAvailable"),
+                Some(&progressed),
+                &now_s,
+            );
             for c in conds.iter_mut() {
                 c["lastUpdateTime"] = json!(now_s);
                 if let Some(o) = c.as_object_mut() {
@@ -1706,7 +1899,11 @@ pub fn set_workload_status(obj: &mut Value, counts: WorkloadCounts, now: Timesta
             });
         }
         "StatefulSet" => {
-            let hash = format!("{}-{}", str_at(obj, "/metadata/name"), pod_template_hash(&obj["spec"]["template"]));
+            let hash = format!(
+                "{}-{}",
+                str_at(obj, "/metadata/name"),
+                pod_template_hash(&obj["spec"]["template"])
+            );
             obj["status"] = json!({
                 "availableReplicas": ready,
                 "collisionCount": 0,
@@ -1761,7 +1958,10 @@ pub fn storage_class(provider: &str, rng: &mut SimRng, now: Timestamp) -> Value 
         _ => json!({"storagepolicyname": "vSAN Default Storage Policy"}),
     };
     let mut metadata = meta(name, None, now, rng);
-    metadata.insert("annotations".into(), json!({"storageclass.kubernetes.io/is-default-class": "true"}));
+    metadata.insert(
+        "annotations".into(),
+        json!({"storageclass.kubernetes.io/is-default-class": "true"}),
+    );
     with(
         json!({
         "apiVersion": "storage.k8s.io/v1",
@@ -1795,13 +1995,22 @@ pub fn pvc_for_statefulset(
         .unwrap_or_else(|| volume_claim_template(claim, "", "1Gi"));
     let name = format!("{claim}-{sname}-{ordinal}");
     let mut metadata = meta(&name, Some(str_at(sts, "/metadata/namespace")), now, rng);
-    metadata.insert("labels".into(), sts["spec"]["selector"]["matchLabels"].clone());
+    metadata.insert(
+        "labels".into(),
+        sts["spec"]["selector"]["matchLabels"].clone(),
+    );
     metadata.insert("finalizers".into(), json!(["kubernetes.io/pvc-protection"]));
     if let Some(node) = selected_node {
-        metadata.insert("annotations".into(), json!({"volume.kubernetes.io/selected-node": node}));
+        metadata.insert(
+            "annotations".into(),
+            json!({"volume.kubernetes.io/selected-node": node}),
+        );
     }
     let mut spec = template["spec"].clone();
-    spec["volumeMode"] = spec.get("volumeMode").cloned().unwrap_or(json!("Filesystem"));
+    spec["volumeMode"] = spec
+        .get("volumeMode")
+        .cloned()
+        .unwrap_or(json!("Filesystem"));
     with(
         json!({
         "apiVersion": "v1",
@@ -1815,7 +2024,13 @@ pub fn pvc_for_statefulset(
 
 /// The dynamically provisioned PV for `pvc`, bound both ways: the PV's claimRef points at
 /// the claim and the claim gets `spec.volumeName`, the bind annotations and status Bound.
-pub fn persistent_volume(pvc: &mut Value, provider: &str, zone: &str, rng: &mut SimRng, now: Timestamp) -> Value {
+pub fn persistent_volume(
+    pvc: &mut Value,
+    provider: &str,
+    zone: &str,
+    rng: &mut SimRng,
+    now: Timestamp,
+) -> Value {
     let (driver, _) = storage_driver(provider);
     let pvc_uid = str_at(pvc, "/metadata/uid").to_string();
     let name = format!("pvc-{pvc_uid}");
@@ -1828,7 +2043,10 @@ pub fn persistent_volume(pvc: &mut Value, provider: &str, zone: &str, rng: &mut 
     let access = pvc["spec"]["accessModes"].clone();
     let handle = match provider {
         "aws" => format!("vol-0{}", rng_hex(rng, 16)),
-        "gcp" => format!("projects/{}/zones/{zone}/disks/{name}", cloud_account("gcp", zone)),
+        "gcp" => format!(
+            "projects/{}/zones/{zone}/disks/{name}",
+            cloud_account("gcp", zone)
+        ),
         "azure" => format!(
             "/subscriptions/{}/resourceGroups/mc_capstan/providers/Microsoft.Compute/disks/{name}",
             cloud_account("azure", zone)
@@ -1842,7 +2060,10 @@ pub fn persistent_volume(pvc: &mut Value, provider: &str, zone: &str, rng: &mut 
     );
     metadata.insert(
         "finalizers".into(),
-        json!(["external-provisioner.volume.kubernetes.io/finalizer", "kubernetes.io/pv-protection"]),
+        json!([
+            "external-provisioner.volume.kubernetes.io/finalizer",
+            "kubernetes.io/pv-protection"
+        ]),
     );
     let now_s = rfc3339(now);
     let pv = json!({
@@ -1945,7 +2166,10 @@ pub fn set_pdb_status(pdb: &mut Value, expected: u32, healthy: u32, now: Timesta
         expected
     };
     let allowed = healthy.saturating_sub(desired);
-    let generation = pdb.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
+    let generation = pdb
+        .pointer("/metadata/generation")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
     let prev = pdb["status"]["conditions"].clone();
     pdb["status"] = json!({
         "currentHealthy": healthy,
@@ -1955,10 +2179,21 @@ pub fn set_pdb_status(pdb: &mut Value, expected: u32, healthy: u32, now: Timesta
         "observedGeneration": generation,
         "conditions": if prev.is_array() { prev } else { json!([]) },
     });
-    let (st, reason) = if allowed > 0 { ("True", "SufficientPods") } else { ("False", "InsufficientPods") };
+    let (st, reason) = if allowed > 0 {
+        ("True", "SufficientPods")
+    } else {
+        ("False", "InsufficientPods")
+    };
     let now_s = rfc3339(now);
     let conds = conditions_mut(pdb, "conditions");
-    set_condition(conds, "DisruptionAllowed", st, Some(reason), Some(""), &now_s);
+    set_condition(
+        conds,
+        "DisruptionAllowed",
+        st,
+        Some(reason),
+        Some(""),
+        &now_s,
+    );
     for c in conds.iter_mut() {
         c["observedGeneration"] = json!(generation);
         if let Some(o) = c.as_object_mut() {
@@ -1981,7 +2216,10 @@ pub fn namespace(
     if let Some(level) = pss_level {
         for mode in ["enforce", "audit", "warn"] {
             l.insert(format!("pod-security.kubernetes.io/{mode}"), json!(level));
-            l.insert(format!("pod-security.kubernetes.io/{mode}-version"), json!("latest"));
+            l.insert(
+                format!("pod-security.kubernetes.io/{mode}-version"),
+                json!("latest"),
+            );
         }
     }
     for (k, v) in labels {
@@ -2045,7 +2283,12 @@ pub enum NetworkPolicyKind {
     AllowSameNamespace,
 }
 
-pub fn network_policy(namespace: &str, kind: NetworkPolicyKind, rng: &mut SimRng, now: Timestamp) -> Value {
+pub fn network_policy(
+    namespace: &str,
+    kind: NetworkPolicyKind,
+    rng: &mut SimRng,
+    now: Timestamp,
+) -> Value {
     let (name, spec) = match kind {
         NetworkPolicyKind::DefaultDeny => (
             "default-deny-ingress",
@@ -2065,7 +2308,13 @@ pub fn service_account(namespace: &str, name: &str, rng: &mut SimRng, now: Times
     json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(name, Some(namespace), now, rng)})
 }
 
-pub fn config_map(namespace: &str, name: &str, data: &[(&str, &str)], rng: &mut SimRng, now: Timestamp) -> Value {
+pub fn config_map(
+    namespace: &str,
+    name: &str,
+    data: &[(&str, &str)],
+    rng: &mut SimRng,
+    now: Timestamp,
+) -> Value {
     json!({
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -2082,12 +2331,20 @@ pub fn policy_rule(api_groups: &[&str], resources: &[&str], verbs: &[&str]) -> V
 /// An RBAC subject: kind "User", "Group" or "ServiceAccount" (which needs a namespace).
 pub fn subject(kind: &str, name: &str, namespace: Option<&str>) -> Value {
     match (kind, namespace) {
-        ("ServiceAccount", ns) => json!({"kind": kind, "name": name, "namespace": ns.unwrap_or("default")}),
+        ("ServiceAccount", ns) => {
+            json!({"kind": kind, "name": name, "namespace": ns.unwrap_or("default")})
+        }
         _ => json!({"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": name}),
     }
 }
 
-pub fn role(namespace: &str, name: &str, rules: Vec<Value>, rng: &mut SimRng, now: Timestamp) -> Value {
+pub fn role(
+    namespace: &str,
+    name: &str,
+    rules: Vec<Value>,
+    rng: &mut SimRng,
+    now: Timestamp,
+) -> Value {
     json!({
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "Role",
@@ -2125,7 +2382,13 @@ pub fn cluster_role(name: &str, rules: Vec<Value>, rng: &mut SimRng, now: Timest
     })
 }
 
-pub fn cluster_role_binding(name: &str, role_name: &str, subjects: Vec<Value>, rng: &mut SimRng, now: Timestamp) -> Value {
+pub fn cluster_role_binding(
+    name: &str,
+    role_name: &str,
+    subjects: Vec<Value>,
+    rng: &mut SimRng,
+    now: Timestamp,
+) -> Value {
     json!({
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRoleBinding",
@@ -2136,7 +2399,13 @@ pub fn cluster_role_binding(name: &str, role_name: &str, subjects: Vec<Value>, r
 }
 
 /// scheduling.k8s.io/v1 PriorityClass.
-pub fn priority_class(name: &str, value: i64, description: &str, rng: &mut SimRng, now: Timestamp) -> Value {
+pub fn priority_class(
+    name: &str,
+    value: i64,
+    description: &str,
+    rng: &mut SimRng,
+    now: Timestamp,
+) -> Value {
     json!({
         "apiVersion": "scheduling.k8s.io/v1",
         "kind": "PriorityClass",
@@ -2159,7 +2428,9 @@ pub fn event(
     rng: &mut SimRng,
 ) -> Value {
     let obj_name = str_at(involved, "/metadata/name");
-    let obj_ns = involved.pointer("/metadata/namespace").and_then(Value::as_str);
+    let obj_ns = involved
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str);
     let ns = obj_ns.unwrap_or("default");
     // Nanoseconds with random low digits: two events in the same simulated instant differ.
     let nanos = now.as_nanosecond().max(0) as u128 + u128::from(rng.range_inclusive(0, 999_999));
@@ -2178,10 +2449,10 @@ pub fn event(
     }
     let now_s = rfc3339(now);
     let mut source = json!({"component": component});
-    if component == "kubelet" {
-        if let Some(host) = involved.pointer("/spec/nodeName").and_then(Value::as_str) {
-            source["host"] = json!(host);
-        }
+    if component == "kubelet"
+        && let Some(host) = involved.pointer("/spec/nodeName").and_then(Value::as_str)
+    {
+        source["host"] = json!(host);
     }
     json!({
         "apiVersion": "v1",
@@ -2232,7 +2503,12 @@ const MEM_STEPS_MI: [i64; 18] = [
 
 /// The largest step not above `target` (the smallest step if all are above).
 fn snap_down(steps: &[i64], target: i64) -> i64 {
-    steps.iter().copied().filter(|s| *s <= target).max().unwrap_or(steps[0])
+    steps
+        .iter()
+        .copied()
+        .filter(|s| *s <= target)
+        .max()
+        .unwrap_or(steps[0])
 }
 
 fn resources(cpu: i64, mem_mi: i64, shape: u8) -> Value {
@@ -2241,7 +2517,9 @@ fn resources(cpu: i64, mem_mi: i64, shape: u8) -> Value {
         // Guaranteed: limits equal requests.
         0 => json!({"requests": req, "limits": req.clone()}),
         // Burstable with a CPU limit.
-        1 => json!({"requests": req, "limits": {"cpu": format_cpu(cpu * 2), "memory": format!("{}Mi", mem_mi * 2)}}),
+        1 => {
+            json!({"requests": req, "limits": {"cpu": format_cpu(cpu * 2), "memory": format!("{}Mi", mem_mi * 2)}})
+        }
         // Burstable, memory limit only (the common "no CPU limits" practice).
         _ => json!({"requests": req, "limits": {"memory": format!("{}Mi", mem_mi * 3 / 2)}}),
     }
@@ -2254,7 +2532,10 @@ fn resources(cpu: i64, mem_mi: i64, shape: u8) -> Value {
 pub fn app_pod_template(p: &AppTemplateParams<'_>, rng: &mut SimRng) -> Value {
     let minor = rng.range_inclusive(0, 14);
     let patch = rng.range_inclusive(0, 9);
-    let own = format!("registry.example.com/{}/{}:v1.{minor}.{patch}", p.team, p.app);
+    let own = format!(
+        "registry.example.com/{}/{}:v1.{minor}.{patch}",
+        p.team, p.app
+    );
     let common = [
         "nginx:1.27.3",
         "redis:7.4.1",
@@ -2290,7 +2571,9 @@ pub fn app_pod_template(p: &AppTemplateParams<'_>, rng: &mut SimRng) -> Value {
         "runAsNonRoot": true,
         "runAsUser": 10001,
     });
-    let port = *rng.pick(&[8080u16, 8080, 8000, 9090, 3000]).expect("port list is not empty");
+    let port = *rng
+        .pick(&[8080u16, 8080, 8000, 9090, 3000])
+        .expect("port list is not empty");
 
     let mut main = json!({
         "name": p.app,
@@ -2328,7 +2611,10 @@ pub fn app_pod_template(p: &AppTemplateParams<'_>, rng: &mut SimRng) -> Value {
     let mut containers = vec![main];
     if sidecar {
         let (name, image) = *rng
-            .pick(&[("envoy", "envoyproxy/envoy:v1.32.3"), ("fluent-bit", "fluent/fluent-bit:3.2.4")])
+            .pick(&[
+                ("envoy", "envoyproxy/envoy:v1.32.3"),
+                ("fluent-bit", "fluent/fluent-bit:3.2.4"),
+            ])
             .expect("sidecar list is not empty");
         let mut c = json!({"name": name, "image": image});
         if !best_effort {
@@ -2349,7 +2635,8 @@ pub fn app_pod_template(p: &AppTemplateParams<'_>, rng: &mut SimRng) -> Value {
         spec["volumes"] = Value::Array(volumes);
     }
     if hardened {
-        spec["securityContext"] = json!({"seccompProfile": {"type": "RuntimeDefault"}, "fsGroup": 10001});
+        spec["securityContext"] =
+            json!({"seccompProfile": {"type": "RuntimeDefault"}, "fsGroup": 10001});
     }
     if p.tolerate_spot {
         spec["tolerations"] = json!([{
@@ -2375,11 +2662,22 @@ mod tests {
 
     #[test]
     fn timestamps_match_jiff() {
-        for s in ["1970-01-01T00:00:00Z", "2000-02-29T23:59:59Z", "2026-11-29T12:00:00Z", "2100-03-01T00:00:01Z"] {
+        for s in [
+            "1970-01-01T00:00:00Z",
+            "2000-02-29T23:59:59Z",
+            "2026-11-29T12:00:00Z",
+            "2100-03-01T00:00:01Z",
+        ] {
             assert_eq!(rfc3339(ts(s)), s);
         }
-        assert_eq!(rfc3339(ts("2026-11-29T12:00:00.999Z")), "2026-11-29T12:00:00Z");
-        assert_eq!(rfc3339_micros(ts("2026-11-29T12:00:00.0012345Z")), "2026-11-29T12:00:00.001234Z");
+        assert_eq!(
+            rfc3339(ts("2026-11-29T12:00:00.999Z")),
+            "2026-11-29T12:00:00Z"
+        );
+        assert_eq!(
+            rfc3339_micros(ts("2026-11-29T12:00:00.0012345Z")),
+            "2026-11-29T12:00:00.001234Z"
+        );
         let t = ts("2031-07-04T05:06:07Z");
         assert_eq!(rfc3339(t), t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
     }
@@ -2408,7 +2706,11 @@ mod tests {
             name: "aks-general-12345678-vmss00000a".into(),
             pool: "general".into(),
             instance_type: "Standard_D8s_v5".into(),
-            capacity_type: if spot { CapacityType::Spot } else { CapacityType::OnDemand },
+            capacity_type: if spot {
+                CapacityType::Spot
+            } else {
+                CapacityType::OnDemand
+            },
             provider: provider.into(),
             region: "eastus".into(),
             zone: "eastus-1".into(),
@@ -2430,8 +2732,16 @@ mod tests {
         assert_eq!(l["kubernetes.azure.com/scalesetpriority"], "spot");
         assert_eq!(l["kubernetes.azure.com/agentpool"], "general");
         assert_eq!(l["capstan.io/node-pool"], "general");
-        assert_eq!(n["spec"]["taints"][0]["key"], "kubernetes.azure.com/scalesetpriority");
-        assert!(n["spec"]["providerID"].as_str().unwrap().ends_with("virtualMachineScaleSets/aks-general-12345678-vmss/virtualMachines/10"));
+        assert_eq!(
+            n["spec"]["taints"][0]["key"],
+            "kubernetes.azure.com/scalesetpriority"
+        );
+        assert!(
+            n["spec"]["providerID"]
+                .as_str()
+                .unwrap()
+                .ends_with("virtualMachineScaleSets/aks-general-12345678-vmss/virtualMachines/10")
+        );
         assert_eq!(n["status"]["allocatable"]["cpu"], "7910m");
         assert_eq!(n["status"]["capacity"]["cpu"], "8");
         assert_eq!(n["status"]["nodeInfo"]["kubeletVersion"], "v1.31.4");
@@ -2443,12 +2753,29 @@ mod tests {
         assert_eq!(l["karpenter.sh/capacity-type"], "spot");
         assert_eq!(l["eks.amazonaws.com/nodegroup"], "general");
         assert!(n["spec"].get("taints").is_none());
-        assert!(n["spec"]["providerID"].as_str().unwrap().starts_with("aws:///eastus-1/i-0"));
-        assert!(n["status"]["nodeInfo"]["kubeletVersion"].as_str().unwrap().starts_with("v1.31.4-eks-"));
+        assert!(
+            n["spec"]["providerID"]
+                .as_str()
+                .unwrap()
+                .starts_with("aws:///eastus-1/i-0")
+        );
+        assert!(
+            n["status"]["nodeInfo"]["kubeletVersion"]
+                .as_str()
+                .unwrap()
+                .starts_with("v1.31.4-eks-")
+        );
 
         let n = node(&params("gcp", false), &mut rng);
-        assert!(n["metadata"]["labels"].get("cloud.google.com/gke-spot").is_none());
-        assert_eq!(n["metadata"]["labels"]["cloud.google.com/gke-nodepool"], "general");
+        assert!(
+            n["metadata"]["labels"]
+                .get("cloud.google.com/gke-spot")
+                .is_none()
+        );
+        assert_eq!(
+            n["metadata"]["labels"]["cloud.google.com/gke-nodepool"],
+            "general"
+        );
         let n = node(&params("gcp", true), &mut rng);
         assert_eq!(n["metadata"]["labels"]["cloud.google.com/gke-spot"], "true");
     }
@@ -2479,15 +2806,25 @@ mod tests {
         assert_eq!(r["lastTransitionTime"], "2026-11-02T00:05:00Z");
         let taints = n["spec"]["taints"].as_array().unwrap();
         assert_eq!(taints.len(), 2);
-        assert!(taints.iter().any(|t| t["effect"] == "NoExecute" && t["timeAdded"] == "2026-11-02T00:05:00Z"));
+        assert!(
+            taints
+                .iter()
+                .any(|t| t["effect"] == "NoExecute" && t["timeAdded"] == "2026-11-02T00:05:00Z")
+        );
         // The NetworkUnavailable condition belongs to the CNI: no kubelet heartbeat on it.
-        assert_eq!(condition(&n, "NetworkUnavailable")["lastHeartbeatTime"], "2026-11-01T00:00:00Z");
+        assert_eq!(
+            condition(&n, "NetworkUnavailable")["lastHeartbeatTime"],
+            "2026-11-01T00:00:00Z"
+        );
         set_node_ready(&mut n, true, ts("2026-11-02T00:06:00Z"));
         assert!(n["spec"].get("taints").is_none());
         assert_eq!(condition(&n, "Ready")["reason"], "KubeletReady");
         set_node_unreachable(&mut n, ts("2026-11-02T00:07:00Z"));
         assert_eq!(condition(&n, "Ready")["status"], "Unknown");
-        assert_eq!(n["spec"]["taints"][0]["key"], "node.kubernetes.io/unreachable");
+        assert_eq!(
+            n["spec"]["taints"][0]["key"],
+            "node.kubernetes.io/unreachable"
+        );
     }
 
     #[test]
@@ -2511,13 +2848,30 @@ mod tests {
         let mut rng = SimRng::new(4);
         let now = ts("2026-11-29T12:00:00Z");
         let t = template(json!({"limits": {"cpu": "500m", "memory": "128Mi"}}));
-        let owner = OwnerRef { api_version: "apps/v1".into(), kind: "ReplicaSet".into(), name: "web-abc".into(), uid: "u".into(), controller: true };
-        let p = pod_from_template(&t, "ns", "web-abc-xyz12", Some(owner), &[("x", "y")], now, &mut rng);
+        let owner = OwnerRef {
+            api_version: "apps/v1".into(),
+            kind: "ReplicaSet".into(),
+            name: "web-abc".into(),
+            uid: "u".into(),
+            controller: true,
+        };
+        let p = pod_from_template(
+            &t,
+            "ns",
+            "web-abc-xyz12",
+            Some(owner),
+            &[("x", "y")],
+            now,
+            &mut rng,
+        );
         assert_eq!(p["status"]["qosClass"], "Guaranteed");
         assert_eq!(p["status"]["phase"], "Pending");
         assert_eq!(p["metadata"]["generateName"], "web-abc-");
         assert_eq!(p["metadata"]["labels"]["x"], "y");
-        assert_eq!(p["metadata"]["ownerReferences"][0]["blockOwnerDeletion"], true);
+        assert_eq!(
+            p["metadata"]["ownerReferences"][0]["blockOwnerDeletion"],
+            true
+        );
         let s = &p["spec"];
         assert_eq!(s["restartPolicy"], "Always");
         assert_eq!(s["schedulerName"], "default-scheduler");
@@ -2529,19 +2883,40 @@ mod tests {
         assert_eq!(c["imagePullPolicy"], "Always");
         assert_eq!(c["resources"]["requests"]["cpu"], "500m");
         assert_eq!(c["readinessProbe"]["periodSeconds"], 10);
-        assert_eq!(c["volumeMounts"][0]["mountPath"], "/var/run/secrets/kubernetes.io/serviceaccount");
-        assert!(s["volumes"][0]["name"].as_str().unwrap().starts_with("kube-api-access-"));
+        assert_eq!(
+            c["volumeMounts"][0]["mountPath"],
+            "/var/run/secrets/kubernetes.io/serviceaccount"
+        );
+        assert!(
+            s["volumes"][0]["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("kube-api-access-")
+        );
         assert!(p["spec"].get("nodeName").is_none());
 
-        let burst = pod_from_template(&template(json!({"requests": {"cpu": "100m"}})), "ns", "a", None, &[], now, &mut rng);
+        let burst = pod_from_template(
+            &template(json!({"requests": {"cpu": "100m"}})),
+            "ns",
+            "a",
+            None,
+            &[],
+            now,
+            &mut rng,
+        );
         assert_eq!(burst["status"]["qosClass"], "Burstable");
         let be = pod_from_template(&template(json!({})), "ns", "b", None, &[], now, &mut rng);
         assert_eq!(be["status"]["qosClass"], "BestEffort");
-        let mut t2 = template(json!({"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1000m", "memory": "1Gi"}}));
+        let mut t2 = template(
+            json!({"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1000m", "memory": "1Gi"}}),
+        );
         t2["spec"]["containers"][0]["image"] = json!("nginx:1.27");
         let g = pod_from_template(&t2, "ns", "c", None, &[], now, &mut rng);
         assert_eq!(g["status"]["qosClass"], "Guaranteed");
-        assert_eq!(g["spec"]["containers"][0]["imagePullPolicy"], "IfNotPresent");
+        assert_eq!(
+            g["spec"]["containers"][0]["imagePullPolicy"],
+            "IfNotPresent"
+        );
         assert_eq!(pod_requests(&g["spec"]), (1000, 1 << 30));
     }
 
@@ -2549,36 +2924,88 @@ mod tests {
     fn pod_lifecycle() {
         let mut rng = SimRng::new(5);
         let now = ts("2026-11-29T12:00:00Z");
-        let mut p = pod_from_template(&template(json!({})), "ns", "web-1", None, &[], now, &mut rng);
+        let mut p = pod_from_template(
+            &template(json!({})),
+            "ns",
+            "web-1",
+            None,
+            &[],
+            now,
+            &mut rng,
+        );
         bind_pod(&mut p, "node-a", now);
         assert_eq!(p["spec"]["nodeName"], "node-a");
         assert_eq!(condition(&p, "PodScheduled")["status"], "True");
         let later = ts("2026-11-29T12:00:05Z");
         set_pod_running(&mut p, "10.0.0.1", "10.1.0.5", later);
         assert_eq!(p["status"]["phase"], "Running");
-        let types: Vec<&str> = p["status"]["conditions"].as_array().unwrap().iter().map(|c| c["type"].as_str().unwrap()).collect();
-        assert_eq!(types, ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"]);
-        assert_eq!(condition(&p, "PodScheduled")["lastTransitionTime"], "2026-11-29T12:00:00Z");
+        let types: Vec<&str> = p["status"]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            types,
+            [
+                "PodReadyToStartContainers",
+                "Initialized",
+                "Ready",
+                "ContainersReady",
+                "PodScheduled"
+            ]
+        );
+        assert_eq!(
+            condition(&p, "PodScheduled")["lastTransitionTime"],
+            "2026-11-29T12:00:00Z"
+        );
         let cs = &p["status"]["containerStatuses"][0];
         assert_eq!(cs["image"], "docker.io/library/nginx:latest");
-        assert!(cs["imageID"].as_str().unwrap().starts_with("docker.io/library/nginx@sha256:"));
-        assert_eq!(cs["containerID"].as_str().unwrap().len(), "containerd://".len() + 64);
+        assert!(
+            cs["imageID"]
+                .as_str()
+                .unwrap()
+                .starts_with("docker.io/library/nginx@sha256:")
+        );
+        assert_eq!(
+            cs["containerID"].as_str().unwrap().len(),
+            "containerd://".len() + 64
+        );
         assert_eq!(cs["state"]["running"]["startedAt"], "2026-11-29T12:00:05Z");
 
         set_pod_crashlooping(&mut p, 4, ts("2026-11-29T12:10:00Z"));
         let cs = &p["status"]["containerStatuses"][0];
         assert_eq!(cs["state"]["waiting"]["reason"], "CrashLoopBackOff");
-        assert!(cs["state"]["waiting"]["message"].as_str().unwrap().starts_with("back-off 1m20s restarting failed container=web pod=web-1_ns("));
+        assert!(
+            cs["state"]["waiting"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("back-off 1m20s restarting failed container=web pod=web-1_ns(")
+        );
         assert_eq!(cs["lastState"]["terminated"]["reason"], "Error");
         assert_eq!(cs["restartCount"], 4);
         assert_eq!(condition(&p, "Ready")["status"], "False");
-        assert_eq!(condition(&p, "Ready")["message"], "containers with unready status: [web]");
+        assert_eq!(
+            condition(&p, "Ready")["message"],
+            "containers with unready status: [web]"
+        );
         assert_eq!(p["status"]["phase"], "Running");
 
-        let mut q = pod_from_template(&template(json!({})), "ns", "web-2", None, &[], now, &mut rng);
+        let mut q = pod_from_template(
+            &template(json!({})),
+            "ns",
+            "web-2",
+            None,
+            &[],
+            now,
+            &mut rng,
+        );
         set_pod_running(&mut q, "10.0.0.1", "10.1.0.6", now);
         set_pod_not_ready(&mut q, later);
-        assert_eq!(condition(&q, "ContainersReady")["reason"], "ContainersNotReady");
+        assert_eq!(
+            condition(&q, "ContainersReady")["reason"],
+            "ContainersNotReady"
+        );
         assert_eq!(q["status"]["containerStatuses"][0]["started"], true);
     }
 
@@ -2586,26 +3013,58 @@ mod tests {
     fn deployment_replicaset_and_hash() {
         let mut rng = SimRng::new(6);
         let now = ts("2026-11-29T12:00:00Z");
-        let t = app_pod_template(&AppTemplateParams { app: "cart", team: "checkout", cpu_millis: 300, memory_bytes: 512 << 20, tolerate_spot: false, hardened: None }, &mut rng);
+        let t = app_pod_template(
+            &AppTemplateParams {
+                app: "cart",
+                team: "checkout",
+                cpu_millis: 300,
+                memory_bytes: 512 << 20,
+                tolerate_spot: false,
+                hardened: None,
+            },
+            &mut rng,
+        );
         let d = deployment("shop", "cart", 3, &t, &mut rng, now);
         assert_eq!(d["spec"]["selector"]["matchLabels"]["app"], "cart");
         assert_eq!(d["spec"]["strategy"]["rollingUpdate"]["maxSurge"], "25%");
         assert!(d["spec"]["template"]["metadata"]["creationTimestamp"].is_null());
         let h = pod_template_hash(&d["spec"]["template"]);
-        assert!((9..=10).contains(&h.len()) && h.bytes().all(|b| b"bcdfghjklmnpqrstvwxz2456789".contains(&b)), "{h}");
+        assert!(
+            (9..=10).contains(&h.len())
+                && h.bytes()
+                    .all(|b| b"bcdfghjklmnpqrstvwxz2456789".contains(&b)),
+            "{h}"
+        );
         assert_eq!(h, pod_template_hash(&d["spec"]["template"].clone()));
         let rs = replica_set_for(&d, &h, 3, &mut rng, now);
         assert_eq!(rs["metadata"]["name"], format!("cart-{h}"));
-        assert_eq!(rs["metadata"]["ownerReferences"][0]["uid"], d["metadata"]["uid"]);
-        assert_eq!(rs["spec"]["selector"]["matchLabels"]["pod-template-hash"], h.as_str());
-        assert_eq!(rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "1");
+        assert_eq!(
+            rs["metadata"]["ownerReferences"][0]["uid"],
+            d["metadata"]["uid"]
+        );
+        assert_eq!(
+            rs["spec"]["selector"]["matchLabels"]["pod-template-hash"],
+            h.as_str()
+        );
+        assert_eq!(
+            rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+            "1"
+        );
         let p = replica_set_pod(&rs, now, &mut rng);
         assert_eq!(p["metadata"]["labels"]["pod-template-hash"], h.as_str());
         assert_eq!(p["metadata"]["ownerReferences"][0]["kind"], "ReplicaSet");
         let (cpu, mem) = pod_requests(&p["spec"]);
         assert!(cpu <= 300 && cpu > 0 && mem <= 512 << 20, "{cpu} {mem}");
         let mut d2 = d.clone();
-        set_workload_status(&mut d2, WorkloadCounts { desired: 3, current: 3, ready: 3 }, now);
+        set_workload_status(
+            &mut d2,
+            WorkloadCounts {
+                desired: 3,
+                current: 3,
+                ready: 3,
+            },
+            now,
+        );
         assert_eq!(d2["status"]["availableReplicas"], 3);
         assert_eq!(condition(&d2, "Available")["status"], "True");
     }
@@ -2616,12 +3075,22 @@ mod tests {
         let now = ts("2026-11-29T12:00:00Z");
         let t = json!({"metadata": {"labels": {"k8s-app": "kube-proxy"}}, "spec": {"hostNetwork": true, "tolerations": [{"operator": "Exists"}], "priorityClassName": "system-node-critical", "containers": [{"name": "kube-proxy", "image": "registry.k8s.io/kube-proxy:v1.31.4"}]}});
         let ds = daemon_set("kube-system", "kube-proxy", &t, &mut rng, now);
-        assert_eq!(ds["spec"]["selector"]["matchLabels"]["k8s-app"], "kube-proxy");
+        assert_eq!(
+            ds["spec"]["selector"]["matchLabels"]["k8s-app"],
+            "kube-proxy"
+        );
         let p = daemon_set_pod(&ds, "node-1", now, &mut rng);
         assert_eq!(p["spec"]["priority"], 2_000_001_000);
-        assert_eq!(p["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]["matchFields"][0]["values"][0], "node-1");
+        assert_eq!(
+            p["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+                ["nodeSelectorTerms"][0]["matchFields"][0]["values"][0],
+            "node-1"
+        );
         let tol = p["spec"]["tolerations"].as_array().unwrap();
-        assert!(tol.iter().any(|t| t["key"] == "node.kubernetes.io/network-unavailable"));
+        assert!(
+            tol.iter()
+                .any(|t| t["key"] == "node.kubernetes.io/network-unavailable")
+        );
         assert!(tol.iter().all(|t| t.get("tolerationSeconds").is_none()));
 
         let claims = [volume_claim_template("data", "gp3", "20Gi")];
@@ -2630,7 +3099,10 @@ mod tests {
         let p = stateful_set_pod(&sts, 1, now, &mut rng);
         assert_eq!(p["metadata"]["name"], "db-1");
         assert_eq!(p["spec"]["hostname"], "db-1");
-        assert_eq!(p["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"], "data-db-1");
+        assert_eq!(
+            p["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"],
+            "data-db-1"
+        );
         let mut pvc = pvc_for_statefulset(&sts, "data", 1, Some("node-1"), &mut rng, now);
         assert_eq!(pvc["metadata"]["name"], "data-db-1");
         let pv = persistent_volume(&mut pvc, "aws", "us-east-1a", &mut rng, now);
@@ -2644,30 +3116,70 @@ mod tests {
     fn pdb_status_math() {
         let mut rng = SimRng::new(8);
         let now = ts("2026-11-29T12:00:00Z");
-        let mut p = pod_disruption_budget("ns", "web", &[("app", "web")], PdbLimit::MinAvailable(json!("50%")), &mut rng, now);
+        let mut p = pod_disruption_budget(
+            "ns",
+            "web",
+            &[("app", "web")],
+            PdbLimit::MinAvailable(json!("50%")),
+            &mut rng,
+            now,
+        );
         set_pdb_status(&mut p, 5, 5, now);
         assert_eq!(p["status"]["desiredHealthy"], 3);
         assert_eq!(p["status"]["disruptionsAllowed"], 2);
         assert_eq!(condition(&p, "DisruptionAllowed")["status"], "True");
-        let mut p = pod_disruption_budget("ns", "web", &[("app", "web")], PdbLimit::MaxUnavailable(json!("25%")), &mut rng, now);
+        let mut p = pod_disruption_budget(
+            "ns",
+            "web",
+            &[("app", "web")],
+            PdbLimit::MaxUnavailable(json!("25%")),
+            &mut rng,
+            now,
+        );
         set_pdb_status(&mut p, 2, 2, now);
         assert_eq!(p["status"]["desiredHealthy"], 1);
-        let mut p = pod_disruption_budget("ns", "one", &[("app", "one")], PdbLimit::MinAvailable(json!(1)), &mut rng, now);
+        let mut p = pod_disruption_budget(
+            "ns",
+            "one",
+            &[("app", "one")],
+            PdbLimit::MinAvailable(json!(1)),
+            &mut rng,
+            now,
+        );
         set_pdb_status(&mut p, 1, 1, now);
         assert_eq!(p["status"]["disruptionsAllowed"], 0);
-        assert_eq!(condition(&p, "DisruptionAllowed")["reason"], "InsufficientPods");
+        assert_eq!(
+            condition(&p, "DisruptionAllowed")["reason"],
+            "InsufficientPods"
+        );
     }
 
     #[test]
     fn namespace_event_and_misc() {
         let mut rng = SimRng::new(9);
         let now = ts("2026-11-29T12:00:00Z");
-        let ns = namespace("shop", Some("restricted"), &[("team", "checkout")], &mut rng, now);
-        assert_eq!(ns["metadata"]["labels"]["kubernetes.io/metadata.name"], "shop");
-        assert_eq!(ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"], "restricted");
+        let ns = namespace(
+            "shop",
+            Some("restricted"),
+            &[("team", "checkout")],
+            &mut rng,
+            now,
+        );
+        assert_eq!(
+            ns["metadata"]["labels"]["kubernetes.io/metadata.name"],
+            "shop"
+        );
+        assert_eq!(
+            ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+            "restricted"
+        );
         assert_eq!(ns["spec"]["finalizers"][0], "kubernetes");
         let plain = namespace("x", None, &[], &mut rng, now);
-        assert!(plain["metadata"]["labels"].get("pod-security.kubernetes.io/enforce").is_none());
+        assert!(
+            plain["metadata"]["labels"]
+                .get("pod-security.kubernetes.io/enforce")
+                .is_none()
+        );
         let e = event(&ns, "Created", "made", "Normal", "capstan", now, &mut rng);
         let name = e["metadata"]["name"].as_str().unwrap();
         let (obj, hex) = name.split_once('.').unwrap();
@@ -2675,7 +3187,15 @@ mod tests {
         assert!(hex.len() >= 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()));
         assert_eq!(e["metadata"]["namespace"], "default");
         assert_eq!(e["involvedObject"]["uid"], ns["metadata"]["uid"]);
-        let svc = service("shop", "web", &[("app", "web")], 8080, "10.96.0.20", &mut rng, now);
+        let svc = service(
+            "shop",
+            "web",
+            &[("app", "web")],
+            8080,
+            "10.96.0.20",
+            &mut rng,
+            now,
+        );
         assert_eq!(svc["spec"]["clusterIPs"][0], "10.96.0.20");
         assert_eq!(svc["spec"]["selector"]["app"], "web");
     }
@@ -2685,9 +3205,25 @@ mod tests {
         let now = ts("2026-11-29T12:00:00Z");
         let build = || {
             let mut rng = SimRng::new(11);
-            let t = app_pod_template(&AppTemplateParams { app: "a", team: "t", cpu_millis: 100, memory_bytes: 128 << 20, tolerate_spot: true, hardened: Some(true) }, &mut rng);
+            let t = app_pod_template(
+                &AppTemplateParams {
+                    app: "a",
+                    team: "t",
+                    cpu_millis: 100,
+                    memory_bytes: 128 << 20,
+                    tolerate_spot: true,
+                    hardened: Some(true),
+                },
+                &mut rng,
+            );
             let d = deployment("n", "a", 2, &t, &mut rng, now);
-            let rs = replica_set_for(&d, &pod_template_hash(&d["spec"]["template"]), 2, &mut rng, now);
+            let rs = replica_set_for(
+                &d,
+                &pod_template_hash(&d["spec"]["template"]),
+                2,
+                &mut rng,
+                now,
+            );
             replica_set_pod(&rs, now, &mut rng)
         };
         assert_eq!(build(), build());

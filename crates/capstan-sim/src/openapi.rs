@@ -29,7 +29,11 @@ pub fn root(twin: &Arc<Twin>, cluster: &Arc<Cluster>) -> Response {
     let mut paths = Map::new();
     for t in data.types() {
         let gv = gv_path(&t.group, &t.version);
-        let url = format!("/clusters/{}/openapi/v3/{gv}?hash={:016X}", cluster.name, capstan_core::rng::fnv1a(gv.as_bytes()));
+        let url = format!(
+            "/clusters/{}/openapi/v3/{gv}?hash={:016X}",
+            cluster.name,
+            capstan_core::rng::fnv1a(gv.as_bytes())
+        );
         paths.insert(gv, json!({"serverRelativeURL": url}));
     }
     value_response(StatusCode::OK, &json!({"paths": paths}))
@@ -44,11 +48,19 @@ fn params() -> Value {
 }
 
 /// `GET /openapi/v3/api/v1` or `/openapi/v3/apis/{group}/{version}`.
-pub fn group_version(twin: &Arc<Twin>, cluster: &Arc<Cluster>, group: &str, version: &str) -> ApiResult<Response> {
+pub fn group_version(
+    twin: &Arc<Twin>,
+    cluster: &Arc<Cluster>,
+    group: &str,
+    version: &str,
+) -> ApiResult<Response> {
     let data = twin.lock(cluster);
     let mut paths = Map::new();
     let mut any = false;
-    for t in data.types().filter(|t| t.group == group && t.version == version) {
+    for t in data
+        .types()
+        .filter(|t| t.group == group && t.version == version)
+    {
         any = true;
         let gvk = json!({"group": t.group, "version": t.version, "kind": t.kind});
         let base = format!("/{}", gv_path(group, version));
@@ -58,7 +70,10 @@ pub fn group_version(twin: &Arc<Twin>, cluster: &Arc<Cluster>, group: &str, vers
             format!("{base}/{}", t.plural)
         };
         let op = |action: &str| json!({"x-kubernetes-action": action, "x-kubernetes-group-version-kind": gvk, "parameters": params(), "responses": {"200": {"description": "OK"}}});
-        paths.insert(collection.clone(), json!({"post": op("post"), "get": op("list")}));
+        paths.insert(
+            collection.clone(),
+            json!({"post": op("post"), "get": op("list")}),
+        );
         paths.insert(format!("{collection}/{{name}}"), json!({"get": op("get"), "put": op("put"), "patch": op("patch"), "delete": op("delete")}));
     }
     if !any {

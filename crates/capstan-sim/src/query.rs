@@ -194,7 +194,11 @@ impl Filter {
             ),
             other => {
                 let v = parsed.get_or_init(|| obj.value());
-                let path = if other == "source" { "source.component" } else { other };
+                let path = if other == "source" {
+                    "source.component"
+                } else {
+                    other
+                };
                 let pointer = format!("/{}", path.replace('.', "/"));
                 v.pointer(&pointer).map(|x| match x {
                     Value::String(s) => s.clone(),
@@ -234,18 +238,32 @@ mod tests {
             Output::Table(IncludeObject::Metadata)
         );
         assert_eq!(
-            negotiate(Some("application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"), IncludeObject::Metadata).unwrap(),
+            negotiate(
+                Some("application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"),
+                IncludeObject::Metadata
+            )
+            .unwrap(),
             Output::Metadata
         );
-        assert_eq!(negotiate(None, IncludeObject::Metadata).unwrap(), Output::Json);
         assert_eq!(
-            negotiate(Some("application/vnd.kubernetes.protobuf, application/json"), IncludeObject::Metadata).unwrap(),
+            negotiate(None, IncludeObject::Metadata).unwrap(),
             Output::Json
         );
         assert_eq!(
-            negotiate(Some("application/vnd.kubernetes.protobuf"), IncludeObject::Metadata)
-                .unwrap_err()
-                .code,
+            negotiate(
+                Some("application/vnd.kubernetes.protobuf, application/json"),
+                IncludeObject::Metadata
+            )
+            .unwrap(),
+            Output::Json
+        );
+        assert_eq!(
+            negotiate(
+                Some("application/vnd.kubernetes.protobuf"),
+                IncludeObject::Metadata
+            )
+            .unwrap_err()
+            .code,
             406
         );
     }

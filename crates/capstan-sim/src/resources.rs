@@ -105,6 +105,7 @@ struct Builtin {
     fields: &'static [&'static str],
 }
 
+#[allow(clippy::too_many_arguments)] // a table row constructor, read column by column
 const fn b(
     group: &'static str,
     version: &'static str,
@@ -155,32 +156,221 @@ const EVENT_FIELDS: &[&str] = &[
 
 fn builtins() -> Vec<Builtin> {
     let mut list = vec![
-        b("", "v1", "namespaces", "Namespace", false, &["ns"], true, false),
+        b(
+            "",
+            "v1",
+            "namespaces",
+            "Namespace",
+            false,
+            &["ns"],
+            true,
+            false,
+        ),
         b("", "v1", "nodes", "Node", false, &["no"], true, false),
         b("", "v1", "pods", "Pod", true, &["po"], true, false),
         b("", "v1", "services", "Service", true, &["svc"], true, false),
-        b("", "v1", "endpoints", "Endpoints", true, &["ep"], false, false),
-        b("", "v1", "configmaps", "ConfigMap", true, &["cm"], false, false),
+        b(
+            "",
+            "v1",
+            "endpoints",
+            "Endpoints",
+            true,
+            &["ep"],
+            false,
+            false,
+        ),
+        b(
+            "",
+            "v1",
+            "configmaps",
+            "ConfigMap",
+            true,
+            &["cm"],
+            false,
+            false,
+        ),
         b("", "v1", "secrets", "Secret", true, &[], false, false),
-        b("", "v1", "serviceaccounts", "ServiceAccount", true, &["sa"], false, false),
+        b(
+            "",
+            "v1",
+            "serviceaccounts",
+            "ServiceAccount",
+            true,
+            &["sa"],
+            false,
+            false,
+        ),
         b("", "v1", "events", "Event", true, &["ev"], false, false),
-        b("", "v1", "persistentvolumes", "PersistentVolume", false, &["pv"], true, false),
-        b("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", true, &["pvc"], true, false),
-        b("", "v1", "resourcequotas", "ResourceQuota", true, &["quota"], true, false),
-        b("", "v1", "limitranges", "LimitRange", true, &["limits"], false, false),
-        b("apps", "v1", "deployments", "Deployment", true, &["deploy"], true, true),
-        b("apps", "v1", "replicasets", "ReplicaSet", true, &["rs"], true, true),
-        b("apps", "v1", "daemonsets", "DaemonSet", true, &["ds"], true, true),
-        b("apps", "v1", "statefulsets", "StatefulSet", true, &["sts"], true, true),
-        b("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", true, &["pdb"], true, true),
-        b("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", true, &["netpol"], false, true),
-        b("rbac.authorization.k8s.io", "v1", "roles", "Role", true, &[], false, false),
-        b("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true, &[], false, false),
-        b("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false, &[], false, false),
-        b("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", false, &[], false, false),
-        b("coordination.k8s.io", "v1", "leases", "Lease", true, &[], false, false),
-        b("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false, &["crd", "crds"], true, true),
-        b("events.k8s.io", "v1", "events", "Event", true, &["ev"], false, false),
+        b(
+            "",
+            "v1",
+            "persistentvolumes",
+            "PersistentVolume",
+            false,
+            &["pv"],
+            true,
+            false,
+        ),
+        b(
+            "",
+            "v1",
+            "persistentvolumeclaims",
+            "PersistentVolumeClaim",
+            true,
+            &["pvc"],
+            true,
+            false,
+        ),
+        b(
+            "",
+            "v1",
+            "resourcequotas",
+            "ResourceQuota",
+            true,
+            &["quota"],
+            true,
+            false,
+        ),
+        b(
+            "",
+            "v1",
+            "limitranges",
+            "LimitRange",
+            true,
+            &["limits"],
+            false,
+            false,
+        ),
+        b(
+            "apps",
+            "v1",
+            "deployments",
+            "Deployment",
+            true,
+            &["deploy"],
+            true,
+            true,
+        ),
+        b(
+            "apps",
+            "v1",
+            "replicasets",
+            "ReplicaSet",
+            true,
+            &["rs"],
+            true,
+            true,
+        ),
+        b(
+            "apps",
+            "v1",
+            "daemonsets",
+            "DaemonSet",
+            true,
+            &["ds"],
+            true,
+            true,
+        ),
+        b(
+            "apps",
+            "v1",
+            "statefulsets",
+            "StatefulSet",
+            true,
+            &["sts"],
+            true,
+            true,
+        ),
+        b(
+            "policy",
+            "v1",
+            "poddisruptionbudgets",
+            "PodDisruptionBudget",
+            true,
+            &["pdb"],
+            true,
+            true,
+        ),
+        b(
+            "networking.k8s.io",
+            "v1",
+            "networkpolicies",
+            "NetworkPolicy",
+            true,
+            &["netpol"],
+            false,
+            true,
+        ),
+        b(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "roles",
+            "Role",
+            true,
+            &[],
+            false,
+            false,
+        ),
+        b(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "rolebindings",
+            "RoleBinding",
+            true,
+            &[],
+            false,
+            false,
+        ),
+        b(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "clusterroles",
+            "ClusterRole",
+            false,
+            &[],
+            false,
+            false,
+        ),
+        b(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "clusterrolebindings",
+            "ClusterRoleBinding",
+            false,
+            &[],
+            false,
+            false,
+        ),
+        b(
+            "coordination.k8s.io",
+            "v1",
+            "leases",
+            "Lease",
+            true,
+            &[],
+            false,
+            false,
+        ),
+        b(
+            "apiextensions.k8s.io",
+            "v1",
+            "customresourcedefinitions",
+            "CustomResourceDefinition",
+            false,
+            &["crd", "crds"],
+            true,
+            true,
+        ),
+        b(
+            "events.k8s.io",
+            "v1",
+            "events",
+            "Event",
+            true,
+            &["ev"],
+            false,
+            false,
+        ),
     ];
     for entry in &mut list {
         entry.fields = match (entry.group, entry.plural) {
@@ -273,7 +463,11 @@ pub fn types_from_crd(crd: &Value) -> Result<Vec<ResourceType>, String> {
     }
     let strings = |v: Option<&Value>| -> Vec<String> {
         v.and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let short_names = strings(names.get("shortNames"));
@@ -289,7 +483,11 @@ pub fn types_from_crd(crd: &Value) -> Result<Vec<ResourceType>, String> {
             .get("name")
             .and_then(Value::as_str)
             .ok_or_else(|| format!("spec.versions[{i}].name: Required value"))?;
-        if !version.get("served").and_then(Value::as_bool).unwrap_or(false) {
+        if !version
+            .get("served")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+        {
             continue;
         }
         out.push(ResourceType {

@@ -95,10 +95,15 @@ fn validate_name(rt: &ResourceType, name: &str) -> Result<(), String> {
         && matches!(rt.plural.as_str(), "namespaces" | "services");
     if label_only {
         if !is_dns_label(name) {
-            return Err(format!("Invalid value: \"{name}\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"));
+            return Err(format!(
+                "Invalid value: \"{name}\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+            ));
         }
-    } else if !is_dns_subdomain(name) && !(rt.plural.contains("roles") || rt.plural.contains("rolebindings")) {
-        return Err(format!("Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"));
+    } else if rt.group != "rbac.authorization.k8s.io" && !is_dns_subdomain(name) {
+        // RBAC objects are named by path segments (e.g. `system:controller:x`), not DNS names.
+        return Err(format!(
+            "Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+        ));
     }
     Ok(())
 }
@@ -112,7 +117,11 @@ pub fn check_type_meta(rt: &ResourceType, body: &Value, allow_missing: bool) -> 
             return Ok(());
         }
         let shown: String = body.to_string().chars().take(200).collect();
-        let which = if kind.is_empty() { "Kind" } else { "apiVersion" };
+        let which = if kind.is_empty() {
+            "Kind"
+        } else {
+            "apiVersion"
+        };
         return Err(ApiError::bad_request(format!(
             "Object '{which}' is missing in '{shown}'"
         )));
@@ -134,7 +143,12 @@ pub fn check_type_meta(rt: &ResourceType, body: &Value, allow_missing: bool) -> 
 
 /// Per-type validation and defaulting on create (the parts of upstream's strategies that
 /// clients can observe).
-fn prepare_new(data: &mut ClusterData, rt: &ResourceType, obj: &mut Value, now: Timestamp) -> ApiResult<()> {
+fn prepare_new(
+    data: &mut ClusterData,
+    rt: &ResourceType,
+    obj: &mut Value,
+    now: Timestamp,
+) -> ApiResult<()> {
     let name = meta_str(obj, "name").unwrap_or("").to_string();
     let kind = rt.kind.as_str();
     let invalid = |field: &str, msg: String| {
@@ -150,11 +164,23 @@ fn prepare_new(data: &mut ClusterData, rt: &ResourceType, obj: &mut Value, now: 
                 }
                 Some(cs) => {
                     for (i, c) in cs.iter().enumerate() {
-                        if c.get("name").and_then(Value::as_str).is_none_or(str::is_empty) {
-                            return Err(invalid(&format!("spec.containers[{i}].name"), "Required value".into()));
+                        if c.get("name")
+                            .and_then(Value::as_str)
+                            .is_none_or(str::is_empty)
+                        {
+                            return Err(invalid(
+                                &format!("spec.containers[{i}].name"),
+                                "Required value".into(),
+                            ));
                         }
-                        if c.get("image").and_then(Value::as_str).is_none_or(str::is_empty) {
-                            return Err(invalid(&format!("spec.containers[{i}].image"), "Required value".into()));
+                        if c.get("image")
+                            .and_then(Value::as_str)
+                            .is_none_or(str::is_empty)
+                        {
+                            return Err(invalid(
+                                &format!("spec.containers[{i}].image"),
+                                "Required value".into(),
+                            ));
                         }
                     }
                 }
@@ -186,7 +212,8 @@ fn prepare_new(data: &mut ClusterData, rt: &ResourceType, obj: &mut Value, now: 
                 let ip = spec.get("clusterIP").cloned().unwrap_or(Value::Null);
                 spec.entry("clusterIPs").or_insert_with(|| json!([ip]));
                 spec.entry("type").or_insert_with(|| json!("ClusterIP"));
-                spec.entry("sessionAffinity").or_insert_with(|| json!("None"));
+                spec.entry("sessionAffinity")
+                    .or_insert_with(|| json!("None"));
             }
         }
         ("apiextensions.k8s.io", "customresourcedefinitions") => {
@@ -217,8 +244,12 @@ fn prepare_new(data: &mut ClusterData, rt: &ResourceType, obj: &mut Value, now: 
         }
         ("policy", "poddisruptionbudgets") => {
             let spec = obj.get("spec");
-            let min = spec.and_then(|s| s.get("minAvailable")).is_some_and(|v| !v.is_null());
-            let max = spec.and_then(|s| s.get("maxUnavailable")).is_some_and(|v| !v.is_null());
+            let min = spec
+                .and_then(|s| s.get("minAvailable"))
+                .is_some_and(|v| !v.is_null());
+            let max = spec
+                .and_then(|s| s.get("maxUnavailable"))
+                .is_some_and(|v| !v.is_null());
             if min && max {
                 return Err(invalid(
                     "spec",
@@ -232,7 +263,9 @@ fn prepare_new(data: &mut ClusterData, rt: &ResourceType, obj: &mut Value, now: 
             {
                 return Err(invalid(
                     "spec.unhealthyPodEvictionPolicy",
-                    format!("Unsupported value: \"{policy}\": supported values: \"AlwaysAllow\", \"IfHealthyBudget\""),
+                    format!(
+                        "Unsupported value: \"{policy}\": supported values: \"AlwaysAllow\", \"IfHealthyBudget\""
+                    ),
                 ));
             }
         }
@@ -245,9 +278,8 @@ fn prepare_new(data: &mut ClusterData, rt: &ResourceType, obj: &mut Value, now: 
                 selector.unwrap_or(&Value::Null),
             )
             .map_err(|e| invalid("spec.selector", e.to_string()))?;
-            let labels = crate::store::LabelSet::from_value(
-                obj.pointer("/spec/template/metadata/labels"),
-            );
+            let labels =
+                crate::store::LabelSet::from_value(obj.pointer("/spec/template/metadata/labels"));
             if sel.is_everything() || !sel.matches(&labels) {
                 return Err(invalid(
                     "spec.template.metadata.labels",
@@ -271,7 +303,9 @@ pub fn create(
     dry_run: bool,
 ) -> ApiResult<Arc<Obj>> {
     if !body.is_object() {
-        return Err(ApiError::bad_request("the body of the request must be a JSON object"));
+        return Err(ApiError::bad_request(
+            "the body of the request must be a JSON object",
+        ));
     }
     check_type_meta(rt, &body, false)?;
     let meta = body
@@ -362,7 +396,12 @@ pub fn create(
     prepare_new(data, rt, &mut body, now)?;
     if dry_run {
         let mut probe = body;
-        return Ok(Obj::build(&rt.key(), key, data.store.current_rv(), &mut probe));
+        return Ok(Obj::build(
+            &rt.key(),
+            key,
+            data.store.current_rv(),
+            &mut probe,
+        ));
     }
     let obj = data.put(&rt.key(), key, body);
     Ok(obj)
@@ -373,7 +412,9 @@ fn spec_part(v: &Value) -> Map<String, Value> {
     v.as_object()
         .map(|o| {
             o.iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "metadata" | "status" | "apiVersion" | "kind"))
+                .filter(|(k, _)| {
+                    !matches!(k.as_str(), "metadata" | "status" | "apiVersion" | "kind")
+                })
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect()
         })
@@ -394,7 +435,9 @@ pub fn update(
         return Err(ApiError::not_found(&rt.group, &rt.plural, &key.name));
     };
     if !body.is_object() {
-        return Err(ApiError::bad_request("the body of the request must be a JSON object"));
+        return Err(ApiError::bad_request(
+            "the body of the request must be a JSON object",
+        ));
     }
     check_type_meta(rt, &body, false)?;
     let old = current.value();
@@ -474,11 +517,19 @@ pub fn update(
     if rt.plural == "customresourcedefinitions" && !status_only {
         crate::resources::types_from_crd(&body).map_err(|e| {
             let (field, msg) = e.split_once(": ").unwrap_or(("spec", e.as_str()));
-            ApiError::invalid(&rt.kind, &rt.group, &key.name, &[(field.into(), msg.into())])
+            ApiError::invalid(
+                &rt.kind,
+                &rt.group,
+                &key.name,
+                &[(field.into(), msg.into())],
+            )
         })?;
     }
     let mut compare_old = old.clone();
-    if let Some(m) = compare_old.get_mut("metadata").and_then(Value::as_object_mut) {
+    if let Some(m) = compare_old
+        .get_mut("metadata")
+        .and_then(Value::as_object_mut)
+    {
         m.remove("resourceVersion");
     }
     if compare_old == body {
@@ -492,8 +543,13 @@ pub fn update(
         .pointer("/metadata/finalizers")
         .and_then(Value::as_array)
         .is_none_or(|f| f.is_empty());
-    let pod_waiting_for_kubelet = rt.plural == "pods" && rt.group.is_empty() && current.pod().is_some_and(|p| p.node_name.is_some() && !p.phase.is_terminal());
-    if current.deleting && finalizers_empty && !pod_waiting_for_kubelet && rt.plural != "namespaces" {
+    let pod_waiting_for_kubelet = rt.plural == "pods"
+        && rt.group.is_empty()
+        && current
+            .pod()
+            .is_some_and(|p| p.node_name.is_some() && !p.phase.is_terminal());
+    if current.deleting && finalizers_empty && !pod_waiting_for_kubelet && rt.plural != "namespaces"
+    {
         // The last finalizer is gone: the object can finally be removed.
         let (obj, _) = (data.put(&rt.key(), key.clone(), body), ());
         data.remove(&rt.key(), key);
@@ -524,7 +580,8 @@ pub fn patch(
         return Err(ApiError::not_found(&rt.group, &rt.plural, &key.name));
     };
     let old = current.value();
-    let mut patched = apply_patch(&old, patch_type, body, &rt.kind, rt.builtin).map_err(patch_error)?;
+    let mut patched =
+        apply_patch(&old, patch_type, body, &rt.kind, rt.builtin).map_err(patch_error)?;
     if patched.get("apiVersion").is_none() {
         patched["apiVersion"] = json!(rt.api_version());
     }

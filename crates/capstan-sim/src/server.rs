@@ -47,13 +47,25 @@ impl Pki {
     pub fn generate() -> Result<Self, ServeError> {
         let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params.distinguished_name.push(DnType::CommonName, "capstan-sim-ca");
-        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "capstan-sim-ca");
+        ca_params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
         let ca_key = KeyPair::generate()?;
         let ca_cert = ca_params.self_signed(&ca_key)?;
         let issuer = Issuer::new(ca_params, ca_key);
-        let mut params = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()])?;
-        params.distinguished_name.push(DnType::CommonName, "kube-apiserver");
+        let mut params = CertificateParams::new(vec![
+            "localhost".to_string(),
+            "127.0.0.1".to_string(),
+            "::1".to_string(),
+        ])?;
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "kube-apiserver");
         let key = KeyPair::generate()?;
         let cert = params.signed_by(&key, &issuer)?;
         Ok(Self {
@@ -76,7 +88,11 @@ impl Pki {
 }
 
 /// Bind `addr` and serve the twin over TLS until the task is dropped.
-pub async fn serve_tls(twin: Arc<Twin>, listener: TcpListener, pki: &Pki) -> Result<(), ServeError> {
+pub async fn serve_tls(
+    twin: Arc<Twin>,
+    listener: TcpListener,
+    pki: &Pki,
+) -> Result<(), ServeError> {
     let acceptor = pki.acceptor()?;
     let router = crate::api::router(twin);
     loop {
@@ -91,7 +107,9 @@ pub async fn serve_tls(twin: Arc<Twin>, listener: TcpListener, pki: &Pki) -> Res
         let acceptor = acceptor.clone();
         let service = TowerToHyperService::new(router.clone());
         tokio::spawn(async move {
-            let Ok(tls) = acceptor.accept(stream).await else { return };
+            let Ok(tls) = acceptor.accept(stream).await else {
+                return;
+            };
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             if let Err(e) = builder.serve_connection(TokioIo::new(tls), service).await {
                 tracing::debug!(error = %e, "connection closed with an error");
@@ -102,7 +120,9 @@ pub async fn serve_tls(twin: Arc<Twin>, listener: TcpListener, pki: &Pki) -> Res
 
 /// Serve the twin over plain HTTP (tests and in-process tools on loopback).
 pub async fn serve_plain(twin: Arc<Twin>, listener: TcpListener) -> Result<(), ServeError> {
-    axum::serve(listener, crate::api::router(twin)).await.map_err(io("serving HTTP"))
+    axum::serve(listener, crate::api::router(twin))
+        .await
+        .map_err(io("serving HTTP"))
 }
 
 /// Where the kubeconfigs were written.
@@ -113,7 +133,9 @@ pub struct Kubeconfigs {
 }
 
 fn cluster_entry(name: &str, server: &str, ca_b64: &str) -> String {
-    format!("- name: {name}\n  cluster:\n    server: {server}\n    certificate-authority-data: {ca_b64}\n")
+    format!(
+        "- name: {name}\n  cluster:\n    server: {server}\n    certificate-authority-data: {ca_b64}\n"
+    )
 }
 
 fn user_entry(name: &str, token: &str) -> String {
@@ -125,12 +147,19 @@ fn context_entry(name: &str) -> String {
 }
 
 fn kubeconfig(current: &str, clusters: &str, users: &str, contexts: &str) -> String {
-    format!("apiVersion: v1\nkind: Config\npreferences: {{}}\ncurrent-context: {current}\nclusters:\n{clusters}users:\n{users}contexts:\n{contexts}")
+    format!(
+        "apiVersion: v1\nkind: Config\npreferences: {{}}\ncurrent-context: {current}\nclusters:\n{clusters}users:\n{users}contexts:\n{contexts}"
+    )
 }
 
 /// Write `<dir>/<cluster>.kubeconfig` for every cluster, a merged `<dir>/kubeconfig` with one
 /// context per cluster, and `<dir>/ca.crt`. Files holding tokens are private to the user.
-pub fn write_kubeconfigs(twin: &Twin, dir: &Path, addr: SocketAddr, ca_pem: &str) -> Result<Kubeconfigs, ServeError> {
+pub fn write_kubeconfigs(
+    twin: &Twin,
+    dir: &Path,
+    addr: SocketAddr,
+    ca_pem: &str,
+) -> Result<Kubeconfigs, ServeError> {
     std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
     let ca_b64 = base64::engine::general_purpose::STANDARD.encode(ca_pem);
     let host = match addr {
@@ -155,9 +184,15 @@ pub fn write_kubeconfigs(twin: &Twin, dir: &Path, addr: SocketAddr, ca_pem: &str
         first.get_or_insert_with(|| c.name.clone());
     }
     let merged = dir.join("kubeconfig");
-    write_private(&merged, &kubeconfig(first.as_deref().unwrap_or(""), &clusters, &users, &contexts))?;
+    write_private(
+        &merged,
+        &kubeconfig(first.as_deref().unwrap_or(""), &clusters, &users, &contexts),
+    )?;
     std::fs::write(dir.join("ca.crt"), ca_pem).map_err(io("writing ca.crt"))?;
-    Ok(Kubeconfigs { merged, per_cluster })
+    Ok(Kubeconfigs {
+        merged,
+        per_cluster,
+    })
 }
 
 fn write_private(path: &Path, contents: &str) -> Result<(), ServeError> {
@@ -170,7 +205,8 @@ fn write_private(path: &Path, contents: &str) -> Result<(), ServeError> {
         .mode(0o600)
         .open(path)
         .map_err(io(format!("writing {}", path.display())))?;
-    f.write_all(contents.as_bytes()).map_err(io(format!("writing {}", path.display())))
+    f.write_all(contents.as_bytes())
+        .map_err(io(format!("writing {}", path.display())))
 }
 
 /// The RV high-water mark file, so a restarted twin starts above the last run's RVs even if
@@ -180,7 +216,10 @@ pub fn rv_state_path(dir: &Path) -> PathBuf {
 }
 
 pub fn read_rv_floor(dir: &Path) -> u64 {
-    std::fs::read_to_string(rv_state_path(dir)).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+    std::fs::read_to_string(rv_state_path(dir))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 pub fn write_rv_floor(dir: &Path, rv: u64) {

@@ -257,7 +257,10 @@ fn pod_facts(pod: &Value) -> PodFacts {
     let status = pod.get("status");
     let mut cpu = 0;
     let mut mem = 0;
-    if let Some(containers) = spec.and_then(|s| s.get("containers")).and_then(Value::as_array) {
+    if let Some(containers) = spec
+        .and_then(|s| s.get("containers"))
+        .and_then(Value::as_array)
+    {
         for c in containers {
             let req = c.pointer("/resources/requests");
             cpu += quantity_millis(req.and_then(|r| r.get("cpu")));
@@ -642,7 +645,11 @@ mod tests {
         let mut t = tables();
         let pods = ResKey::new("", "pods");
         for (ns, name) in [("a", "1"), ("b", "1"), ("b", "2"), ("c", "1")] {
-            t.put(&pods, ObjKey::new(ns, name), json!({"metadata": {"name": name}}));
+            t.put(
+                &pods,
+                ObjKey::new(ns, name),
+                json!({"metadata": {"name": name}}),
+            );
         }
         let names: Vec<String> = t.range(&pods, "b").map(|o| o.key.to_string()).collect();
         assert_eq!(names, ["b/1", "b/2"]);

@@ -41,7 +41,9 @@ impl Watcher {
     fn object_json(&mut self, obj: &Obj, now: jiff::Timestamp) -> Vec<u8> {
         match self.output {
             Output::Json => obj.json.to_vec(),
-            Output::Metadata => partial_object_metadata(&obj.value()).to_string().into_bytes(),
+            Output::Metadata => partial_object_metadata(&obj.value())
+                .to_string()
+                .into_bytes(),
             Output::Table(include) => {
                 let mut t = json!({
                     "kind": "Table",
@@ -131,7 +133,10 @@ pub(crate) fn serve(
 ) -> ApiResult<Response> {
     let filter = Filter::parse(&rt, namespace, &req.query)?;
     let bookmarks = flag(&req.query, "allowWatchBookmarks");
-    let send_initial = req.query.get("sendInitialEvents").map(|v| v == "true" || v == "1");
+    let send_initial = req
+        .query
+        .get("sendInitialEvents")
+        .map(|v| v == "true" || v == "1");
     let rv_match = req.query.get("resourceVersionMatch").map(String::as_str);
     if let Some(true) = send_initial {
         if rv_match != Some("NotOlderThan") {
@@ -178,11 +183,14 @@ pub(crate) fn serve(
         buf: BytesMut::with_capacity(CHUNK),
     };
     let initial = match (send_initial, start_rv) {
-        (Some(true), _) | (_, None) => Start::Snapshot { end_bookmark: send_initial == Some(true) },
+        (Some(true), _) | (_, None) => Start::Snapshot {
+            end_bookmark: send_initial == Some(true),
+        },
         (_, Some(rv)) => Start::From(rv),
     };
     tokio::spawn(run(twin, cluster, watcher, initial, timeout));
-    let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
+    let stream =
+        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
     let mut response = (StatusCode::OK, Body::from_stream(stream)).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -199,7 +207,13 @@ enum Start {
     From(u64),
 }
 
-async fn run(twin: Arc<Twin>, cluster: Arc<Cluster>, mut w: Watcher, start: Start, timeout: Duration) {
+async fn run(
+    twin: Arc<Twin>,
+    cluster: Arc<Cluster>,
+    mut w: Watcher,
+    start: Start,
+    timeout: Duration,
+) {
     let mut changed = cluster.changed.subscribe();
     let deadline = tokio::time::sleep(timeout);
     tokio::pin!(deadline);
@@ -212,7 +226,13 @@ async fn run(twin: Arc<Twin>, cluster: Arc<Cluster>, mut w: Watcher, start: Star
             let (rv, snapshot) = {
                 let data = twin.lock(&cluster);
                 let rv = data.store.current_rv();
-                (rv, data.store.table(&res).map(|t| t.objects.clone()).unwrap_or_default())
+                (
+                    rv,
+                    data.store
+                        .table(&res)
+                        .map(|t| t.objects.clone())
+                        .unwrap_or_default(),
+                )
             };
             let now = twin.now();
             for obj in snapshot.values() {

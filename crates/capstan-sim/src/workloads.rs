@@ -20,20 +20,34 @@ const BATCH: usize = 512;
 pub fn reconcile(data: &mut ClusterData, now: Timestamp) -> bool {
     if data.index.daemonsets_dirty {
         data.index.daemonsets_dirty = false;
-        let all: Vec<ObjKey> = data.store.range(&keys::DAEMONSETS, "").map(|o| o.key.clone()).collect();
+        let all: Vec<ObjKey> = data
+            .store
+            .range(&keys::DAEMONSETS, "")
+            .map(|o| o.key.clone())
+            .collect();
         for key in all {
-            data.index.dirty_workloads.insert((keys::DAEMONSETS.clone(), key));
+            data.index
+                .dirty_workloads
+                .insert((keys::DAEMONSETS.clone(), key));
         }
     }
     if data.index.dirty_workloads.is_empty() {
         return false;
     }
-    let batch: Vec<(ResKey, ObjKey)> = data.index.dirty_workloads.iter().take(BATCH).cloned().collect();
+    let batch: Vec<(ResKey, ObjKey)> = data
+        .index
+        .dirty_workloads
+        .iter()
+        .take(BATCH)
+        .cloned()
+        .collect();
     for item in &batch {
         data.index.dirty_workloads.remove(item);
     }
     for (res, key) in batch {
-        let Some(obj) = data.get(&res, &key) else { continue };
+        let Some(obj) = data.get(&res, &key) else {
+            continue;
+        };
         if obj.deleting {
             continue;
         }
@@ -76,11 +90,16 @@ fn owned_pods(data: &ClusterData, owner: &Obj) -> Vec<Arc<Obj>> {
 }
 
 fn spec_replicas(v: &Value) -> i64 {
-    v.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1).max(0)
+    v.pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .unwrap_or(1)
+        .max(0)
 }
 
 fn generation(v: &Value) -> i64 {
-    v.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1)
+    v.pointer("/metadata/generation")
+        .and_then(Value::as_i64)
+        .unwrap_or(1)
 }
 
 /// Write `status` only when it differs (status writes are events watchers pay for).
@@ -93,7 +112,8 @@ fn set_status(data: &mut ClusterData, res: &ResKey, obj: &Obj, mut v: Value, sta
 }
 
 fn ready(p: &Obj) -> bool {
-    p.pod().is_some_and(|f| f.ready && f.phase == PodPhase::Running)
+    p.pod()
+        .is_some_and(|f| f.ready && f.phase == PodPhase::Running)
 }
 
 /// Delete pods, least valuable first (unscheduled, then not ready, then newest), as upstream's
@@ -107,14 +127,27 @@ fn delete_pods(data: &mut ClusterData, mut pods: Vec<Arc<Obj>>, count: usize, no
             std::cmp::Reverse(p.rv),
         )
     });
-    let Some(rt) = data.type_of(&keys::PODS) else { return };
+    let Some(rt) = data.type_of(&keys::PODS) else {
+        return;
+    };
     for p in pods.into_iter().take(count) {
         let _ = rest::delete(data, &rt, &p.key, &DeleteOptions::default(), now);
     }
 }
 
-fn create_pod(data: &mut ClusterData, template: &Value, ns: &str, name: &str, owner: OwnerRef, extra: &[(&str, &str)], node: Option<&str>, now: Timestamp) {
-    let mut pod = objects::pod_from_template(template, ns, name, Some(owner), extra, now, &mut data.rng);
+#[allow(clippy::too_many_arguments)]
+fn create_pod(
+    data: &mut ClusterData,
+    template: &Value,
+    ns: &str,
+    name: &str,
+    owner: OwnerRef,
+    extra: &[(&str, &str)],
+    node: Option<&str>,
+    now: Timestamp,
+) {
+    let mut pod =
+        objects::pod_from_template(template, ns, name, Some(owner), extra, now, &mut data.rng);
     if let Some(node) = node {
         objects::bind_pod(&mut pod, node, now);
     }
@@ -131,7 +164,16 @@ fn replica_set(data: &mut ClusterData, rs: &Obj, now: Timestamp) {
         let owner = owner_ref(rs, &v, "ReplicaSet");
         for _ in have..want {
             let name = format!("{}-{}", rs.key.name, data.rng.name_suffix(5));
-            create_pod(data, &template, &rs.key.namespace, &name, owner.clone(), &[], None, now);
+            create_pod(
+                data,
+                &template,
+                &rs.key.namespace,
+                &name,
+                owner.clone(),
+                &[],
+                None,
+                now,
+            );
         }
     } else if have > want {
         delete_pods(data, pods.clone(), (have - want) as usize, now);
@@ -172,18 +214,36 @@ fn deployment(data: &mut ClusterData, dep: &Obj, now: Timestamp) {
         .index
         .dependents
         .get(&dep.uid)
-        .map(|d| d.iter().filter(|(r, _)| *r == *keys::REPLICASETS).filter_map(|(_, k)| data.get(&keys::REPLICASETS, k)).collect())
+        .map(|d| {
+            d.iter()
+                .filter(|(r, _)| *r == *keys::REPLICASETS)
+                .filter_map(|(_, k)| data.get(&keys::REPLICASETS, k))
+                .collect()
+        })
         .unwrap_or_default();
-    let (new_rs, old_rs): (Vec<_>, Vec<_>) = owned.into_iter().partition(|rs| rs.labels.iter().any(|(k, val)| k == "pod-template-hash" && val == hash));
+    let (new_rs, old_rs): (Vec<_>, Vec<_>) = owned.into_iter().partition(|rs| {
+        rs.labels
+            .iter()
+            .any(|(k, val)| k == "pod-template-hash" && val == hash)
+    });
     let revision = owned_max_revision(&new_rs, &old_rs) + i64::from(new_rs.is_empty());
     let new_rs = match new_rs.into_iter().next() {
         Some(rs) => rs,
         None => {
             let initial = if old_rs.is_empty() { replicas } else { 0 };
             let mut rs = objects::replica_set_for(&v, &hash, initial as u32, &mut data.rng, now);
-            rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = json!(revision.to_string());
-            let name = rs.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
-            data.put(&keys::REPLICASETS, ObjKey::new(&dep.key.namespace, &name), rs);
+            rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"] =
+                json!(revision.to_string());
+            let name = rs
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            data.put(
+                &keys::REPLICASETS,
+                ObjKey::new(&dep.key.namespace, &name),
+                rs,
+            );
             match data.get(&keys::REPLICASETS, &ObjKey::new(&dep.key.namespace, &name)) {
                 Some(rs) => rs,
                 None => return,
@@ -191,13 +251,28 @@ fn deployment(data: &mut ClusterData, dep: &Obj, now: Timestamp) {
         }
     };
     let recreate = v.pointer("/spec/strategy/type").and_then(Value::as_str) == Some("Recreate");
-    let surge = int_or_percent(v.pointer("/spec/strategy/rollingUpdate/maxSurge"), replicas, true, "25%");
-    let mut unavailable = int_or_percent(v.pointer("/spec/strategy/rollingUpdate/maxUnavailable"), replicas, false, "25%");
+    let surge = int_or_percent(
+        v.pointer("/spec/strategy/rollingUpdate/maxSurge"),
+        replicas,
+        true,
+        "25%",
+    );
+    let mut unavailable = int_or_percent(
+        v.pointer("/spec/strategy/rollingUpdate/maxUnavailable"),
+        replicas,
+        false,
+        "25%",
+    );
     if surge == 0 && unavailable == 0 {
         unavailable = 1;
     }
     let rs_replicas = |o: &Obj| spec_replicas(&o.value());
-    let rs_ready = |o: &Obj| o.value().pointer("/status/readyReplicas").and_then(Value::as_i64).unwrap_or(0);
+    let rs_ready = |o: &Obj| {
+        o.value()
+            .pointer("/status/readyReplicas")
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+    };
     let old_total: i64 = old_rs.iter().map(|o| rs_replicas(o)).sum();
     let new_spec = rs_replicas(&new_rs);
     let scale = |data: &mut ClusterData, rs: &Obj, to: i64| {
@@ -241,8 +316,16 @@ fn deployment(data: &mut ClusterData, dep: &Obj, now: Timestamp) {
         }
     }
     // Status from the ReplicaSets' statuses.
-    let all: Vec<Arc<Obj>> = std::iter::once(new_rs.clone()).chain(old_rs.iter().cloned()).filter_map(|o| data.get(&keys::REPLICASETS, &o.key)).collect();
-    let field = |o: &Obj, f: &str| o.value().pointer(&format!("/status/{f}")).and_then(Value::as_i64).unwrap_or(0);
+    let all: Vec<Arc<Obj>> = std::iter::once(new_rs.clone())
+        .chain(old_rs.iter().cloned())
+        .filter_map(|o| data.get(&keys::REPLICASETS, &o.key))
+        .collect();
+    let field = |o: &Obj, f: &str| {
+        o.value()
+            .pointer(&format!("/status/{f}"))
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+    };
     let total: i64 = all.iter().map(|o| field(o, "replicas")).sum();
     let ready_total: i64 = all.iter().map(|o| field(o, "readyReplicas")).sum();
     let updated = all.first().map(|o| field(o, "replicas")).unwrap_or(0);
@@ -253,8 +336,17 @@ fn deployment(data: &mut ClusterData, dep: &Obj, now: Timestamp) {
         old_status
             .get("conditions")
             .and_then(Value::as_array)
-            .and_then(|cs| cs.iter().find(|c| c.get("type").and_then(Value::as_str) == Some(ty) && c.get("status").and_then(Value::as_str) == Some(status)))
-            .and_then(|c| c.get("lastTransitionTime").and_then(Value::as_str).map(str::to_string))
+            .and_then(|cs| {
+                cs.iter().find(|c| {
+                    c.get("type").and_then(Value::as_str) == Some(ty)
+                        && c.get("status").and_then(Value::as_str) == Some(status)
+                })
+            })
+            .and_then(|c| {
+                c.get("lastTransitionTime")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
             .unwrap_or_else(|| t.clone())
     };
     let avail = if available_ok { "True" } else { "False" };
@@ -279,14 +371,20 @@ fn deployment(data: &mut ClusterData, dep: &Obj, now: Timestamp) {
         ]
     });
     let mut v = v;
-    v["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = json!(revision.max(1).to_string());
+    v["metadata"]["annotations"]["deployment.kubernetes.io/revision"] =
+        json!(revision.max(1).to_string());
     set_status(data, &keys::DEPLOYMENTS, dep, v, status);
 }
 
 fn owned_max_revision(a: &[Arc<Obj>], b: &[Arc<Obj>]) -> i64 {
     a.iter()
         .chain(b)
-        .filter_map(|o| o.value().pointer("/metadata/annotations/deployment.kubernetes.io~1revision").and_then(Value::as_str).and_then(|s| s.parse().ok()))
+        .filter_map(|o| {
+            o.value()
+                .pointer("/metadata/annotations/deployment.kubernetes.io~1revision")
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse().ok())
+        })
         .max()
         .unwrap_or(0)
 }
@@ -297,31 +395,67 @@ fn daemon_set(data: &mut ClusterData, ds: &Obj, now: Timestamp) {
     let selector: Vec<(String, String)> = template
         .pointer("/spec/nodeSelector")
         .and_then(Value::as_object)
-        .map(|m| m.iter().filter_map(|(k, x)| Some((k.clone(), x.as_str()?.to_string()))).collect())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, x)| Some((k.clone(), x.as_str()?.to_string())))
+                .collect()
+        })
         .unwrap_or_default();
     let tolerates_all = template
         .pointer("/spec/tolerations")
         .and_then(Value::as_array)
-        .is_some_and(|ts| ts.iter().any(|t| t.get("operator").and_then(Value::as_str) == Some("Exists") && t.get("key").is_none()));
+        .is_some_and(|ts| {
+            ts.iter().any(|t| {
+                t.get("operator").and_then(Value::as_str) == Some("Exists")
+                    && t.get("key").is_none()
+            })
+        });
     let tolerated: Vec<String> = template
         .pointer("/spec/tolerations")
         .and_then(Value::as_array)
-        .map(|ts| ts.iter().filter_map(|t| t.get("key").and_then(Value::as_str).map(str::to_string)).collect())
+        .map(|ts| {
+            ts.iter()
+                .filter_map(|t| t.get("key").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     let nodes: Vec<String> = data
         .store
         .range(&keys::NODES, "")
-        .filter(|n| selector.iter().all(|(k, x)| n.labels.iter().any(|(lk, lv)| lk == k && lv == x)))
-        .filter(|n| tolerates_all || n.node().is_none_or(|f| f.hard_taints.iter().all(|t| tolerated.iter().any(|x| x == &**t))))
+        .filter(|n| {
+            selector
+                .iter()
+                .all(|(k, x)| n.labels.iter().any(|(lk, lv)| lk == k && lv == x))
+        })
+        .filter(|n| {
+            tolerates_all
+                || n.node().is_none_or(|f| {
+                    f.hard_taints
+                        .iter()
+                        .all(|t| tolerated.iter().any(|x| x == &**t))
+                })
+        })
         .map(|n| n.key.name.to_string())
         .collect();
     let pods = owned_pods(data, ds);
-    let on_node = |node: &str| pods.iter().any(|p| p.pod().and_then(|f| f.node_name.as_deref()) == Some(node));
+    let on_node = |node: &str| {
+        pods.iter()
+            .any(|p| p.pod().and_then(|f| f.node_name.as_deref()) == Some(node))
+    };
     let missing: Vec<String> = nodes.iter().filter(|n| !on_node(n)).cloned().collect();
     let owner = owner_ref(ds, &v, "DaemonSet");
     for node in &missing {
         let name = format!("{}-{}", ds.key.name, data.rng.name_suffix(5));
-        create_pod(data, &template, &ds.key.namespace, &name, owner.clone(), &[], Some(node), now);
+        create_pod(
+            data,
+            &template,
+            &ds.key.namespace,
+            &name,
+            owner.clone(),
+            &[],
+            Some(node),
+            now,
+        );
     }
     let pods = owned_pods(data, ds);
     let ready_count = pods.iter().filter(|p| ready(p)).count();
@@ -342,9 +476,16 @@ fn stateful_set(data: &mut ClusterData, sts: &Obj, now: Timestamp) {
     let v = sts.value();
     let replicas = spec_replicas(&v);
     let ns = sts.key.namespace.to_string();
-    let parallel = v.pointer("/spec/podManagementPolicy").and_then(Value::as_str) == Some("Parallel");
+    let parallel = v
+        .pointer("/spec/podManagementPolicy")
+        .and_then(Value::as_str)
+        == Some("Parallel");
     let template = v.pointer("/spec/template").cloned().unwrap_or(Value::Null);
-    let claims = v.pointer("/spec/volumeClaimTemplates").and_then(Value::as_array).cloned().unwrap_or_default();
+    let claims = v
+        .pointer("/spec/volumeClaimTemplates")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let owner = owner_ref(sts, &v, "StatefulSet");
     for ordinal in 0..replicas {
         let name = format!("{}-{ordinal}", sts.key.name);
@@ -359,14 +500,37 @@ fn stateful_set(data: &mut ClusterData, sts: &Obj, now: Timestamp) {
             }
             None => {
                 for claim in &claims {
-                    let claim_name = claim.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("data");
+                    let claim_name = claim
+                        .pointer("/metadata/name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("data");
                     let pvc_name = format!("{claim_name}-{name}");
-                    if data.get(&keys::PVCS, &ObjKey::new(&ns, &pvc_name)).is_none() {
-                        let mut pvc = objects::pvc_for_statefulset(&v, claim_name, ordinal as u32, None, &mut data.rng, now);
+                    if data
+                        .get(&keys::PVCS, &ObjKey::new(&ns, &pvc_name))
+                        .is_none()
+                    {
+                        let mut pvc = objects::pvc_for_statefulset(
+                            &v,
+                            claim_name,
+                            ordinal as u32,
+                            None,
+                            &mut data.rng,
+                            now,
+                        );
                         let provider = data.spec.provider.clone();
                         let zone = data.spec.region.clone();
-                        let pv = objects::persistent_volume(&mut pvc, &provider, &zone, &mut data.rng, now);
-                        let pv_name = pv.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
+                        let pv = objects::persistent_volume(
+                            &mut pvc,
+                            &provider,
+                            &zone,
+                            &mut data.rng,
+                            now,
+                        );
+                        let pv_name = pv
+                            .pointer("/metadata/name")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string();
                         data.put(&keys::PVS, ObjKey::cluster(&pv_name), pv);
                         data.put(&keys::PVCS, ObjKey::new(&ns, &pvc_name), pvc);
                     }
@@ -378,7 +542,10 @@ fn stateful_set(data: &mut ClusterData, sts: &Obj, now: Timestamp) {
                     &ns,
                     &name,
                     owner.clone(),
-                    &[("statefulset.kubernetes.io/pod-name", name.as_str()), ("apps.kubernetes.io/pod-index", ordinal_label.as_str())],
+                    &[
+                        ("statefulset.kubernetes.io/pod-name", name.as_str()),
+                        ("apps.kubernetes.io/pod-index", ordinal_label.as_str()),
+                    ],
                     None,
                     now,
                 );
@@ -392,7 +559,14 @@ fn stateful_set(data: &mut ClusterData, sts: &Obj, now: Timestamp) {
     let pods = owned_pods(data, sts);
     let extra: Vec<Arc<Obj>> = pods
         .iter()
-        .filter(|p| p.key.name.rsplit('-').next().and_then(|o| o.parse::<i64>().ok()).is_some_and(|o| o >= replicas))
+        .filter(|p| {
+            p.key
+                .name
+                .rsplit('-')
+                .next()
+                .and_then(|o| o.parse::<i64>().ok())
+                .is_some_and(|o| o >= replicas)
+        })
         .cloned()
         .collect();
     if !extra.is_empty()

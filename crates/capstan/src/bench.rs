@@ -21,7 +21,10 @@ pub struct SimBench {
 pub async fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::Sim(b) => {
-            println!("{}", serde_json::json!({"todo": "bench", "nodes": b.nodes, "pods": b.pods, "watchers": b.watchers}));
+            println!(
+                "{}",
+                serde_json::json!({"todo": "bench", "nodes": b.nodes, "pods": b.pods, "watchers": b.watchers})
+            );
             Ok(())
         }
     }

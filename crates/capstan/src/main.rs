@@ -7,7 +7,11 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "capstan", version, about = "Operate fleets of Kubernetes clusters: upgrades, node lifecycle, health, cost and security posture")]
+#[command(
+    name = "capstan",
+    version,
+    about = "Operate fleets of Kubernetes clusters: upgrades, node lifecycle, health, cost and security posture"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

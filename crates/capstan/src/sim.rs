@@ -44,33 +44,72 @@ pub struct SimArgs {
 
 pub fn fleet_from(args: &SimArgs) -> Result<capstan_sim::fleet::FleetSpec> {
     if let Some(path) = &args.fleet {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         return parse_fleet_yaml(&text).with_context(|| format!("in {}", path.display()));
     }
     let tier = Tier::parse(&args.tier).map_err(|e| anyhow::anyhow!("--tier: {e}"))?;
-    Ok(plan_fleet(&FleetOptions { tier, clusters: args.clusters, nodes: args.nodes, pods: args.pods, seed: args.seed }))
+    Ok(plan_fleet(&FleetOptions {
+        tier,
+        clusters: args.clusters,
+        nodes: args.nodes,
+        pods: args.pods,
+        seed: args.seed,
+    }))
 }
 
 pub async fn run(args: SimArgs) -> Result<()> {
     if !(args.time_scale.is_finite() && args.time_scale > 0.0) {
-        bail!("--time-scale must be a positive number, got {}", args.time_scale);
+        bail!(
+            "--time-scale must be a positive number, got {}",
+            args.time_scale
+        );
     }
     let fleet = fleet_from(&args)?;
     let clock = Arc::new(ScaledClock::starting_now(args.time_scale));
-    let config = TwinConfig { rv_floor: read_rv_floor(&args.kubeconfig_dir), ..TwinConfig::default() };
+    let config = TwinConfig {
+        rv_floor: read_rv_floor(&args.kubeconfig_dir),
+        ..TwinConfig::default()
+    };
     let twin = Twin::new(fleet, clock, config);
-    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
     let pki = Pki::generate()?;
     let configs = write_kubeconfigs(&twin, &args.kubeconfig_dir, addr, &pki.ca_pem)?;
     let names: Vec<&str> = twin.clusters().map(|c| c.name.as_str()).collect();
-    println!("capstan sim: serving {} clusters on https://{addr}/clusters/<name>", names.len());
-    println!("  kubeconfig (a context per cluster): {}", configs.merged.display());
-    println!("  try:  kubectl --kubeconfig {} get nodes", configs.merged.display());
-    println!("        kubectl --kubeconfig {} --context {} get pods -A", configs.merged.display(), names.last().unwrap_or(&""));
-    println!("  clusters: {}", names.iter().take(10).cloned().collect::<Vec<_>>().join(", "));
+    println!(
+        "capstan sim: serving {} clusters on https://{addr}/clusters/<name>",
+        names.len()
+    );
+    println!(
+        "  kubeconfig (a context per cluster): {}",
+        configs.merged.display()
+    );
+    println!(
+        "  try:  kubectl --kubeconfig {} get nodes",
+        configs.merged.display()
+    );
+    println!(
+        "        kubectl --kubeconfig {} --context {} get pods -A",
+        configs.merged.display(),
+        names.last().unwrap_or(&"")
+    );
+    println!(
+        "  clusters: {}",
+        names
+            .iter()
+            .take(10)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     if names.len() > 10 {
-        println!("            ... and {} more (GET /sim/v1/clusters)", names.len() - 10);
+        println!(
+            "            ... and {} more (GET /sim/v1/clusters)",
+            names.len() - 10
+        );
     }
     let dir = args.kubeconfig_dir.clone();
     let saver = twin.clone();

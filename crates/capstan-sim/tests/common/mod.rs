@@ -45,21 +45,34 @@ impl TestTwin {
         let fleet = parse_fleet_yaml(fleet_yaml).expect("test fleet parses");
         let clock = Arc::new(ScaledClock::starting_now(scale));
         let twin = Twin::new(fleet, clock.clone(), config);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
         let addr = listener.local_addr().expect("bound address");
         let pki = Pki::generate().expect("certificates");
         let dir = tempfile::tempdir().expect("temp dir");
         let configs = write_kubeconfigs(&twin, dir.path(), addr, &pki.ca_pem).expect("kubeconfigs");
         let served = twin.clone();
         tokio::spawn(async move { serve_tls(served, listener, &pki).await });
-        Self { twin, clock, dir, kubeconfig: configs.merged, base_url: format!("https://{addr}") }
+        Self {
+            twin,
+            clock,
+            dir,
+            kubeconfig: configs.merged,
+            base_url: format!("https://{addr}"),
+        }
     }
 
     /// A kube client for `context`, built from the written kubeconfig like any user's.
     pub async fn client(&self, context: &str, default_retry: bool) -> kube::Client {
         let kc = kube::config::Kubeconfig::read_from(&self.kubeconfig).expect("kubeconfig reads");
-        let opts = kube::config::KubeConfigOptions { context: Some(context.to_string()), ..Default::default() };
-        let mut config = kube::Config::from_custom_kubeconfig(kc, &opts).await.expect("kubeconfig is valid");
+        let opts = kube::config::KubeConfigOptions {
+            context: Some(context.to_string()),
+            ..Default::default()
+        };
+        let mut config = kube::Config::from_custom_kubeconfig(kc, &opts)
+            .await
+            .expect("kubeconfig is valid");
         config.default_retry = default_retry;
         kube::Client::try_from(config).expect("client builds")
     }
@@ -101,7 +114,13 @@ impl TestTwin {
 
     /// Call a twin control endpoint (faults, cloud, compaction) with the cluster's token:
     /// `path` is relative to `/clusters/<cluster>/`. Returns the status code and JSON body.
-    pub async fn control(&self, cluster: &str, method: &str, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+    pub async fn control(
+        &self,
+        cluster: &str,
+        method: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
         let client = self.client(cluster, false).await;
         let req = http::Request::builder()
             .method(method)
@@ -110,8 +129,14 @@ impl TestTwin {
             .body(serde_json::to_vec(&body).expect("json"))
             .expect("request");
         match client.request_text(req).await {
-            Ok(text) => (200, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)),
-            Err(kube::Error::Api(status)) => (status.code, serde_json::Value::String(status.message.clone())),
+            Ok(text) => (
+                200,
+                serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+            ),
+            Err(kube::Error::Api(status)) => (
+                status.code,
+                serde_json::Value::String(status.message.clone()),
+            ),
             Err(e) => panic!("control request failed: {e}"),
         }
     }
