@@ -382,12 +382,13 @@ fn observe_pod(idx: &mut Indexes, prev: Option<&Obj>, new: Option<&Obj>) {
 }
 
 fn mark_controller_dirty(idx: &mut Indexes, pod: &Obj) {
-    if let Some((kind, _)) = pod.pod().and_then(|f| f.controller.as_ref())
+    if let Some(facts) = pod.pod()
+        && let Some((kind, _)) = facts.controller.as_ref()
         && let Some(res) = workload_key_for(kind)
-        && let Some(name) = owner_named(pod, kind)
+        && let Some(name) = facts.controller_name.as_deref()
     {
         idx.dirty_workloads
-            .insert((res.clone(), ObjKey::new(&pod.key.namespace, &name)));
+            .insert((res.clone(), ObjKey::new(&pod.key.namespace, name)));
     }
 }
 

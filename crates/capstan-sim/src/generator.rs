@@ -847,7 +847,8 @@ impl Ctx<'_, '_> {
         o::set_workload_status(&mut dep, counts, at(rs_created + 60, self.now));
         o::set_workload_status(&mut rs, counts, at(rs_created + 60, self.now));
         self.e.emit("apps", "deployments", dep);
-        let mut names: HashSet<String> = HashSet::with_capacity(spots.len());
+        // At most 50 names: a Vec beats hashing (and allocating a table) per deployment.
+        let mut names: Vec<String> = Vec::with_capacity(spots.len());
         let mut pods = Vec::with_capacity(spots.len());
         // Default the template once; every pod of the ReplicaSet is a copy with its own identity.
         let proto = o::replica_set_pod(&rs, at(rs_created, self.now), &mut self.rng);
@@ -857,9 +858,10 @@ impl Ctx<'_, '_> {
             let created = self.pod_created(rs_created, idx);
             // generateName collisions are retried by the API server; do the same.
             let mut pod_name = format!("{rs_name}-{}", self.rng.name_suffix(5));
-            while !names.insert(pod_name.clone()) {
+            while names.contains(&pod_name) {
                 pod_name = format!("{rs_name}-{}", self.rng.name_suffix(5));
             }
+            names.push(pod_name.clone());
             let pod = self.sibling_pod(&proto, &mut running, &pod_name, idx, created, false);
             pods.push(pod);
         }

@@ -123,6 +123,8 @@ pub struct PodFacts {
     pub memory_bytes: i64,
     /// The controlling owner: (kind, uid).
     pub controller: Option<(Box<str>, Box<str>)>,
+    /// The controlling owner's name (kept so that writes need not re-parse the pod).
+    pub controller_name: Option<Box<str>>,
 }
 
 /// What the twin's controllers need to know about a node without parsing it.
@@ -267,19 +269,23 @@ fn pod_facts(pod: &Value) -> PodFacts {
             mem += quantity_value(req.and_then(|r| r.get("memory")));
         }
     }
-    let controller = pod
+    let controller_ref = pod
         .pointer("/metadata/ownerReferences")
         .and_then(Value::as_array)
         .and_then(|refs| {
             refs.iter()
                 .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
-        })
-        .and_then(|r| {
-            Some((
-                r.get("kind")?.as_str()?.into(),
-                r.get("uid")?.as_str()?.into(),
-            ))
         });
+    let controller_name = controller_ref
+        .and_then(|r| r.get("name"))
+        .and_then(Value::as_str)
+        .map(Into::into);
+    let controller = controller_ref.and_then(|r| {
+        Some((
+            r.get("kind")?.as_str()?.into(),
+            r.get("uid")?.as_str()?.into(),
+        ))
+    });
     PodFacts {
         node_name: spec
             .and_then(|s| s.get("nodeName"))
@@ -296,6 +302,7 @@ fn pod_facts(pod: &Value) -> PodFacts {
         cpu_millis: cpu,
         memory_bytes: mem,
         controller,
+        controller_name,
     }
 }
 

@@ -13,10 +13,13 @@ use common::{FLEET, TestTwin, eventually};
 use futures::{Stream, StreamExt};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use kube::api::{Api, DeleteParams, EvictParams, ListParams, PartialObjectMeta, PostParams, WatchEvent, WatchParams};
+use kube::api::{
+    Api, DeleteParams, EvictParams, ListParams, PartialObjectMeta, PostParams, WatchEvent,
+    WatchParams,
+};
+use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::watcher::{self, Event, watcher};
-use kube::runtime::WatchStreamExt;
 use kube::{Client, ResourceExt};
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -30,8 +33,12 @@ async fn setup(test: &str, default_retry: bool) -> (TestTwin, Client, Api<Pod>, 
     let client = t.client("alpha", default_retry).await;
     let ns = format!("conf-{test}");
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    let body: Namespace = serde_json::from_value(json!({"metadata": {"name": ns}})).expect("namespace body");
-    namespaces.create(&PostParams::default(), &body).await.expect("namespace is created");
+    let body: Namespace =
+        serde_json::from_value(json!({"metadata": {"name": ns}})).expect("namespace body");
+    namespaces
+        .create(&PostParams::default(), &body)
+        .await
+        .expect("namespace is created");
     let pods = Api::namespaced(client.clone(), &ns);
     (t, client, pods, ns)
 }
@@ -43,7 +50,8 @@ fn pod_body(name: &str, labels: serde_json::Value, extra_spec: serde_json::Value
             s.insert(k.clone(), v.clone());
         }
     }
-    serde_json::from_value(json!({"metadata": {"name": name, "labels": labels}, "spec": spec})).expect("pod body")
+    serde_json::from_value(json!({"metadata": {"name": name, "labels": labels}, "spec": spec}))
+        .expect("pod body")
 }
 
 async fn create_pod(pods: &Api<Pod>, name: &str, labels: serde_json::Value) -> Pod {
@@ -109,7 +117,10 @@ fn count(seen: &[String], label: &str) -> usize {
 /// The first Init..InitDone run of events, which must be Init, InitApply* and InitDone.
 fn initial_list(seen: &[String]) -> Vec<String> {
     let start = seen.iter().position(|s| s == "Init").expect("an Init");
-    let end = seen.iter().position(|s| s == "InitDone").expect("an InitDone");
+    let end = seen
+        .iter()
+        .position(|s| s == "InitDone")
+        .expect("an InitDone");
     assert!(start < end, "Init comes before InitDone: {seen:?}");
     seen[start..=end].to_vec()
 }
@@ -122,15 +133,28 @@ async fn list_then_watch(test: &str, cfg: watcher::Config) {
     }
     let mut rx = spawn_collector(watcher(pods.clone(), cfg));
     let mut seen = Vec::new();
-    collect_until(&mut rx, &mut seen, "the initial list", DEADLINE, |s| s.iter().any(|e| e == "InitDone")).await;
-    assert!(!seen.iter().any(|e| e.starts_with("Err")), "no errors during the initial list: {seen:?}");
+    collect_until(&mut rx, &mut seen, "the initial list", DEADLINE, |s| {
+        s.iter().any(|e| e == "InitDone")
+    })
+    .await;
+    assert!(
+        !seen.iter().any(|e| e.starts_with("Err")),
+        "no errors during the initial list: {seen:?}"
+    );
     let init = initial_list(&seen);
     assert_eq!(init.first().map(String::as_str), Some("Init"));
     let applied: BTreeSet<&str> = init[1..init.len() - 1].iter().map(String::as_str).collect();
     assert_eq!(init.len(), 5, "Init, 3 InitApply, InitDone: {seen:?}");
-    assert_eq!(applied, BTreeSet::from(["InitApply(p1)", "InitApply(p2)", "InitApply(p3)"]), "{seen:?}");
+    assert_eq!(
+        applied,
+        BTreeSet::from(["InitApply(p1)", "InitApply(p2)", "InitApply(p3)"]),
+        "{seen:?}"
+    );
     create_pod(&pods, "p4", json!({"app": "conf"})).await;
-    collect_until(&mut rx, &mut seen, "Apply(p4)", DEADLINE, |s| s.iter().any(|e| e == "Apply(p4)")).await;
+    collect_until(&mut rx, &mut seen, "Apply(p4)", DEADLINE, |s| {
+        s.iter().any(|e| e == "Apply(p4)")
+    })
+    .await;
     assert_eq!(count(&seen, "Init"), 1, "no relist: {seen:?}");
 }
 
@@ -147,14 +171,30 @@ async fn paginated_list_hands_out_continue_tokens() {
     }
     let first = pods.list(&ListParams::default().limit(1)).await.unwrap();
     assert_eq!(first.items.len(), 1);
-    let token = first.metadata.continue_.clone().filter(|c| !c.is_empty()).expect("a continue token");
+    let token = first
+        .metadata
+        .continue_
+        .clone()
+        .filter(|c| !c.is_empty())
+        .expect("a continue token");
     // A write between pages must not show up in the rest of a consistent list.
     create_pod(&pods, "p0", json!({"app": "conf"})).await;
-    let rest = pods.list(&ListParams::default().continue_token(&token)).await.unwrap();
-    let mut names: Vec<String> = first.items.iter().chain(rest.items.iter()).map(|p| p.name_any()).collect();
+    let rest = pods
+        .list(&ListParams::default().continue_token(&token))
+        .await
+        .unwrap();
+    let mut names: Vec<String> = first
+        .items
+        .iter()
+        .chain(rest.items.iter())
+        .map(|p| p.name_any())
+        .collect();
     names.sort();
     assert_eq!(names, ["p1", "p2", "p3"]);
-    assert_eq!(rest.metadata.resource_version, first.metadata.resource_version, "pages share the snapshot");
+    assert_eq!(
+        rest.metadata.resource_version, first.metadata.resource_version,
+        "pages share the snapshot"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -166,9 +206,17 @@ async fn streaming_list_reaches_init_done() {
 async fn expired_history_gives_in_stream_410_and_relist() {
     let (t, client, pods, ns) = setup("expired", true).await;
     create_pod(&pods, "p1", json!({"app": "conf"})).await;
-    let old_rv = pods.list(&ListParams::default()).await.unwrap().metadata.resource_version.expect("list rv");
+    let old_rv = pods
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .expect("list rv");
     create_pod(&pods, "p2", json!({"app": "conf"})).await;
-    let (code, body) = t.control("alpha", "POST", "sim/v1/compact", json!({})).await;
+    let (code, body) = t
+        .control("alpha", "POST", "sim/v1/compact", json!({}))
+        .await;
     assert_eq!(code, 200, "compaction: {body}");
     create_pod(&pods, "p3", json!({"app": "conf"})).await;
 
@@ -192,9 +240,14 @@ async fn expired_history_gives_in_stream_410_and_relist() {
     }
 
     // A watcher reconnecting every second relists once its resourceVersion has been compacted.
-    let mut rx = spawn_collector(watcher(pods.clone(), watcher::Config::default().timeout(1)).default_backoff());
+    let mut rx = spawn_collector(
+        watcher(pods.clone(), watcher::Config::default().timeout(1)).default_backoff(),
+    );
     let mut seen = Vec::new();
-    collect_until(&mut rx, &mut seen, "the initial list", DEADLINE, |s| s.iter().any(|e| e == "InitDone")).await;
+    collect_until(&mut rx, &mut seen, "the initial list", DEADLINE, |s| {
+        s.iter().any(|e| e == "InitDone")
+    })
+    .await;
     assert_eq!(count(&seen, "Init"), 1);
     let configmaps: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
     let relisted = async {
@@ -202,9 +255,15 @@ async fn expired_history_gives_in_stream_410_and_relist() {
             // A write elsewhere moves the resourceVersion past what the pod watcher has seen;
             // compaction at that point expires it; then a pod write for it to notice.
             let cm: ConfigMap =
-                serde_json::from_value(json!({"metadata": {"name": format!("cm{round}")}})).unwrap();
-            configmaps.create(&PostParams::default(), &cm).await.unwrap();
-            let (code, _) = t.control("alpha", "POST", "sim/v1/compact", json!({})).await;
+                serde_json::from_value(json!({"metadata": {"name": format!("cm{round}")}}))
+                    .unwrap();
+            configmaps
+                .create(&PostParams::default(), &cm)
+                .await
+                .unwrap();
+            let (code, _) = t
+                .control("alpha", "POST", "sim/v1/compact", json!({}))
+                .await;
             assert_eq!(code, 200);
             create_pod(&pods, &format!("q{round}"), json!({"app": "conf"})).await;
             let wait = Duration::from_secs(3);
@@ -227,17 +286,28 @@ async fn expired_history_gives_in_stream_410_and_relist() {
         .await
         .unwrap_or_else(|_| panic!("no relist after compactions; saw {seen:?}"));
     // The relist completes and includes the pods written after the compaction.
-    collect_until(&mut rx, &mut seen, "the second InitDone", DEADLINE, |s| count(s, "InitDone") >= 2).await;
+    collect_until(&mut rx, &mut seen, "the second InitDone", DEADLINE, |s| {
+        count(s, "InitDone") >= 2
+    })
+    .await;
     let second_init = seen.iter().rposition(|e| e == "Init").unwrap();
-    assert!(seen[second_init..].iter().any(|e| e == "InitApply(p3)"), "{seen:?}");
+    assert!(
+        seen[second_init..].iter().any(|e| e == "InitApply(p3)"),
+        "{seen:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_timeout_resumes_without_relist() {
     let (_t, _client, pods, _ns) = setup("timeout", true).await;
-    let mut rx = spawn_collector(watcher(pods.clone(), watcher::Config::default().timeout(1)).default_backoff());
+    let mut rx = spawn_collector(
+        watcher(pods.clone(), watcher::Config::default().timeout(1)).default_backoff(),
+    );
     let mut seen = Vec::new();
-    collect_until(&mut rx, &mut seen, "the initial list", DEADLINE, |s| s.iter().any(|e| e == "InitDone")).await;
+    collect_until(&mut rx, &mut seen, "the initial list", DEADLINE, |s| {
+        s.iter().any(|e| e == "InitDone")
+    })
+    .await;
     // Writes spread over about four seconds, so that the watch is closed and resumed several times.
     let names: Vec<String> = (0..8).map(|i| format!("s{i}")).collect();
     for name in &names {
@@ -245,12 +315,23 @@ async fn server_timeout_resumes_without_relist() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let wanted: Vec<String> = names.iter().map(|n| format!("Apply({n})")).collect();
-    collect_until(&mut rx, &mut seen, "an Apply for every pod", DEADLINE, |s| {
-        wanted.iter().all(|w| s.contains(w))
-    })
+    collect_until(
+        &mut rx,
+        &mut seen,
+        "an Apply for every pod",
+        DEADLINE,
+        |s| wanted.iter().all(|w| s.contains(w)),
+    )
     .await;
-    assert_eq!(count(&seen, "Init"), 1, "resumed from the last resourceVersion, never relisted: {seen:?}");
-    assert!(!seen.iter().any(|e| e.starts_with("Err")), "no watch errors: {seen:?}");
+    assert_eq!(
+        count(&seen, "Init"),
+        1,
+        "resumed from the last resourceVersion, never relisted: {seen:?}"
+    );
+    assert!(
+        !seen.iter().any(|e| e.starts_with("Err")),
+        "no watch errors: {seen:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -263,14 +344,25 @@ async fn deleted_pod_leaves_store() {
         .default_backoff()
         .reflect(writer);
     let _events = spawn_collector(stream);
-    tokio::time::timeout(DEADLINE, reader.wait_until_ready()).await.unwrap().unwrap();
+    tokio::time::timeout(DEADLINE, reader.wait_until_ready())
+        .await
+        .unwrap()
+        .unwrap();
     let victim = ObjectRef::<Pod>::new("victim").within(&ns);
     let keep = ObjectRef::<Pod>::new("keep").within(&ns);
     assert!(reader.get(&victim).is_some(), "listed into the store");
-    pods.delete("victim", &DeleteParams { grace_period_seconds: Some(0), ..Default::default() })
-        .await
-        .unwrap();
-    let (code, _) = t.control("alpha", "POST", "sim/v1/compact", json!({})).await;
+    pods.delete(
+        "victim",
+        &DeleteParams {
+            grace_period_seconds: Some(0),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (code, _) = t
+        .control("alpha", "POST", "sim/v1/compact", json!({}))
+        .await;
     assert_eq!(code, 200);
     create_pod(&pods, "after", json!({"app": "conf"})).await;
     let after = ObjectRef::<Pod>::new("after").within(&ns);
@@ -280,7 +372,10 @@ async fn deleted_pod_leaves_store() {
     })
     .await;
     assert!(reader.get(&keep).is_some(), "the other pod stays");
-    assert!(pods.get_opt("victim").await.unwrap().is_none(), "the pod is gone from the API too");
+    assert!(
+        pods.get_opt("victim").await.unwrap().is_none(),
+        "the pod is gone from the API too"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -301,7 +396,10 @@ async fn metadata_only_watch() {
     });
     let listed = next_named(&mut rx, "m1").await;
     let types = listed.types.clone().expect("typed");
-    assert_eq!((types.api_version.as_str(), types.kind.as_str()), ("meta.k8s.io/v1", "PartialObjectMetadata"));
+    assert_eq!(
+        (types.api_version.as_str(), types.kind.as_str()),
+        ("meta.k8s.io/v1", "PartialObjectMetadata")
+    );
     assert_eq!(listed.metadata.namespace.as_deref(), Some(ns.as_str()));
     create_pod(&pods, "m2", json!({"app": "conf"})).await;
     let watched = next_named(&mut rx, "m2").await;
@@ -311,12 +409,22 @@ async fn metadata_only_watch() {
 
     // On the wire: watch events carry metadata only, no spec or status.
     let req = axum::http::Request::builder()
-        .uri(format!("/api/v1/namespaces/{ns}/pods?watch=true&timeoutSeconds=1"))
-        .header("accept", "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1")
+        .uri(format!(
+            "/api/v1/namespaces/{ns}/pods?watch=true&timeoutSeconds=1"
+        ))
+        .header(
+            "accept",
+            "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
+        )
         .body(Vec::new())
         .unwrap();
-    let stream = client.request_events::<serde_json::Value>(req).await.unwrap();
-    let events: Vec<_> = tokio::time::timeout(DEADLINE, stream.collect::<Vec<_>>()).await.unwrap();
+    let stream = client
+        .request_events::<serde_json::Value>(req)
+        .await
+        .unwrap();
+    let events: Vec<_> = tokio::time::timeout(DEADLINE, stream.collect::<Vec<_>>())
+        .await
+        .unwrap();
     let objects: Vec<serde_json::Value> = events
         .into_iter()
         .filter_map(|e| match e.unwrap() {
@@ -328,11 +436,17 @@ async fn metadata_only_watch() {
     for o in &objects {
         assert_eq!(o["kind"], "PartialObjectMetadata", "{o}");
         assert!(o["metadata"]["name"].is_string(), "{o}");
-        assert!(o.get("spec").is_none() && o.get("status").is_none(), "metadata only: {o}");
+        assert!(
+            o.get("spec").is_none() && o.get("status").is_none(),
+            "metadata only: {o}"
+        );
     }
 }
 
-async fn next_named(rx: &mut mpsc::UnboundedReceiver<PartialObjectMeta<Pod>>, name: &str) -> PartialObjectMeta<Pod> {
+async fn next_named(
+    rx: &mut mpsc::UnboundedReceiver<PartialObjectMeta<Pod>>,
+    name: &str,
+) -> PartialObjectMeta<Pod> {
     let recv = async {
         loop {
             let o = rx.recv().await.expect("watch stream continues");
@@ -341,7 +455,9 @@ async fn next_named(rx: &mut mpsc::UnboundedReceiver<PartialObjectMeta<Pod>>, na
             }
         }
     };
-    tokio::time::timeout(DEADLINE, recv).await.unwrap_or_else(|_| panic!("{name} is watched"))
+    tokio::time::timeout(DEADLINE, recv)
+        .await
+        .unwrap_or_else(|_| panic!("{name} is watched"))
 }
 
 fn is_running_ready(p: &Pod) -> bool {
@@ -364,10 +480,19 @@ async fn wait_ready(pods: &Api<Pod>, names: &[&str]) {
     .await;
 }
 
-async fn create_pdb(client: &Client, ns: &str, name: &str, spec: serde_json::Value) -> Api<PodDisruptionBudget> {
+async fn create_pdb(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    spec: serde_json::Value,
+) -> Api<PodDisruptionBudget> {
     let api: Api<PodDisruptionBudget> = Api::namespaced(client.clone(), ns);
-    let body: PodDisruptionBudget = serde_json::from_value(json!({"metadata": {"name": name}, "spec": spec})).expect("pdb body");
-    api.create(&PostParams::default(), &body).await.expect("pdb is created");
+    let body: PodDisruptionBudget =
+        serde_json::from_value(json!({"metadata": {"name": name}, "spec": spec}))
+            .expect("pdb body");
+    api.create(&PostParams::default(), &body)
+        .await
+        .expect("pdb is created");
     api
 }
 
@@ -406,9 +531,21 @@ async fn evict_without_pdb_succeeds() {
     let (_t, _client, pods, _ns) = setup("evict-free", false).await;
     create_pod(&pods, "e1", json!({"app": "web"})).await;
     wait_ready(&pods, &["e1"]).await;
-    let rv = pods.list(&ListParams::default()).await.unwrap().metadata.resource_version.unwrap();
-    let stream = pods.watch(&WatchParams::default().timeout(60), &rv).await.unwrap();
-    let status = pods.evict("e1", &EvictParams::default()).await.expect("eviction is allowed");
+    let rv = pods
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    let stream = pods
+        .watch(&WatchParams::default().timeout(60), &rv)
+        .await
+        .unwrap();
+    let status = pods
+        .evict("e1", &EvictParams::default())
+        .await
+        .expect("eviction is allowed");
     assert_eq!(status.code, 201, "{status:?}");
     let mut stream = std::pin::pin!(stream);
     let mut saw_terminating = false;
@@ -427,8 +564,14 @@ async fn evict_without_pdb_succeeds() {
     })
     .await
     .expect("a DELETED event for the evicted pod");
-    assert!(saw_terminating || deleted.metadata.deletion_timestamp.is_some(), "the pod had a deletionTimestamp");
-    assert!(deleted.metadata.deletion_timestamp.is_some(), "the final object carries its deletionTimestamp");
+    assert!(
+        saw_terminating || deleted.metadata.deletion_timestamp.is_some(),
+        "the pod had a deletionTimestamp"
+    );
+    assert!(
+        deleted.metadata.deletion_timestamp.is_some(),
+        "the final object carries its deletionTimestamp"
+    );
     wait_gone(&pods, "e1").await;
 }
 
@@ -439,7 +582,13 @@ async fn evict_blocked_by_pdb_is_429() {
         create_pod(&pods, name, json!({"app": "web"})).await;
     }
     wait_ready(&pods, &["w1", "w2"]).await;
-    let pdbs = create_pdb(&client, &ns, "web", json!({"minAvailable": 2, "selector": {"matchLabels": {"app": "web"}}})).await;
+    let pdbs = create_pdb(
+        &client,
+        &ns,
+        "web",
+        json!({"minAvailable": 2, "selector": {"matchLabels": {"app": "web"}}}),
+    )
+    .await;
     let pdb = wait_pdb(&pdbs, "web", 2).await;
     assert_eq!(pdb.status.as_ref().unwrap().disruptions_allowed, 0);
     let status = api_error(pods.evict("w1", &EvictParams::default()).await);
@@ -447,7 +596,10 @@ async fn evict_blocked_by_pdb_is_429() {
     assert_eq!(status.reason, "TooManyRequests", "{status:?}");
     assert!(status.message.contains("disruption budget"), "{status:?}");
     let pod = pods.get("w1").await.expect("the pod is still there");
-    assert!(pod.metadata.deletion_timestamp.is_none(), "and not terminating");
+    assert!(
+        pod.metadata.deletion_timestamp.is_none(),
+        "and not terminating"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -455,13 +607,28 @@ async fn evict_with_two_pdbs_is_500() {
     let (_t, client, pods, ns) = setup("evict-two", false).await;
     create_pod(&pods, "d1", json!({"app": "web", "tier": "front"})).await;
     wait_ready(&pods, &["d1"]).await;
-    let a = create_pdb(&client, &ns, "by-app", json!({"maxUnavailable": 1, "selector": {"matchLabels": {"app": "web"}}})).await;
-    let b = create_pdb(&client, &ns, "by-tier", json!({"maxUnavailable": 1, "selector": {"matchLabels": {"tier": "front"}}})).await;
+    let a = create_pdb(
+        &client,
+        &ns,
+        "by-app",
+        json!({"maxUnavailable": 1, "selector": {"matchLabels": {"app": "web"}}}),
+    )
+    .await;
+    let b = create_pdb(
+        &client,
+        &ns,
+        "by-tier",
+        json!({"maxUnavailable": 1, "selector": {"matchLabels": {"tier": "front"}}}),
+    )
+    .await;
     wait_pdb(&a, "by-app", 1).await;
     wait_pdb(&b, "by-tier", 1).await;
     let status = api_error(pods.evict("d1", &EvictParams::default()).await);
     assert_eq!(status.code, 500, "{status:?}");
-    assert!(status.message.contains("more than one PodDisruptionBudget"), "{status:?}");
+    assert!(
+        status.message.contains("more than one PodDisruptionBudget"),
+        "{status:?}"
+    );
     let pod = pods.get("d1").await.expect("the pod is still there");
     assert!(pod.metadata.deletion_timestamp.is_none());
 }
@@ -469,17 +636,40 @@ async fn evict_with_two_pdbs_is_500() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn evict_pending_pod_bypasses_pdb() {
     let (_t, client, pods, ns) = setup("evict-pending", false).await;
-    pods.create(&PostParams::default(), &pod_body("stuck", json!({"app": "web"}), json!({"nodeSelector": {"nope": "nope"}})))
-        .await
-        .unwrap();
-    let pdbs = create_pdb(&client, &ns, "web", json!({"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}})).await;
+    pods.create(
+        &PostParams::default(),
+        &pod_body(
+            "stuck",
+            json!({"app": "web"}),
+            json!({"nodeSelector": {"nope": "nope"}}),
+        ),
+    )
+    .await
+    .unwrap();
+    let pdbs = create_pdb(
+        &client,
+        &ns,
+        "web",
+        json!({"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}),
+    )
+    .await;
     let pdb = wait_pdb(&pdbs, "web", 0).await;
-    assert_eq!(pdb.status.as_ref().unwrap().disruptions_allowed, 0, "the budget is at zero");
+    assert_eq!(
+        pdb.status.as_ref().unwrap().disruptions_allowed,
+        0,
+        "the budget is at zero"
+    );
     let pod = pods.get("stuck").await.unwrap();
     let status = pod.status.as_ref();
     assert_eq!(status.and_then(|s| s.phase.as_deref()), Some("Pending"));
-    assert!(pod.spec.as_ref().unwrap().node_name.is_none(), "no node matches the selector");
-    let ok = pods.evict("stuck", &EvictParams::default()).await.expect("Pending pods bypass the budget");
+    assert!(
+        pod.spec.as_ref().unwrap().node_name.is_none(),
+        "no node matches the selector"
+    );
+    let ok = pods
+        .evict("stuck", &EvictParams::default())
+        .await
+        .expect("Pending pods bypass the budget");
     assert_eq!(ok.code, 201, "{ok:?}");
     wait_gone(&pods, "stuck").await;
 }
@@ -489,9 +679,16 @@ async fn list_bad_selector_is_400_and_state_unchanged() {
     let (_t, _client, pods, _ns) = setup("selectors", true).await;
     create_pod(&pods, "b1", json!({"a": "x"})).await;
     let snapshot = |list: kube::core::ObjectList<Pod>| -> Vec<(String, Option<String>)> {
-        list.items.iter().map(|p| (p.name_any(), p.resource_version())).collect()
+        list.items
+            .iter()
+            .map(|p| (p.name_any(), p.resource_version()))
+            .collect()
     };
-    let before = snapshot(pods.list(&ListParams::default().labels("a=x")).await.unwrap());
+    let before = snapshot(
+        pods.list(&ListParams::default().labels("a=x"))
+            .await
+            .unwrap(),
+    );
     assert_eq!(before.len(), 1);
 
     let bad_label = pods.list(&ListParams::default().labels("a in (")).await;
@@ -511,20 +708,39 @@ async fn list_bad_selector_is_400_and_state_unchanged() {
     assert!(status.message.contains("spec.foo"), "{status:?}");
 
     // A supported field selector still works, and nothing changed.
-    let by_field = pods.list(&ListParams::default().fields("metadata.name=b1")).await.unwrap();
+    let by_field = pods
+        .list(&ListParams::default().fields("metadata.name=b1"))
+        .await
+        .unwrap();
     assert_eq!(by_field.items.len(), 1);
-    let after = snapshot(pods.list(&ListParams::default().labels("a=x")).await.unwrap());
-    assert_eq!(before.iter().map(|b| &b.0).collect::<Vec<_>>(), after.iter().map(|a| &a.0).collect::<Vec<_>>());
+    let after = snapshot(
+        pods.list(&ListParams::default().labels("a=x"))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        before.iter().map(|b| &b.0).collect::<Vec<_>>(),
+        after.iter().map(|a| &a.0).collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_token_is_401() {
     let t = TestTwin::start(FLEET, SCALE, TwinConfig::default()).await;
     let kc = kube::config::Kubeconfig::read_from(&t.kubeconfig).unwrap();
-    let opts = kube::config::KubeConfigOptions { context: Some("alpha".into()), ..Default::default() };
-    let mut config = kube::Config::from_custom_kubeconfig(kc, &opts).await.unwrap();
-    assert!(config.auth_info.token.is_some(), "the kubeconfig authenticates with a bearer token");
-    let wrong: kube::config::AuthInfo = serde_json::from_value(json!({"token": "not-the-token"})).unwrap();
+    let opts = kube::config::KubeConfigOptions {
+        context: Some("alpha".into()),
+        ..Default::default()
+    };
+    let mut config = kube::Config::from_custom_kubeconfig(kc, &opts)
+        .await
+        .unwrap();
+    assert!(
+        config.auth_info.token.is_some(),
+        "the kubeconfig authenticates with a bearer token"
+    );
+    let wrong: kube::config::AuthInfo =
+        serde_json::from_value(json!({"token": "not-the-token"})).unwrap();
     config.auth_info.token = wrong.token;
     config.default_retry = false;
     let client = Client::try_from(config).unwrap();
@@ -537,5 +753,7 @@ async fn wrong_token_is_401() {
     assert_eq!(status.reason, "Unauthorized", "{status:?}");
     // The right token still works against the same server.
     let good: Api<Pod> = Api::namespaced(t.client("alpha", false).await, "default");
-    good.list(&ListParams::default()).await.expect("the kubeconfig's token is accepted");
+    good.list(&ListParams::default())
+        .await
+        .expect("the kubeconfig's token is accepted");
 }

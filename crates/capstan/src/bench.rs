@@ -1,30 +1,298 @@
 //! `capstan bench ...`: scale measurements that print JSON (figures for BENCHMARKS.md).
 
-use anyhow::Result;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use capstan_clock::{ScaledClock, Stopwatch};
+use capstan_sim::fleet::{FleetOptions, Tier, plan_fleet};
+use capstan_sim::server::{Pki, serve_tls, write_kubeconfigs};
+use capstan_sim::{Twin, TwinConfig};
+use futures::StreamExt;
+use serde_json::json;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum BenchCommand {
-    /// The twin at scale: generation, memory, list throughput, watch fan-out.
+    /// The twin at scale: generation, memory, paginated list throughput, watch fan-out,
+    /// thousands of clusters, and kubectl beside kube-rs.
     Sim(SimBench),
 }
 
 #[derive(clap::Args, Debug)]
 pub struct SimBench {
+    /// Nodes of the big cluster.
     #[arg(long, default_value_t = 10_000)]
     pub nodes: u32,
+    /// Pods of the big cluster.
     #[arg(long, default_value_t = 1_000_000)]
     pub pods: u64,
+    /// Concurrent watchers for the fan-out measurement.
     #[arg(long, default_value_t = 100)]
     pub watchers: usize,
+    /// Small clusters for the startup measurement.
+    #[arg(long, default_value_t = 5_000)]
+    pub small_clusters: u32,
+    /// Pods of the cluster that kubectl and kube-rs list side by side.
+    #[arg(long, default_value_t = 100_000)]
+    pub compare_pods: u64,
+}
+
+/// Resident and peak resident memory of this process, in MiB (Linux /proc).
+fn rss_mib() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+            .unwrap_or(0.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+struct Served {
+    twin: Arc<Twin>,
+    dir: tempfile::TempDir,
+    kubeconfig: std::path::PathBuf,
+}
+
+async fn serve(fleet: capstan_sim::fleet::FleetSpec) -> Result<Served> {
+    let clock = Arc::new(ScaledClock::starting_now(1.0));
+    let twin = Twin::new(fleet, clock, TwinConfig::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let pki = Pki::generate()?;
+    let dir = tempfile::tempdir()?;
+    let configs = write_kubeconfigs(&twin, dir.path(), addr, &pki.ca_pem)?;
+    let served = twin.clone();
+    tokio::spawn(async move { serve_tls(served, listener, &pki).await });
+    Ok(Served {
+        twin,
+        dir,
+        kubeconfig: configs.merged,
+    })
+}
+
+async fn client(s: &Served, context: &str) -> Result<kube::Client> {
+    let kc = kube::config::Kubeconfig::read_from(&s.kubeconfig)?;
+    let opts = kube::config::KubeConfigOptions {
+        context: Some(context.to_string()),
+        ..Default::default()
+    };
+    let config = kube::Config::from_custom_kubeconfig(kc, &opts).await?;
+    Ok(kube::Client::try_from(config)?)
+}
+
+/// Page through every pod with `limit=500`, counting items without building typed objects.
+async fn list_all_pods(client: &kube::Client) -> Result<(u64, u64)> {
+    #[derive(serde::Deserialize)]
+    struct Page {
+        metadata: Meta,
+        items: Vec<serde::de::IgnoredAny>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Meta {
+        #[serde(rename = "continue", default)]
+        cont: Option<String>,
+    }
+    let (mut items, mut pages, mut cont) = (0u64, 0u64, None::<String>);
+    loop {
+        let mut uri = "/api/v1/pods?limit=500".to_string();
+        if let Some(c) = &cont {
+            uri.push_str(&format!("&continue={c}"));
+        }
+        let req = http::Request::get(uri).body(Vec::new())?;
+        let text = client.request_text(req).await?;
+        let page: Page = serde_json::from_str(&text)?;
+        items += page.items.len() as u64;
+        pages += 1;
+        match page.metadata.cont.filter(|c| !c.is_empty()) {
+            Some(c) => cont = Some(c),
+            None => return Ok((items, pages)),
+        }
+    }
+}
+
+fn one_cluster(name: &str, nodes: u32, pods: u64, seed: u64) -> capstan_sim::fleet::FleetSpec {
+    let mut fleet = plan_fleet(&FleetOptions {
+        tier: Tier::Enterprise,
+        clusters: Some(1),
+        nodes: Some(nodes),
+        pods: Some(pods),
+        seed,
+    });
+    if let Some(c) = fleet.clusters.first_mut() {
+        c.name = name.to_string();
+    }
+    fleet
+}
+
+async fn big_cluster(b: &SimBench) -> Result<serde_json::Value> {
+    let served = serve(one_cluster("big", b.nodes, b.pods, 1)).await?;
+    let cluster = served.twin.cluster("big").context("cluster")?.clone();
+    let (rss0, _) = rss_mib();
+    let sw = Stopwatch::start();
+    let pods_made = {
+        let data = served.twin.lock(&cluster);
+        data.store
+            .range(&capstan_sim::cluster::keys::PODS, "")
+            .count()
+    };
+    let generation_s = sw.elapsed().as_secs_f64();
+    let (rss1, peak1) = rss_mib();
+    let client = client(&served, "big").await?;
+    let sw = Stopwatch::start();
+    let (listed, pages) = list_all_pods(&client).await?;
+    let list_s = sw.elapsed().as_secs_f64();
+
+    // Watch fan-out: N watchers on pods in one namespace, then a burst of updates.
+    let ns = {
+        let data = served.twin.lock(&cluster);
+        data.store
+            .range(&capstan_sim::cluster::keys::PODS, "")
+            .next()
+            .map(|p| p.key.namespace.to_string())
+            .unwrap_or_default()
+    };
+    let rv = served.twin.lock(&cluster).store.current_rv();
+    let updates = 1_000u64;
+    let mut tasks = Vec::new();
+    for _ in 0..b.watchers {
+        let c = client.clone();
+        let ns = ns.clone();
+        tasks.push(tokio::spawn(async move {
+            let api: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+                kube::Api::namespaced(c, &ns);
+            let wp = kube::api::WatchParams::default().timeout(120);
+            let mut stream = api.watch(&wp, &rv.to_string()).await?.boxed();
+            let mut seen = 0u64;
+            while let Some(ev) = stream.next().await {
+                if matches!(ev?, kube::api::WatchEvent::Added(_)) {
+                    seen += 1;
+                    if seen == updates {
+                        break;
+                    }
+                }
+            }
+            anyhow::Ok(seen)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sw = Stopwatch::start();
+    let cms: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(client.clone(), &ns);
+    for i in 0..updates {
+        let cm: k8s_openapi::api::core::v1::ConfigMap = serde_json::from_value(
+            json!({"metadata": {"name": format!("bench-{i}")}, "data": {"i": i.to_string()}}),
+        )?;
+        cms.create(&Default::default(), &cm).await?;
+    }
+    let mut delivered = 0u64;
+    for t in tasks {
+        delivered += t.await??;
+    }
+    let fanout_s = sw.elapsed().as_secs_f64();
+    let (_, peak2) = rss_mib();
+    Ok(json!({
+        "nodes": b.nodes, "pods": pods_made,
+        "generation_seconds": generation_s,
+        "rss_mib_before": rss0, "rss_mib_after_generation": rss1, "peak_rss_mib_after_generation": peak1,
+        "list": {"items": listed, "pages": pages, "seconds": list_s, "pods_per_second": listed as f64 / list_s},
+        "watch_fanout": {"watchers": b.watchers, "events_each": updates, "events_delivered": delivered, "seconds": fanout_s, "events_per_second": delivered as f64 / fanout_s},
+        "peak_rss_mib": peak2,
+        "served_from": served.dir.path().display().to_string(),
+    }))
+}
+
+async fn many_small(b: &SimBench) -> Result<serde_json::Value> {
+    let (rss0, _) = rss_mib();
+    let sw = Stopwatch::start();
+    let fleet = plan_fleet(&FleetOptions {
+        tier: Tier::Small,
+        clusters: Some(b.small_clusters),
+        nodes: None,
+        pods: None,
+        seed: 3,
+    });
+    let served = serve(fleet).await?;
+    let startup_s = sw.elapsed().as_secs_f64();
+    let (rss1, _) = rss_mib();
+    // Touch ten clusters, as a client would, to show what one generated cluster costs.
+    let sw = Stopwatch::start();
+    let mut pods = 0usize;
+    let touched: Vec<_> = served.twin.clusters().take(10).cloned().collect();
+    for c in &touched {
+        pods += served
+            .twin
+            .lock(c)
+            .store
+            .range(&capstan_sim::cluster::keys::PODS, "")
+            .count();
+    }
+    let touch_s = sw.elapsed().as_secs_f64();
+    let (rss2, _) = rss_mib();
+    Ok(json!({
+        "clusters": b.small_clusters, "startup_seconds": startup_s, "rss_mib_before": rss0, "rss_mib_after_startup": rss1,
+        "ten_clusters_materialized": {"pods": pods, "seconds": touch_s, "rss_mib": rss2},
+    }))
+}
+
+async fn kubectl_vs_kube(b: &SimBench) -> Result<serde_json::Value> {
+    let served = serve(one_cluster(
+        "compare",
+        (b.compare_pods / 60).max(10) as u32,
+        b.compare_pods,
+        2,
+    ))
+    .await?;
+    let cluster = served.twin.cluster("compare").context("cluster")?.clone();
+    drop(served.twin.lock(&cluster));
+    let client = client(&served, "compare").await?;
+    let sw = Stopwatch::start();
+    let (kube_items, _) = list_all_pods(&client).await?;
+    let kube_s = sw.elapsed().as_secs_f64();
+    let sw = Stopwatch::start();
+    let api: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::all(client.clone());
+    let mut typed = 0usize;
+    let mut lp = kube::api::ListParams::default().limit(500);
+    loop {
+        let page = api.list(&lp).await?;
+        typed += page.items.len();
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(c) => lp = lp.continue_token(&c),
+            None => break,
+        }
+    }
+    let typed_s = sw.elapsed().as_secs_f64();
+    let sw = Stopwatch::start();
+    let out = tokio::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&served.kubeconfig)
+        .args(["--context", "compare", "get", "pods", "-A", "--no-headers"])
+        .output()
+        .await
+        .context("running kubectl")?;
+    let kubectl_s = sw.elapsed().as_secs_f64();
+    let kubectl_rows = String::from_utf8_lossy(&out.stdout).lines().count();
+    Ok(json!({
+        "pods": b.compare_pods,
+        "kubectl_get_pods_all_namespaces": {"rows": kubectl_rows, "seconds": kubectl_s},
+        "kube_rs_typed_list": {"items": typed, "seconds": typed_s},
+        "kube_rs_raw_list": {"items": kube_items, "seconds": kube_s},
+        "ratio_kubectl_over_kube_rs_typed": kubectl_s / typed_s,
+    }))
 }
 
 pub async fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::Sim(b) => {
-            println!(
-                "{}",
-                serde_json::json!({"todo": "bench", "nodes": b.nodes, "pods": b.pods, "watchers": b.watchers})
-            );
+            let compare = kubectl_vs_kube(&b).await?;
+            let small = many_small(&b).await?;
+            let big = big_cluster(&b).await?;
+            let report = json!({"bench": "sim", "big_cluster": big, "small_clusters": small, "kubectl_vs_kube_rs": compare});
+            println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
     }
