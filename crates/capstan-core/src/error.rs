@@ -9,6 +9,8 @@ pub enum Error {
     Quantity { input: String, reason: String },
     #[error("invalid duration {input:?}: {reason}")]
     Duration { input: String, reason: String },
+    #[error("invalid int-or-string {input}: {reason}")]
+    IntOrString { input: String, reason: String },
     #[error("invalid version {input:?}: {reason}")]
     Version { input: String, reason: String },
 }

@@ -5,6 +5,7 @@
 //! testable and reproducible at fleet scale.
 
 pub mod duration;
+pub mod intstr;
 pub mod quantity;
 pub mod rng;
 pub mod selector;

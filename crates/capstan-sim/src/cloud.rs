@@ -22,7 +22,7 @@ use crate::api::{Req, value_response};
 use crate::cluster::{Action, Cluster, ClusterData, keys};
 use crate::error::{ApiError, ApiResult};
 use crate::fleet::ClusterSpec;
-use crate::rest::k8s_time;
+use crate::objects::rfc3339;
 use crate::store::ObjKey;
 use crate::twin::Twin;
 
@@ -389,11 +389,11 @@ pub fn perform(data: &mut ClusterData, action: Action, now: Timestamp) {
                 return;
             };
             let outcome = if up.will_fail {
-                json!({"from": up.from, "to": up.to, "startedAt": k8s_time(up.started), "finishedAt": k8s_time(now), "result": "Failed",
+                json!({"from": up.from, "to": up.to, "startedAt": rfc3339(up.started), "finishedAt": rfc3339(now), "result": "Failed",
                        "message": format!("control plane upgrade to {} failed: injected fault (the control plane stays at {})", up.to, up.from)})
             } else {
                 data.cloud.control_plane_version = up.to.clone();
-                json!({"from": up.from, "to": up.to, "startedAt": k8s_time(up.started), "finishedAt": k8s_time(now), "result": "Succeeded"})
+                json!({"from": up.from, "to": up.to, "startedAt": rfc3339(up.started), "finishedAt": rfc3339(now), "result": "Succeeded"})
             };
             data.cloud.last_upgrade = Some(outcome);
         }
@@ -407,7 +407,7 @@ fn machine_json(m: &Machine) -> Value {
         "pool": m.pool,
         "version": m.version,
         "phase": m.phase.as_str(),
-        "phases": m.history.iter().map(|(p, t)| json!({"phase": p.as_str(), "since": k8s_time(*t)})).collect::<Vec<_>>(),
+        "phases": m.history.iter().map(|(p, t)| json!({"phase": p.as_str(), "since": rfc3339(*t)})).collect::<Vec<_>>(),
     })
 }
 
@@ -418,7 +418,7 @@ fn describe(data: &ClusterData) -> Value {
         "region": data.spec.region,
         "controlPlane": {
             "version": data.cloud.control_plane_version,
-            "upgrading": data.cloud.upgrade.as_ref().map(|u| json!({"from": u.from, "to": u.to, "startedAt": k8s_time(u.started), "expectedDoneAt": k8s_time(u.done_at)})),
+            "upgrading": data.cloud.upgrade.as_ref().map(|u| json!({"from": u.from, "to": u.to, "startedAt": rfc3339(u.started), "expectedDoneAt": rfc3339(u.done_at)})),
             "lastUpgrade": data.cloud.last_upgrade,
         },
         "nodePools": data.spec.node_pools.iter().map(|p| json!({"name": p.name, "instanceType": p.instance_type, "capacityType": p.capacity_type, "nodes": data.store.range(&keys::NODES, "").filter(|n| n.labels.iter().any(|(k, v)| k == "capstan.io/node-pool" && v == p.name)).count()})).collect::<Vec<_>>(),
@@ -439,9 +439,8 @@ pub(crate) fn http(
         serde_json::from_slice(&req.body)
             .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?
     };
-    let mut data = twin.lock(cluster);
-    let result = match (&req.method, parts) {
-        (&Method::GET, []) => Ok((StatusCode::OK, describe(&data))),
+    twin.write(cluster, |data| match (&req.method, parts) {
+        (&Method::GET, []) => Ok((StatusCode::OK, describe(data))),
         (&Method::GET, ["versions"]) => {
             Ok((StatusCode::OK, json!({"versions": offered_versions()})))
         }
@@ -454,21 +453,18 @@ pub(crate) fn http(
                     &[("version".into(), "Required value".into())],
                 )
             })?;
-            upgrade_control_plane(&mut data, version, now).map(|v| (StatusCode::ACCEPTED, v))
+            upgrade_control_plane(data, version, now).map(|v| (StatusCode::ACCEPTED, v))
         }
         (&Method::POST, ["node-pools", pool, "nodes"]) => {
             let count = body.get("count").and_then(Value::as_u64).unwrap_or(1) as u32;
             let version = body.get("version").and_then(Value::as_str);
-            add_nodes(&mut data, pool, count, version, now)
+            add_nodes(data, pool, count, version, now)
                 .map(|names| (StatusCode::ACCEPTED, json!({"machines": names})))
         }
         (&Method::DELETE, ["nodes", node]) => {
-            terminate(&mut data, node, now).map(|v| (StatusCode::ACCEPTED, v))
+            terminate(data, node, now).map(|v| (StatusCode::ACCEPTED, v))
         }
         _ => Err(ApiError::path_not_found()),
-    };
-    cluster.publish(&data);
-    drop(data);
-    cluster.wake.notify_one();
-    result.map(|(code, v)| value_response(code, &v))
+    })
+    .map(|(code, v)| value_response(code, &v))
 }

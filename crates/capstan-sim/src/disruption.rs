@@ -4,13 +4,15 @@
 
 use std::collections::BTreeMap;
 
+use capstan_core::intstr::{Round, scaled_value};
 use capstan_core::selector::LabelSelector;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
 use crate::cluster::{ClusterData, keys};
 use crate::error::{ApiError, ApiResult};
-use crate::rest::{self, DeleteOptions, k8s_time};
+use crate::objects::rfc3339;
+use crate::rest::{self, DeleteOptions};
 use crate::store::{Obj, ObjKey, PodPhase};
 
 /// Entries in `status.disruptedPods` older than this are dropped (upstream DeletionTimeout).
@@ -78,19 +80,6 @@ fn expected_scale(data: &ClusterData, pods: &[std::sync::Arc<Obj>]) -> Option<i6
     Some(controllers.values().sum())
 }
 
-fn int_or_pct(v: &Value, total: i64) -> Option<(i64, bool)> {
-    match v {
-        Value::Number(n) => n.as_i64().map(|n| (n, false)),
-        Value::String(s) if s.ends_with('%') => {
-            let pct: f64 = s.trim_end_matches('%').parse().ok()?;
-            // Upstream rounds percentages up for both fields.
-            Some(((pct * total as f64 / 100.0).ceil() as i64, true))
-        }
-        Value::String(s) => s.parse().ok().map(|n| (n, false)),
-        _ => None,
-    }
-}
-
 /// Recompute the status of every PDB in the namespaces marked dirty.
 pub fn reconcile(data: &mut ClusterData, now: Timestamp) -> bool {
     if data.index.dirty_pdb_namespaces.is_empty() {
@@ -156,23 +145,27 @@ fn compute_status(data: &ClusterData, pdb: &Value, now: Timestamp) -> Value {
     let spec = pdb.get("spec").cloned().unwrap_or(Value::Null);
     let min = spec.get("minAvailable").filter(|v| !v.is_null());
     let max = spec.get("maxUnavailable").filter(|v| !v.is_null());
-    let (expected, desired) = match (min, max) {
-        (Some(m), _) if m.is_number() || m.as_str().is_some_and(|s| !s.ends_with('%')) => {
-            let n = int_or_pct(m, 0).map(|x| x.0).unwrap_or(0);
-            (pods.len() as i64, n)
+    // An integer minAvailable counts the selected pods; percentages and maxUnavailable scale
+    // against the controllers' replicas (getExpectedScale).
+    let budget = match (min, max) {
+        (Some(m), _) if m.is_number() => {
+            scaled_value(m, 0, Round::Up).map(|n| (pods.len() as i64, n))
         }
         (Some(m), _) => {
             let expected = expected_scale(data, &pods).unwrap_or(0);
-            (expected, int_or_pct(m, expected).map(|x| x.0).unwrap_or(0))
+            scaled_value(m, expected, Round::Up).map(|n| (expected, n))
         }
         (None, Some(m)) => {
             let expected = expected_scale(data, &pods).unwrap_or(0);
-            let unavailable = int_or_pct(m, expected).map(|x| x.0).unwrap_or(0);
-            (expected, (expected - unavailable).max(0))
+            scaled_value(m, expected, Round::Up)
+                .map(|unavailable| (expected, (expected - unavailable).max(0)))
         }
-        (None, None) => (pods.len() as i64, pods.len() as i64),
+        (None, None) => Ok((pods.len() as i64, pods.len() as i64)),
     };
-    let allowed = if expected <= 0 {
+    // A budget that cannot be computed fails closed, as the controller's failSafe does.
+    let sync_failed = budget.is_err();
+    let (expected, desired) = budget.unwrap_or((0, 0));
+    let allowed = if expected <= 0 || sync_failed {
         0
     } else {
         (current_healthy - desired).max(0)
@@ -186,7 +179,7 @@ fn compute_status(data: &ClusterData, pdb: &Value, now: Timestamp) -> Value {
                 .and_then(Value::as_str);
             was == Some(if allowed > 0 { "True" } else { "False" })
         })
-        .unwrap_or_else(|| json!(k8s_time(now)));
+        .unwrap_or_else(|| json!(rfc3339(now)));
     let mut status = json!({
         "observedGeneration": generation,
         "currentHealthy": current_healthy,
@@ -196,7 +189,7 @@ fn compute_status(data: &ClusterData, pdb: &Value, now: Timestamp) -> Value {
         "conditions": [{
             "type": "DisruptionAllowed",
             "status": if allowed > 0 { "True" } else { "False" },
-            "reason": if allowed > 0 { "SufficientPods" } else { "InsufficientPods" },
+            "reason": if sync_failed { "SyncFailed" } else if allowed > 0 { "SufficientPods" } else { "InsufficientPods" },
             "message": "",
             "observedGeneration": generation,
             "lastTransitionTime": old_cond_time,
@@ -333,7 +326,7 @@ pub fn evict(
     // Use up one disruption and remember the pod until it is gone, then delete it.
     let mut pdb = pdb;
     pdb["status"]["disruptionsAllowed"] = json!(allowed - 1);
-    pdb["status"]["disruptedPods"][name] = json!(k8s_time(now));
+    pdb["status"]["disruptedPods"][name] = json!(rfc3339(now));
     let pdb_key = ObjKey::new(ns, &pdb_name);
     data.put(&keys::PDBS, pdb_key, pdb);
     let mut pod_value = pod.value();
@@ -346,7 +339,7 @@ pub fn evict(
 /// The `DisruptionTarget` condition the API server adds before an eviction deletes a pod.
 fn add_disruption_target(pod: &mut Value, now: Timestamp) {
     let cond = json!({"type": "DisruptionTarget", "status": "True", "reason": "EvictionByEvictionAPI",
-        "message": "Eviction API: evicting", "lastProbeTime": null, "lastTransitionTime": k8s_time(now)});
+        "message": "Eviction API: evicting", "lastProbeTime": null, "lastTransitionTime": rfc3339(now)});
     match pod
         .pointer_mut("/status/conditions")
         .and_then(Value::as_array_mut)

@@ -14,7 +14,6 @@ use serde_json::{Value, json};
 use crate::api::{Req, value_response};
 use crate::cluster::{Cluster, ClusterData, keys};
 use crate::error::{ApiError, ApiResult};
-use crate::rest::k8s_time;
 use crate::store::{Obj, ObjKey};
 use crate::twin::Twin;
 
@@ -69,8 +68,8 @@ fn parse_body(req: &Req) -> ApiResult<Value> {
         .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
 }
 
-/// Set a node's Ready condition as the node lifecycle controller does when its kubelet stops
-/// (Unknown, with the unreachable taints) or comes back.
+/// Mark a node as the node lifecycle controller does when its kubelet stops posting status
+/// (conditions Unknown, unreachable taints), or restore it when the kubelet is back.
 pub fn set_node_reachable(
     data: &mut ClusterData,
     node: &str,
@@ -82,50 +81,10 @@ pub fn set_node_reachable(
         .get(&keys::NODES, &key)
         .ok_or_else(|| ApiError::not_found("", "nodes", node))?;
     let mut v = obj.value();
-    if let Some(conds) = v
-        .pointer_mut("/status/conditions")
-        .and_then(Value::as_array_mut)
-    {
-        for c in conds.iter_mut() {
-            if c.get("type").and_then(Value::as_str) == Some("Ready") {
-                let (status, reason, message) = if reachable {
-                    ("True", "KubeletReady", "kubelet is posting ready status")
-                } else {
-                    (
-                        "Unknown",
-                        "NodeStatusUnknown",
-                        "Kubelet stopped posting node status.",
-                    )
-                };
-                if c.get("status").and_then(Value::as_str) != Some(status) {
-                    c["lastTransitionTime"] = json!(k8s_time(now));
-                }
-                c["status"] = json!(status);
-                c["reason"] = json!(reason);
-                c["message"] = json!(message);
-            }
-        }
-    }
-    let unreachable = "node.kubernetes.io/unreachable";
-    let mut taints: Vec<Value> = v
-        .pointer("/spec/taints")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|t| t.get("key").and_then(Value::as_str) != Some(unreachable))
-        .collect();
-    if !reachable {
-        taints
-            .push(json!({"key": unreachable, "effect": "NoSchedule", "timeAdded": k8s_time(now)}));
-        taints.push(json!({"key": unreachable, "effect": "NoExecute", "timeAdded": k8s_time(now)}));
-    }
-    if taints.is_empty() {
-        if let Some(spec) = v.get_mut("spec").and_then(Value::as_object_mut) {
-            spec.remove("taints");
-        }
+    if reachable {
+        crate::objects::set_node_ready(&mut v, true, now);
     } else {
-        v["spec"]["taints"] = json!(taints);
+        crate::objects::set_node_unreachable(&mut v, now);
     }
     data.put(&keys::NODES, key, v);
     Ok(())
@@ -138,8 +97,7 @@ pub(crate) fn http(
     req: Req,
 ) -> ApiResult<Response> {
     let now = twin.now();
-    let mut data = twin.lock(cluster);
-    let result = match (&req.method, parts) {
+    twin.write(cluster, |data| match (&req.method, parts) {
         (&Method::GET, ["faults"]) => Ok(data.faults.describe()),
         (&Method::POST, ["faults", "api"]) => {
             let b = parse_body(&req)?;
@@ -176,7 +134,7 @@ pub(crate) fn http(
                     )
                 })?
                 .to_string();
-            set_node_reachable(&mut data, &node, false, now)?;
+            set_node_reachable(data, &node, false, now)?;
             data.faults.down_nodes.insert(node);
             Ok(data.faults.describe())
         }
@@ -184,7 +142,7 @@ pub(crate) fn http(
             if !data.faults.down_nodes.remove(*node) {
                 return Err(ApiError::not_found("sim", "faults", node));
             }
-            set_node_reachable(&mut data, node, true, now)?;
+            set_node_reachable(data, node, true, now)?;
             Ok(data.faults.describe())
         }
         (&Method::POST, ["faults", "crashloop"]) => {
@@ -236,9 +194,6 @@ pub(crate) fn http(
             Ok(json!({"compactedAt": data.store.current_rv().to_string()}))
         }
         _ => Err(ApiError::path_not_found()),
-    };
-    cluster.publish(&data);
-    drop(data);
-    cluster.wake.notify_one();
-    result.map(|v| value_response(StatusCode::OK, &v))
+    })
+    .map(|v| value_response(StatusCode::OK, &v))
 }

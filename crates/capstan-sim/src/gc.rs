@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use crate::cluster::{ClusterData, keys};
+use crate::objects::rfc3339;
 use crate::rest::{self, DeleteOptions};
 use crate::store::ObjKey;
 
@@ -122,7 +123,7 @@ fn sync_taints(data: &mut ClusterData, now: Timestamp) -> bool {
             .filter(|t| t.get("key").and_then(Value::as_str) != Some(UNSCHEDULABLE_TAINT))
             .collect();
         if facts.unschedulable {
-            taints.push(json!({"key": UNSCHEDULABLE_TAINT, "effect": "NoSchedule", "timeAdded": rest::k8s_time(now)}));
+            taints.push(json!({"key": UNSCHEDULABLE_TAINT, "effect": "NoSchedule", "timeAdded": rfc3339(now)}));
         }
         if taints.is_empty() {
             if let Some(spec) = v.get_mut("spec").and_then(Value::as_object_mut) {

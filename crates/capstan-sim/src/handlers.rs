@@ -136,46 +136,26 @@ pub(crate) async fn resource(
                 return Err(ApiError::method_not_allowed("POST"));
             }
             let body = body_json(&req)?;
-            let obj = {
-                let mut data = twin.lock(cluster);
-                let r = rest::create(&mut data, &rt, ns, body, twin.now(), dry_run);
-                cluster.publish(&data);
-                r?
-            };
-            cluster.wake.notify_one();
+            let obj = twin.write(cluster, |data| {
+                rest::create(data, &rt, ns, body, twin.now(), dry_run)
+            })?;
             Ok(render_one(&rt, &obj, output, twin.now()).with_status(StatusCode::CREATED))
         }
         (&Method::POST, Some(name), Some("eviction"))
             if rt.group.is_empty() && rt.plural == "pods" =>
         {
             let body = body_json(&req)?;
-            let status = {
-                let mut data = twin.lock(cluster);
-                let r = crate::disruption::evict(&mut data, ns, name, &body, twin.now(), dry_run);
-                cluster.publish(&data);
-                r?
-            };
-            cluster.wake.notify_one();
+            let status = twin.write(cluster, |data| {
+                crate::disruption::evict(data, ns, name, &body, twin.now(), dry_run)
+            })?;
             Ok(value_response(StatusCode::CREATED, &status))
         }
         (&Method::PUT, Some(name), sub @ (None | Some("status"))) => {
             let body = body_json(&req)?;
             let key = ObjKey::new(ns, name);
-            let obj = {
-                let mut data = twin.lock(cluster);
-                let r = rest::update(
-                    &mut data,
-                    &rt,
-                    &key,
-                    body,
-                    sub.is_some(),
-                    twin.now(),
-                    dry_run,
-                );
-                cluster.publish(&data);
-                r?
-            };
-            cluster.wake.notify_one();
+            let obj = twin.write(cluster, |data| {
+                rest::update(data, &rt, &key, body, sub.is_some(), twin.now(), dry_run)
+            })?;
             Ok(render_one(&rt, &obj, output, twin.now()))
         }
         (&Method::PATCH, Some(name), sub @ (None | Some("status"))) => {
@@ -183,10 +163,9 @@ pub(crate) async fn resource(
             let patch_type = PatchType::from_content_type(ct)
                 .ok_or_else(|| ApiError::unsupported_media_type(ct))?;
             let key = ObjKey::new(ns, name);
-            let obj = {
-                let mut data = twin.lock(cluster);
-                let r = rest::patch(
-                    &mut data,
+            let obj = twin.write(cluster, |data| {
+                rest::patch(
+                    data,
                     &rt,
                     &key,
                     patch_type,
@@ -194,23 +173,16 @@ pub(crate) async fn resource(
                     sub.is_some(),
                     twin.now(),
                     dry_run,
-                );
-                cluster.publish(&data);
-                r?
-            };
-            cluster.wake.notify_one();
+                )
+            })?;
             Ok(render_one(&rt, &obj, output, twin.now()))
         }
         (&Method::DELETE, Some(name), None) => {
             let opts = delete_options(&req)?;
             let key = ObjKey::new(ns, name);
-            let outcome = {
-                let mut data = twin.lock(cluster);
-                let r = rest::delete(&mut data, &rt, &key, &opts, twin.now());
-                cluster.publish(&data);
-                r?
-            };
-            cluster.wake.notify_one();
+            let outcome = twin.write(cluster, |data| {
+                rest::delete(data, &rt, &key, &opts, twin.now())
+            })?;
             let obj = match outcome {
                 Deleted::Gone(o) | Deleted::Pending(o) => o,
             };
@@ -219,26 +191,23 @@ pub(crate) async fn resource(
         (&Method::DELETE, None, None) => {
             let opts = delete_options(&req)?;
             let filter = Filter::parse(&rt, target.namespace, &req.query)?;
-            let mut deleted = Vec::new();
-            {
-                let mut data = twin.lock(cluster);
+            let (deleted, rv) = twin.write(cluster, |data| {
                 let keys: Vec<ObjKey> = data
                     .store
                     .range(&rt.key(), ns)
                     .filter(|o| filter.matches(o))
                     .map(|o| o.key.clone())
                     .collect();
+                let mut deleted = Vec::new();
                 for key in keys {
                     if let Ok(Deleted::Gone(o) | Deleted::Pending(o)) =
-                        rest::delete(&mut data, &rt, &key, &opts, twin.now())
+                        rest::delete(data, &rt, &key, &opts, twin.now())
                     {
                         deleted.push(o);
                     }
                 }
-                cluster.publish(&data);
-            }
-            cluster.wake.notify_one();
-            let rv = twin.lock(cluster).store.current_rv();
+                (deleted, data.store.current_rv())
+            });
             Ok(json_response(
                 StatusCode::OK,
                 list_body(&rt, rv, None, deleted.iter()),

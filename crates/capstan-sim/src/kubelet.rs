@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::cluster::{Action, ClusterData, keys};
 use crate::controllers::LEASE_RENEW;
-use crate::rest::{k8s_micro_time, k8s_time};
+use crate::objects::rfc3339;
 use crate::store::{ObjKey, PodPhase};
 
 /// Pods the scheduler looks at per pass (the rest wait for the next pass).
@@ -170,7 +170,7 @@ fn heartbeat(data: &mut ClusterData, now: Timestamp) {
         let key = ObjKey::new("kube-node-lease", &node);
         if let Some(lease) = data.get(&keys::LEASES, &key) {
             let mut v = lease.value();
-            v["spec"]["renewTime"] = json!(k8s_micro_time(now));
+            crate::objects::renew_lease(&mut v, now);
             data.put(&keys::LEASES, key, v);
         }
     }
@@ -323,7 +323,7 @@ pub fn schedule_pending(data: &mut ClusterData, now: Timestamp) -> bool {
                     let cond = json!({
                         "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
                         "message": format!("0/{total} nodes are available: {} nodes are unavailable or lack room for the pod's requests. preemption: not eligible due to no victims.", total),
-                        "lastProbeTime": null, "lastTransitionTime": k8s_time(now),
+                        "lastProbeTime": null, "lastTransitionTime": rfc3339(now),
                     });
                     pod["status"]["conditions"] = json!([cond]);
                     data.put(&keys::PODS, key, pod);

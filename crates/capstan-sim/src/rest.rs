@@ -8,19 +8,10 @@ use serde_json::{Map, Value, json};
 
 use crate::cluster::{Action, ClusterData, keys};
 use crate::error::{ApiError, ApiResult, qualified};
+use crate::objects::rfc3339;
 use crate::patch::{PatchType, apply_patch};
 use crate::resources::ResourceType;
 use crate::store::{Obj, ObjKey};
-
-/// RFC 3339 at second precision, as metav1.Time serialises.
-pub fn k8s_time(t: Timestamp) -> String {
-    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-/// RFC 3339 at microsecond precision, as metav1.MicroTime serialises.
-pub fn k8s_micro_time(t: Timestamp) -> String {
-    t.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
-}
 
 fn meta_str<'a>(v: &'a Value, field: &str) -> Option<&'a str> {
     v.get("metadata")?.get(field)?.as_str()
@@ -232,7 +223,7 @@ fn prepare_new(
                         .collect()
                 })
                 .unwrap_or_default();
-            let t = k8s_time(now);
+            let t = rfc3339(now);
             obj["status"] = json!({
                 "acceptedNames": names,
                 "storedVersions": stored,
@@ -383,7 +374,7 @@ pub fn create(
     }
     let uid = data.rng.uuid();
     meta.insert("uid".into(), json!(uid));
-    meta.insert("creationTimestamp".into(), json!(k8s_time(now)));
+    meta.insert("creationTimestamp".into(), json!(rfc3339(now)));
     meta.remove("deletionTimestamp");
     meta.remove("deletionGracePeriodSeconds");
     meta.remove("managedFields");
@@ -663,7 +654,7 @@ pub fn delete(
                 return Ok(Deleted::Pending(current)); // already terminating at least as fast
             }
             let deadline = now + jiff::SignedDuration::from_secs(grace);
-            value["metadata"]["deletionTimestamp"] = json!(k8s_time(deadline));
+            value["metadata"]["deletionTimestamp"] = json!(rfc3339(deadline));
             value["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
             let obj = data.put(&rt.key(), key.clone(), value);
             // Most processes exit on SIGTERM well before the grace period ends.
@@ -687,7 +678,7 @@ pub fn delete(
         if current.deleting {
             return Ok(Deleted::Pending(current));
         }
-        value["metadata"]["deletionTimestamp"] = json!(k8s_time(now));
+        value["metadata"]["deletionTimestamp"] = json!(rfc3339(now));
         value["metadata"]["deletionGracePeriodSeconds"] = json!(0);
         if is_namespace {
             value["status"]["phase"] = json!("Terminating");

@@ -115,6 +115,22 @@ impl Twin {
         mutex.lock()
     }
 
+    /// Run a write against a cluster, then tell its watchers and its controller loop.
+    pub fn write<T>(
+        self: &Arc<Self>,
+        cluster: &Arc<Cluster>,
+        f: impl FnOnce(&mut ClusterData) -> T,
+    ) -> T {
+        let out = {
+            let mut data = self.lock(cluster);
+            let out = f(&mut data);
+            cluster.publish(&data);
+            out
+        };
+        cluster.wake.notify_one();
+        out
+    }
+
     /// Generate a cluster's objects (without registering it); used by `lock` and by benchmarks.
     pub fn materialize(&self, spec: &ClusterSpec) -> (ClusterData, MaterializeStats) {
         let watch = Stopwatch::start();

@@ -4,12 +4,13 @@
 
 use std::sync::Arc;
 
+use capstan_core::intstr::{Round, scaled_value};
 use capstan_core::selector::LabelSelector;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use crate::cluster::{ClusterData, keys};
-use crate::objects::{self, OwnerRef};
+use crate::objects::{self, OwnerRef, rfc3339};
 use crate::resources::ResKey;
 use crate::rest::{self, DeleteOptions};
 use crate::store::{Obj, ObjKey, PodPhase};
@@ -190,19 +191,9 @@ fn replica_set(data: &mut ClusterData, rs: &Obj, now: Timestamp) {
     set_status(data, &keys::REPLICASETS, rs, v, status);
 }
 
-/// Resolve an IntOrString against a total, rounding up (surge) or down (unavailable) as the
-/// deployment controller does.
-fn int_or_percent(v: Option<&Value>, total: i64, round_up: bool, default: &str) -> i64 {
-    let v = v.cloned().unwrap_or_else(|| json!(default));
-    match v {
-        Value::Number(n) => n.as_i64().unwrap_or(0),
-        Value::String(s) => {
-            let pct: f64 = s.trim_end_matches('%').parse().unwrap_or(0.0);
-            let raw = pct * total as f64 / 100.0;
-            (if round_up { raw.ceil() } else { raw.floor() }) as i64
-        }
-        _ => 0,
-    }
+/// maxSurge (rounded up) or maxUnavailable (rounded down) of a rolling update.
+fn rolling_param(v: Option<&Value>, total: i64, round: Round) -> i64 {
+    scaled_value(v.unwrap_or(&json!("25%")), total, round).unwrap_or(0)
 }
 
 fn deployment(data: &mut ClusterData, dep: &Obj, now: Timestamp) {
@@ -251,17 +242,15 @@ fn deployment(data: &mut ClusterData, dep: &Obj, now: Timestamp) {
         }
     };
     let recreate = v.pointer("/spec/strategy/type").and_then(Value::as_str) == Some("Recreate");
-    let surge = int_or_percent(
+    let surge = rolling_param(
         v.pointer("/spec/strategy/rollingUpdate/maxSurge"),
         replicas,
-        true,
-        "25%",
+        Round::Up,
     );
-    let mut unavailable = int_or_percent(
+    let mut unavailable = rolling_param(
         v.pointer("/spec/strategy/rollingUpdate/maxUnavailable"),
         replicas,
-        false,
-        "25%",
+        Round::Down,
     );
     if surge == 0 && unavailable == 0 {
         unavailable = 1;
@@ -329,7 +318,7 @@ fn deployment(data: &mut ClusterData, dep: &Obj, now: Timestamp) {
     let total: i64 = all.iter().map(|o| field(o, "replicas")).sum();
     let ready_total: i64 = all.iter().map(|o| field(o, "readyReplicas")).sum();
     let updated = all.first().map(|o| field(o, "replicas")).unwrap_or(0);
-    let t = rest::k8s_time(now);
+    let t = rfc3339(now);
     let available_ok = ready_total >= replicas - unavailable;
     let old_status = v.get("status").cloned().unwrap_or(Value::Null);
     let keep_time = |ty: &str, status: &str| -> String {
