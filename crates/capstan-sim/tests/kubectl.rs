@@ -90,7 +90,7 @@ async fn kubectl_reads_the_fleet() {
     assert_eq!(header, ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]);
     assert_eq!(
         out.lines().filter(|l| l.contains(" Ready ")).count(),
-        3,
+        common::FLEET_NODES,
         "{out}"
     );
 

@@ -11,7 +11,11 @@ use capstan_sim::fleet::parse_fleet_yaml;
 use capstan_sim::server::{Pki, serve_tls, write_kubeconfigs};
 use capstan_sim::{Twin, TwinConfig};
 
-/// One cluster, three nodes, a few generated workloads: small enough to reason about.
+/// Nodes in [`FLEET`].
+pub const FLEET_NODES: usize = 6;
+
+/// One cluster of six nodes with a few generated workloads: small enough to reason about, and
+/// with room for a drained node's pods elsewhere (the generator fills nodes to 55-70%).
 pub const FLEET: &str = r#"
 clusters:
 - name: alpha
@@ -25,7 +29,7 @@ clusters:
   - name: general
     instanceType: m6i.2xlarge
     capacityType: on-demand
-    nodes: 3
+    nodes: 6
     cpu: "8"
     memory: 32Gi
     zones: [eu-west-1a, eu-west-1b]
