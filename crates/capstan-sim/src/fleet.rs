@@ -24,6 +24,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use capstan_core::rng::SimRng;
+use capstan_core::version::KubeVersion;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
@@ -330,7 +331,7 @@ pub fn parse_fleet_yaml(text: &str) -> Result<FleetSpec, FleetError> {
             .version
             .or_else(|| defaults.version.clone())
             .ok_or_else(|| missing("version"))?;
-        let cp = parse_version(&version).ok_or_else(|| {
+        let cp = fleet_version(&version).ok_or_else(|| {
             invalid(
                 ".version",
                 format!("{version:?} is not a Kubernetes version like \"1.31.4\""),
@@ -412,7 +413,7 @@ pub fn parse_fleet_yaml(text: &str) -> Result<FleetSpec, FleetError> {
                 ));
             }
             if let Some(v) = pool.version.take() {
-                let kv = parse_version(&v).ok_or_else(|| {
+                let kv = fleet_version(&v).ok_or_else(|| {
                     pinvalid(
                         ".version",
                         format!("{v:?} is not a Kubernetes version like \"1.31.4\""),
@@ -420,13 +421,14 @@ pub fn parse_fleet_yaml(text: &str) -> Result<FleetSpec, FleetError> {
                 })?;
                 // Version skew policy: kubelets may not be newer than the API server and may
                 // lag it by at most three minor versions.
-                if (kv.0, kv.1) > (cp.0, cp.1) {
+                let skew = cp.minor_distance(&kv);
+                if skew > 0 {
                     return Err(pinvalid(
                         ".version",
                         format!("kubelet {v} is newer than the control plane {version}"),
                     ));
                 }
-                if kv.0 != cp.0 || cp.1 - kv.1 > 3 {
+                if skew < -3 {
                     return Err(pinvalid(
                         ".version",
                         format!(
@@ -434,7 +436,7 @@ pub fn parse_fleet_yaml(text: &str) -> Result<FleetSpec, FleetError> {
                         ),
                     ));
                 }
-                pool.version = Some(format_version(kv));
+                pool.version = Some(kv.to_string());
             }
             node_pools.push(pool);
         }
@@ -442,7 +444,7 @@ pub fn parse_fleet_yaml(text: &str) -> Result<FleetSpec, FleetError> {
         let spec = ClusterSpec {
             name,
             labels,
-            version: format_version(cp),
+            version: cp.to_string(),
             provider,
             region,
             node_pools,
@@ -621,29 +623,17 @@ fn split_key(s: &str) -> Option<(String, &str)> {
 // Validation helpers
 // ---------------------------------------------------------------------------------------------
 
-// capstan_core::version::KubeVersion was not written yet when this module was; these local
-// helpers accept the same "1.31.4" / "v1.31.4" forms and can be swapped for it.
-/// `(major, minor, patch)` of "1.31.4" or "v1.31.4".
-pub fn parse_version(s: &str) -> Option<(u32, u32, u32)> {
+/// A fleet file's version, "1.31.4" or "v1.31.4": [`KubeVersion`] narrowed to exactly
+/// `1.<minor>.<patch>`. `KubeVersion::parse` alone would also take "1.31" and provider
+/// builds such as "v1.31.4-eks-2d5f260" (dropping the suffix); a fleet file names exact
+/// upstream releases, so those stay errors here.
+fn fleet_version(s: &str) -> Option<KubeVersion> {
     let s = s.trim();
-    let s = s.strip_prefix('v').unwrap_or(s);
-    let mut it = s.split('.');
-    let parse = |p: Option<&str>| -> Option<u32> {
-        let p = p?;
-        if p.is_empty() || p.len() > 6 || !p.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        p.parse().ok()
-    };
-    let v = (parse(it.next())?, parse(it.next())?, parse(it.next())?);
-    if it.next().is_some() || v.0 != 1 {
-        return None;
-    }
-    Some(v)
-}
-
-pub fn format_version(v: (u32, u32, u32)) -> String {
-    format!("{}.{}.{}", v.0, v.1, v.2)
+    let bare = s.strip_prefix('v').unwrap_or(s);
+    let plain =
+        bare.split('.').count() == 3 && bare.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    let v = KubeVersion::parse(bare).ok()?;
+    (plain && v.major == 1 && v.patch.is_some()).then_some(v)
 }
 
 /// DNS-1123 label: lower-case alphanumerics and '-', starting and ending alphanumeric, at
@@ -939,7 +929,7 @@ fn plan_cluster(
         .collect();
     let (minor, max_patch) = *weighted(r, &choices);
     let patch = max_patch.saturating_sub(r.range_inclusive(0, 4) as u32);
-    let version = (1, minor, patch);
+    let version = KubeVersion::new(1, minor, patch);
 
     let team = *r.pick(&TEAMS).expect("team list is not empty");
     let criticality = match env {
@@ -994,7 +984,7 @@ fn plan_cluster(
     ClusterSpec {
         name,
         labels,
-        version: format_version(version),
+        version: version.to_string(),
         provider: provider.to_string(),
         region: region.to_string(),
         node_pools,
@@ -1012,7 +1002,7 @@ fn plan_pools(
     nodes: u32,
     vcpu: u32,
     max_pods: u32,
-    version: (u32, u32, u32),
+    version: KubeVersion,
 ) -> Vec<NodePoolSpec> {
     let wanted = match nodes {
         0..=19 => r.range_inclusive(2, 3),
@@ -1100,7 +1090,7 @@ fn plan_pools(
             },
             nodes: counts[idx],
             cpu: crate::objects::format_cpu(allocatable_cpu_millis(pool_vcpu)),
-            memory: format!("{}Mi", mem_alloc >> 20),
+            memory: crate::objects::format_mebibytes(mem_alloc),
             max_pods,
             version: None,
             zones,
@@ -1111,11 +1101,11 @@ fn plan_pools(
     if pools.len() > 1 && r.chance(0.25) {
         let prev = MINORS
             .iter()
-            .find(|(m, _)| *m + 1 == version.1)
+            .find(|(m, _)| *m + 1 == version.minor)
             .map(|(_, p)| *p)
             .unwrap_or(10);
         let patch = prev.saturating_sub(r.range_inclusive(0, 3) as u32);
-        let old = Some(format_version((1, version.1 - 1, patch)));
+        let old = Some(KubeVersion::new(1, version.minor - 1, patch).to_string());
         let largest = (1..pools.len())
             .max_by_key(|i| pools[*i].nodes)
             .expect("more than one pool");
@@ -1193,12 +1183,12 @@ mod tests {
             assert!(cl.pods <= cl.pod_capacity());
             assert!(cl.pods >= 5_000 && cl.pods <= 20_000, "{}", cl.pods);
             assert!((2..=6).contains(&cl.node_pools.len()));
-            let cp = parse_version(&cl.version).unwrap();
-            assert!((29..=33).contains(&cp.1));
+            let cp = KubeVersion::parse(&cl.version).unwrap();
+            assert!((29..=33).contains(&cp.minor));
             for p in &cl.node_pools {
                 assert!(p.nodes >= 1);
                 if let Some(v) = &p.version {
-                    assert_eq!(parse_version(v).unwrap().1 + 1, cp.1);
+                    assert_eq!(KubeVersion::parse(v).unwrap().minor + 1, cp.minor);
                 }
             }
             assert!(cl.labels.contains_key("environment"));
@@ -1230,7 +1220,7 @@ mod tests {
         let minors: BTreeSet<_> = f
             .clusters
             .iter()
-            .map(|c| parse_version(&c.version).unwrap().1)
+            .map(|c| KubeVersion::parse(&c.version).unwrap().minor)
             .collect();
         assert!(minors.len() >= 4);
         let spot = f
