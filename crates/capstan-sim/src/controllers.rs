@@ -18,6 +18,8 @@ pub fn start(data: &mut ClusterData, now: Timestamp) {
     data.heartbeat_at = Some(now + LEASE_RENEW);
     data.schedule(now + LEASE_RENEW, Action::Heartbeat);
     data.index.daemonsets_dirty = true;
+    // PDBs are generated without status: compute it before anyone can evict.
+    crate::disruption::reconcile(data, now);
 }
 
 /// Run everything due at `now`. Returns when there is nothing more to do right away.

@@ -108,10 +108,6 @@ fn compute_status(data: &ClusterData, pdb: &Value, now: Timestamp) -> Value {
         .pointer("/metadata/namespace")
         .and_then(Value::as_str)
         .unwrap_or("");
-    let generation = pdb
-        .pointer("/metadata/generation")
-        .and_then(Value::as_i64)
-        .unwrap_or(1);
     let pods: Vec<std::sync::Arc<Obj>> = match pdb_selector(pdb) {
         Some(sel) => data
             .store
@@ -134,7 +130,7 @@ fn compute_status(data: &ClusterData, pdb: &Value, now: Timestamp) -> Value {
             .is_some_and(|t| t + DELETION_TIMEOUT > now);
         fresh && pods.iter().any(|p| &*p.key.name == name && !p.deleting)
     });
-    let current_healthy = pods
+    let healthy = pods
         .iter()
         .filter(|p| !p.deleting && !disrupted.contains_key(&*p.key.name))
         .filter(|p| {
@@ -142,54 +138,86 @@ fn compute_status(data: &ClusterData, pdb: &Value, now: Timestamp) -> Value {
                 .is_some_and(|f| f.ready && f.phase == PodPhase::Running)
         })
         .count() as i64;
+    let counts = Counts {
+        selected: pods.len() as i64,
+        scale: expected_scale(data, &pods),
+        healthy,
+    };
+    pdb_status(pdb, counts, disrupted, now)
+}
+
+/// What the disruption controller counted for one PDB.
+#[derive(Debug, Clone, Copy)]
+pub struct Counts {
+    /// Pods the selector matches.
+    pub selected: i64,
+    /// Sum of their controllers' replicas (`None` when some pod has no scalable controller).
+    pub scale: Option<i64>,
+    /// Selected pods that are Ready and neither terminating nor recently disrupted.
+    pub healthy: i64,
+}
+
+/// The PDB status the disruption controller writes for `counts` (`disruption.go`):
+/// an integer minAvailable counts the selected pods, percentages and maxUnavailable scale
+/// against the controllers' replicas, percentages round up, and a budget that cannot be
+/// computed fails closed.
+pub fn pdb_status(
+    pdb: &Value,
+    counts: Counts,
+    disrupted: serde_json::Map<String, Value>,
+    now: Timestamp,
+) -> Value {
+    let generation = pdb
+        .pointer("/metadata/generation")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
     let spec = pdb.get("spec").cloned().unwrap_or(Value::Null);
     let min = spec.get("minAvailable").filter(|v| !v.is_null());
     let max = spec.get("maxUnavailable").filter(|v| !v.is_null());
-    // An integer minAvailable counts the selected pods; percentages and maxUnavailable scale
-    // against the controllers' replicas (getExpectedScale).
+    let scale = counts.scale.unwrap_or(0);
     let budget = match (min, max) {
         (Some(m), _) if m.is_number() => {
-            scaled_value(m, 0, Round::Up).map(|n| (pods.len() as i64, n))
+            scaled_value(m, 0, Round::Up).map(|n| (counts.selected, n))
         }
-        (Some(m), _) => {
-            let expected = expected_scale(data, &pods).unwrap_or(0);
-            scaled_value(m, expected, Round::Up).map(|n| (expected, n))
-        }
-        (None, Some(m)) => {
-            let expected = expected_scale(data, &pods).unwrap_or(0);
-            scaled_value(m, expected, Round::Up)
-                .map(|unavailable| (expected, (expected - unavailable).max(0)))
-        }
-        (None, None) => Ok((pods.len() as i64, pods.len() as i64)),
+        (Some(m), _) => scaled_value(m, scale, Round::Up).map(|n| (scale, n)),
+        (None, Some(m)) => scaled_value(m, scale, Round::Up)
+            .map(|unavailable| (scale, (scale - unavailable).max(0))),
+        (None, None) => Ok((counts.selected, counts.selected)),
     };
-    // A budget that cannot be computed fails closed, as the controller's failSafe does.
     let sync_failed = budget.is_err();
     let (expected, desired) = budget.unwrap_or((0, 0));
     let allowed = if expected <= 0 || sync_failed {
         0
     } else {
-        (current_healthy - desired).max(0)
+        (counts.healthy - desired).max(0)
     };
+    let status_word = if allowed > 0 { "True" } else { "False" };
     let old_cond_time = pdb
         .pointer("/status/conditions/0/lastTransitionTime")
         .cloned()
         .filter(|_| {
-            let was = pdb
-                .pointer("/status/conditions/0/status")
-                .and_then(Value::as_str);
-            was == Some(if allowed > 0 { "True" } else { "False" })
+            pdb.pointer("/status/conditions/0/status")
+                .and_then(Value::as_str)
+                == Some(status_word)
         })
         .unwrap_or_else(|| json!(rfc3339(now)));
+    let reason = if sync_failed {
+        "SyncFailed"
+    } else if allowed > 0 {
+        "SufficientPods"
+    } else {
+        "InsufficientPods"
+    };
     let mut status = json!({
         "observedGeneration": generation,
-        "currentHealthy": current_healthy,
+        "currentHealthy": counts.healthy,
         "desiredHealthy": desired,
         "disruptionsAllowed": allowed,
         "expectedPods": expected,
         "conditions": [{
             "type": "DisruptionAllowed",
-            "status": if allowed > 0 { "True" } else { "False" },
-            "reason": if sync_failed { "SyncFailed" } else if allowed > 0 { "SufficientPods" } else { "InsufficientPods" },
+            "status": status_word,
+            "reason": reason,
             "message": "",
             "observedGeneration": generation,
             "lastTransitionTime": old_cond_time,
@@ -349,5 +377,77 @@ fn add_disruption_target(pod: &mut Value, now: Timestamp) {
             conds.push(cond);
         }
         None => pod["status"]["conditions"] = json!([cond]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(spec: Value, counts: Counts, desired: i64, allowed: i64, reason: &str) {
+        let pdb = json!({"metadata": {"generation": 1}, "spec": spec});
+        let now: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let status = pdb_status(&pdb, counts, Default::default(), now);
+        assert_eq!(status["desiredHealthy"], desired, "{spec}: {status}");
+        assert_eq!(status["disruptionsAllowed"], allowed, "{spec}: {status}");
+        assert_eq!(
+            status["conditions"][0]["reason"], reason,
+            "{spec}: {status}"
+        );
+    }
+
+    fn counts(n: i64) -> Counts {
+        Counts {
+            selected: n,
+            scale: Some(n),
+            healthy: n,
+        }
+    }
+
+    #[test]
+    fn budgets() {
+        check(
+            json!({"minAvailable": "50%"}),
+            counts(5),
+            3,
+            2,
+            "SufficientPods",
+        );
+        check(
+            json!({"maxUnavailable": "25%"}),
+            counts(2),
+            1,
+            1,
+            "SufficientPods",
+        );
+        check(
+            json!({"minAvailable": 1}),
+            counts(1),
+            1,
+            0,
+            "InsufficientPods",
+        );
+        check(
+            json!({"minAvailable": "50%"}),
+            counts(7),
+            4,
+            3,
+            "SufficientPods",
+        );
+        // A bare numeric string is not an IntOrString percentage: the controller fails closed.
+        check(json!({"minAvailable": "2"}), counts(3), 0, 0, "SyncFailed");
+        // Percentages need a controller with a scale; without one nothing may be disrupted.
+        let unmanaged = Counts {
+            selected: 3,
+            scale: None,
+            healthy: 3,
+        };
+        check(
+            json!({"maxUnavailable": 1}),
+            unmanaged,
+            0,
+            0,
+            "InsufficientPods",
+        );
     }
 }

@@ -878,7 +878,6 @@ impl Ctx<'_, '_> {
         name: &str,
         selector: (&str, &str),
         replicas: u32,
-        placed: u32,
         created: i64,
     ) {
         let limit = if replicas <= 1 {
@@ -894,19 +893,13 @@ impl Ctx<'_, '_> {
                 _ => PdbLimit::MaxUnavailable(json!("25%")),
             }
         };
-        let mut pdb = o::pod_disruption_budget(
+        let pdb = o::pod_disruption_budget(
             ns,
             name,
             &[selector],
             limit,
             &mut self.rng,
             at(created, self.now),
-        );
-        o::set_pdb_status(
-            &mut pdb,
-            placed,
-            placed,
-            at(self.now.as_second() - 30, self.now),
         );
         self.e.emit("policy", "poddisruptionbudgets", pdb);
     }
@@ -1446,7 +1439,7 @@ pub fn materialize(
     // System add-ons.
     ctx.daemon_set("kube-proxy", &kube_proxy, born);
     ctx.daemon_set(cni_name, &cni, born);
-    let placed = ctx.deployment("kube-system", "coredns", 2, &coredns, born);
+    ctx.deployment("kube-system", "coredns", 2, &coredns, born);
     let mut dns_svc = o::service(
         "kube-system",
         "kube-dns",
@@ -1462,7 +1455,7 @@ pub fn materialize(
         {"name": "metrics", "port": 9153, "protocol": "TCP", "targetPort": 9153},
     ]);
     ctx.e.emit("", "services", dns_svc);
-    let mut pdb = o::pod_disruption_budget(
+    let pdb = o::pod_disruption_budget(
         "kube-system",
         "coredns",
         &[("k8s-app", "kube-dns")],
@@ -1470,7 +1463,6 @@ pub fn materialize(
         &mut ctx.rng,
         t0,
     );
-    o::set_pdb_status(&mut pdb, placed, placed, at(now_s - 30, now));
     ctx.e.emit("policy", "poddisruptionbudgets", pdb);
     ctx.deployment("kube-system", "metrics-server", 1, &metrics, born);
     let mut ms_svc = o::service(
@@ -1566,7 +1558,7 @@ pub fn materialize(
                     .rng
                     .range_inclusive(0, ((now_s - ns_created) / 2).max(1) as u64)
                     as i64;
-            let placed = ctx.stateful_set(&ns.name, kind, 3, &t, created);
+            ctx.stateful_set(&ns.name, kind, 3, &t, created);
             if ctx.rng.chance(0.7) {
                 let pdb = o::pod_disruption_budget(
                     &ns.name,
@@ -1576,8 +1568,6 @@ pub fn materialize(
                     &mut ctx.rng,
                     at(created, now),
                 );
-                let mut pdb = pdb;
-                o::set_pdb_status(&mut pdb, placed, placed, at(now_s - 30, now));
                 ctx.e.emit("policy", "poddisruptionbudgets", pdb);
             }
             remaining -= 3;
@@ -1637,7 +1627,7 @@ pub fn materialize(
             }
             let dep_created = now_s - age(&mut ctx.rng, DAY, (now_s - ns_created).max(DAY + 1));
             let dep_created = dep_created.max(ns_created);
-            let placed = ctx.deployment(&ns.name, &name, replicas, &template, dep_created);
+            ctx.deployment(&ns.name, &name, replicas, &template, dep_created);
             if ctx.rng.chance(0.8) {
                 let port = template
                     .pointer("/spec/containers/0/ports/0/containerPort")
@@ -1661,14 +1651,7 @@ pub fn materialize(
                 ctx.rng.chance(0.15)
             };
             if want_pdb {
-                ctx.pdb_for(
-                    &ns.name,
-                    &name,
-                    ("app", &name),
-                    replicas,
-                    placed,
-                    dep_created,
-                );
+                ctx.pdb_for(&ns.name, &name, ("app", &name), replicas, dep_created);
             }
         }
     }

@@ -41,10 +41,9 @@ pub use nodes::{
 };
 pub use pod_lifecycle::{bind_pod, set_pod_crashlooping, set_pod_not_ready, set_pod_running};
 pub(crate) use pods::renew_pod_identity;
-pub use pods::{pod_from_template, pod_like, pod_requests, qos_class};
+pub use pods::{default_pod_spec, pod_from_template, pod_like, pod_requests, qos_class};
 pub use policy::{
     NetworkPolicyKind, PdbLimit, network_policy, pod_disruption_budget, priority_class,
-    scaled_int_or_percent, set_pdb_status,
 };
 pub use quantity::{cpu_millis, format_cpu, format_mebibytes, format_memory, memory_bytes};
 pub use rbac::{cluster_role, cluster_role_binding, policy_rule, role, role_binding, subject};

@@ -11,7 +11,7 @@ use super::time::rfc3339;
 use super::{OwnerRef, meta, str_at, with};
 
 /// Defaults the API server fills in any PodSpec (pods and pod templates alike).
-pub(super) fn default_pod_spec(spec: &mut Map<String, Value>) {
+pub fn default_pod_spec(spec: &mut Map<String, Value>) {
     let defaults: [(&str, Value); 5] = [
         ("restartPolicy", json!("Always")),
         ("terminationGracePeriodSeconds", json!(30)),
@@ -51,7 +51,19 @@ fn default_container(c: &mut Map<String, Value>) {
     c.entry("terminationMessagePath")
         .or_insert(json!("/dev/termination-log"));
     c.entry("terminationMessagePolicy").or_insert(json!("File"));
-    c.entry("resources").or_insert(json!({}));
+    let resources = c.entry("resources").or_insert(json!({}));
+    // A limit without a request defaults the request to the limit (upstream's
+    // SetDefaults_Pod), which is what makes a limits-only pod Guaranteed.
+    if let Some(limits) = resources.get("limits").and_then(Value::as_object).cloned()
+        && let Some(res) = resources.as_object_mut()
+    {
+        let requests = res.entry("requests").or_insert(json!({}));
+        if let Some(requests) = requests.as_object_mut() {
+            for (name, q) in limits {
+                requests.entry(name).or_insert(q);
+            }
+        }
+    }
     if let Some(Value::Array(ports)) = c.get_mut("ports") {
         for p in ports.iter_mut().filter_map(Value::as_object_mut) {
             p.entry("protocol").or_insert(json!("TCP"));

@@ -458,48 +458,6 @@ fn daemonset_and_statefulset_pods() {
 }
 
 #[test]
-fn pdb_status_math() {
-    let mut rng = SimRng::new(8);
-    let now = ts("2026-11-29T12:00:00Z");
-    let mut p = pod_disruption_budget(
-        "ns",
-        "web",
-        &[("app", "web")],
-        PdbLimit::MinAvailable(json!("50%")),
-        &mut rng,
-        now,
-    );
-    set_pdb_status(&mut p, 5, 5, now);
-    assert_eq!(p["status"]["desiredHealthy"], 3);
-    assert_eq!(p["status"]["disruptionsAllowed"], 2);
-    assert_eq!(condition(&p, "DisruptionAllowed")["status"], "True");
-    let mut p = pod_disruption_budget(
-        "ns",
-        "web",
-        &[("app", "web")],
-        PdbLimit::MaxUnavailable(json!("25%")),
-        &mut rng,
-        now,
-    );
-    set_pdb_status(&mut p, 2, 2, now);
-    assert_eq!(p["status"]["desiredHealthy"], 1);
-    let mut p = pod_disruption_budget(
-        "ns",
-        "one",
-        &[("app", "one")],
-        PdbLimit::MinAvailable(json!(1)),
-        &mut rng,
-        now,
-    );
-    set_pdb_status(&mut p, 1, 1, now);
-    assert_eq!(p["status"]["disruptionsAllowed"], 0);
-    assert_eq!(
-        condition(&p, "DisruptionAllowed")["reason"],
-        "InsufficientPods"
-    );
-}
-
-#[test]
 fn namespace_event_and_misc() {
     let mut rng = SimRng::new(9);
     let now = ts("2026-11-29T12:00:00Z");
