@@ -87,8 +87,8 @@ pub struct Indexes {
     pub dependents: HashMap<Box<str>, BTreeSet<(ResKey, ObjKey)>>,
     /// Workload objects to reconcile.
     pub dirty_workloads: BTreeSet<(ResKey, ObjKey)>,
-    /// Namespaces whose PDBs need their status recomputed.
-    pub dirty_pdb_namespaces: BTreeSet<Arc<str>>,
+    /// Budgets and the pods they select.
+    pub pdbs: crate::pdb_index::PdbIndex,
     /// Every DaemonSet needs a look (nodes came or went).
     pub daemonsets_dirty: bool,
     /// Owner uids deleted whose dependents must be garbage-collected.
@@ -282,7 +282,7 @@ impl ClusterData {
             }
         } else if *res == *keys::PDBS {
             if let Some(obj) = new.or(prev) {
-                idx.dirty_pdb_namespaces.insert(obj.key.namespace.clone());
+                idx.pdbs.observe_pdb(&obj.key, new);
             }
         } else if *res == *keys::NAMESPACES
             && let Some(n) = new
@@ -313,6 +313,7 @@ fn workload_key_for(kind: &str) -> Option<&'static ResKey> {
 }
 
 fn observe_pod(idx: &mut Indexes, prev: Option<&Obj>, new: Option<&Obj>) {
+    idx.pdbs.observe_pod(prev, new);
     let counted = |o: &Obj| -> Option<(Arc<str>, Usage)> {
         let p = o.pod()?;
         let node = p.node_name.as_deref()?;
@@ -341,7 +342,6 @@ fn observe_pod(idx: &mut Indexes, prev: Option<&Obj>, new: Option<&Obj>) {
         {
             set.remove(&p.key);
         }
-        idx.dirty_pdb_namespaces.insert(p.key.namespace.clone());
         mark_controller_dirty(idx, p);
         if new.is_none() {
             idx.capacity_changed = true;
@@ -376,7 +376,6 @@ fn observe_pod(idx: &mut Indexes, prev: Option<&Obj>, new: Option<&Obj>) {
             e.memory_bytes += u.memory_bytes;
             e.pods += 1;
         }
-        idx.dirty_pdb_namespaces.insert(n.key.namespace.clone());
         mark_controller_dirty(idx, n);
     }
 }

@@ -25,16 +25,23 @@ pub fn start(data: &mut ClusterData, now: Timestamp) {
 /// Run everything due at `now`. Returns when there is nothing more to do right away.
 pub fn step(data: &mut ClusterData, now: Timestamp) {
     // Bounded so that a flood of work cannot starve the API of the lock for long.
-    for _ in 0..64 {
+    for pass in 0..64 {
         let mut progressed = false;
+        let mut timers = 0;
         while let Some(action) = data.pop_due(now) {
             crate::kubelet::perform(data, action, now);
             progressed = true;
+            timers += 1;
         }
-        progressed |= crate::gc::reconcile(data, now);
-        progressed |= crate::workloads::reconcile(data, now);
-        progressed |= crate::kubelet::schedule_pending(data, now);
-        progressed |= crate::disruption::reconcile(data, now);
+        let gc = crate::gc::reconcile(data, now);
+        let dirty_workloads = data.index.dirty_workloads.len();
+        let workloads = crate::workloads::reconcile(data, now);
+        let unscheduled = data.index.unscheduled.len();
+        let scheduled = crate::kubelet::schedule_pending(data, now);
+        let dirty_pdbs = data.index.pdbs.dirty.len();
+        let pdbs = crate::disruption::reconcile(data, now);
+        progressed |= gc || workloads || scheduled || pdbs;
+        tracing::trace!(cluster = %data.spec.name, pass, timers, gc, dirty_workloads, unscheduled, scheduled, dirty_pdbs, pdbs, "controller pass");
         if !progressed {
             break;
         }

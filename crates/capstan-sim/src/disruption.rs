@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use capstan_core::intstr::{Round, scaled_value};
-use capstan_core::selector::LabelSelector;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
@@ -18,20 +17,13 @@ use crate::store::{Obj, ObjKey, PodPhase};
 /// Entries in `status.disruptedPods` older than this are dropped (upstream DeletionTimeout).
 const DELETION_TIMEOUT: SignedDuration = SignedDuration::from_secs(120);
 
-/// The PDB's selector; `None` when it has none (which matches no pods in policy/v1).
-fn pdb_selector(pdb: &Value) -> Option<LabelSelector> {
-    let sel = pdb.pointer("/spec/selector")?;
-    if sel.is_null() {
-        return None;
-    }
-    LabelSelector::from_label_selector_json(sel).ok()
-}
-
 fn pdbs_matching(data: &ClusterData, pod: &Obj) -> Vec<Value> {
-    data.store
-        .range(&keys::PDBS, &pod.key.namespace)
+    data.index
+        .pdbs
+        .matching(pod)
+        .iter()
+        .filter_map(|k| data.get(&keys::PDBS, k))
         .map(|o| o.value())
-        .filter(|pdb| pdb_selector(pdb).is_some_and(|s| s.matches(&pod.labels)))
         .collect()
 }
 
@@ -80,43 +72,38 @@ fn expected_scale(data: &ClusterData, pods: &[std::sync::Arc<Obj>]) -> Option<i6
     Some(controllers.values().sum())
 }
 
-/// Recompute the status of every PDB in the namespaces marked dirty.
+/// Recompute the status of the budgets a change touched.
 pub fn reconcile(data: &mut ClusterData, now: Timestamp) -> bool {
-    if data.index.dirty_pdb_namespaces.is_empty() {
+    if data.index.pdbs.dirty.is_empty() {
         return false;
     }
-    let namespaces = std::mem::take(&mut data.index.dirty_pdb_namespaces);
+    data.index.pdbs.refresh(&data.store);
+    let dirty = std::mem::take(&mut data.index.pdbs.dirty);
     let mut progressed = false;
-    for ns in namespaces {
-        let pdbs: Vec<std::sync::Arc<Obj>> = data.store.range(&keys::PDBS, &ns).cloned().collect();
-        for pdb in pdbs {
-            let v = pdb.value();
-            let status = compute_status(data, &v, now);
-            if v.get("status") != Some(&status) {
-                let mut v = v;
-                v["status"] = status;
-                data.put(&keys::PDBS, pdb.key.clone(), v);
-                progressed = true;
-            }
+    for key in dirty {
+        let Some(pdb) = data.get(&keys::PDBS, &key) else {
+            continue;
+        };
+        let v = pdb.value();
+        let status = compute_status(data, &key, &v, now);
+        if v.get("status") != Some(&status) {
+            let mut v = v;
+            v["status"] = status;
+            data.put(&keys::PDBS, key, v);
+            progressed = true;
         }
     }
+    // Writing a status marks the budget again; with an unchanged status there is nothing to do.
     progressed
 }
 
-fn compute_status(data: &ClusterData, pdb: &Value, now: Timestamp) -> Value {
-    let ns = pdb
-        .pointer("/metadata/namespace")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let pods: Vec<std::sync::Arc<Obj>> = match pdb_selector(pdb) {
-        Some(sel) => data
-            .store
-            .range(&keys::PODS, ns)
-            .filter(|p| sel.matches(&p.labels))
-            .cloned()
-            .collect(),
-        None => vec![],
-    };
+fn compute_status(data: &ClusterData, key: &ObjKey, pdb: &Value, now: Timestamp) -> Value {
+    let pods: Vec<std::sync::Arc<Obj>> = data
+        .index
+        .pdbs
+        .members(key)
+        .filter_map(|k| data.get(&keys::PODS, k))
+        .collect();
     // Recent evictions still count against the budget until the pod is gone.
     let mut disrupted: serde_json::Map<String, Value> = pdb
         .pointer("/status/disruptedPods")

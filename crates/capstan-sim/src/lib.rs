@@ -23,6 +23,7 @@ pub mod kubelet;
 pub mod objects;
 pub mod openapi;
 pub mod patch;
+pub mod pdb_index;
 pub mod query;
 pub mod resources;
 pub mod rest;

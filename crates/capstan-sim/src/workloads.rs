@@ -112,6 +112,13 @@ fn set_status(data: &mut ClusterData, res: &ResKey, obj: &Obj, mut v: Value, sta
     data.put(res, obj.key.clone(), v);
 }
 
+/// Write `v` only when it differs from what `obj` holds.
+fn write_if_changed(data: &mut ClusterData, res: &ResKey, obj: &Obj, old: &Value, v: Value) {
+    if *old != v {
+        data.put(res, obj.key.clone(), v);
+    }
+}
+
 fn ready(p: &Obj) -> bool {
     p.pod()
         .is_some_and(|f| f.ready && f.phase == PodPhase::Running)
@@ -212,12 +219,20 @@ fn deployment(data: &mut ClusterData, dep: &Obj, now: Timestamp) {
                 .collect()
         })
         .unwrap_or_default();
-    let (new_rs, old_rs): (Vec<_>, Vec<_>) = owned.into_iter().partition(|rs| {
-        rs.labels
-            .iter()
-            .any(|(k, val)| k == "pod-template-hash" && val == hash)
-    });
-    let revision = owned_max_revision(&new_rs, &old_rs) + i64::from(new_rs.is_empty());
+    let (new_rs, old_rs): (Vec<RsView>, Vec<RsView>) =
+        owned.into_iter().map(RsView::of).partition(|rs| {
+            rs.obj
+                .labels
+                .iter()
+                .any(|(k, val)| k == "pod-template-hash" && val == hash)
+        });
+    let revision = new_rs
+        .iter()
+        .chain(&old_rs)
+        .map(|rs| rs.revision)
+        .max()
+        .unwrap_or(0)
+        + i64::from(new_rs.is_empty());
     let new_rs = match new_rs.into_iter().next() {
         Some(rs) => rs,
         None => {
@@ -236,7 +251,7 @@ fn deployment(data: &mut ClusterData, dep: &Obj, now: Timestamp) {
                 rs,
             );
             match data.get(&keys::REPLICASETS, &ObjKey::new(&dep.key.namespace, &name)) {
-                Some(rs) => rs,
+                Some(rs) => RsView::of(rs),
                 None => return,
             }
         }
@@ -255,21 +270,14 @@ fn deployment(data: &mut ClusterData, dep: &Obj, now: Timestamp) {
     if surge == 0 && unavailable == 0 {
         unavailable = 1;
     }
-    let rs_replicas = |o: &Obj| spec_replicas(&o.value());
-    let rs_ready = |o: &Obj| {
-        o.value()
-            .pointer("/status/readyReplicas")
-            .and_then(Value::as_i64)
-            .unwrap_or(0)
-    };
-    let old_total: i64 = old_rs.iter().map(|o| rs_replicas(o)).sum();
-    let new_spec = rs_replicas(&new_rs);
-    let scale = |data: &mut ClusterData, rs: &Obj, to: i64| {
-        let mut rv = rs.value();
-        if spec_replicas(&rv) != to {
-            rv["spec"]["replicas"] = json!(to);
-            rv["metadata"]["generation"] = json!(generation(&rv) + 1);
-            data.put(&keys::REPLICASETS, rs.key.clone(), rv);
+    let old_total: i64 = old_rs.iter().map(|o| o.spec).sum();
+    let new_spec = new_rs.spec;
+    let scale = |data: &mut ClusterData, rs: &RsView, to: i64| {
+        if rs.spec != to {
+            let mut v = rs.value.clone();
+            v["spec"]["replicas"] = json!(to);
+            v["metadata"]["generation"] = json!(generation(&v) + 1);
+            data.put(&keys::REPLICASETS, rs.obj.key.clone(), v);
         }
     };
     if recreate {
@@ -277,7 +285,7 @@ fn deployment(data: &mut ClusterData, dep: &Obj, now: Timestamp) {
             for o in &old_rs {
                 scale(data, o, 0);
             }
-        } else if old_rs.iter().all(|o| owned_pods(data, o).is_empty()) {
+        } else if old_rs.iter().all(|o| owned_pods(data, &o.obj).is_empty()) {
             scale(data, &new_rs, replicas);
         }
     } else if old_total == 0 {
@@ -290,34 +298,23 @@ fn deployment(data: &mut ClusterData, dep: &Obj, now: Timestamp) {
             scale(data, &new_rs, (new_spec + room).min(replicas));
         }
         // Scale down old ReplicaSets as far as availability allows.
-        let available: i64 = old_rs.iter().map(|o| rs_ready(o)).sum::<i64>() + rs_ready(&new_rs);
+        let available: i64 = old_rs.iter().map(|o| o.ready).sum::<i64>() + new_rs.ready;
         let min_available = replicas - unavailable;
         let mut can_remove = (available - min_available).max(0);
         // Old replicas that are not ready can always go.
         for o in &old_rs {
-            let spec = rs_replicas(o);
-            let unready = (spec - rs_ready(o)).max(0);
-            let remove = (unready + can_remove).min(spec);
+            let unready = (o.spec - o.ready).max(0);
+            let remove = (unready + can_remove).min(o.spec);
             can_remove -= (remove - unready).max(0);
             if remove > 0 {
-                scale(data, o, spec - remove);
+                scale(data, o, o.spec - remove);
             }
         }
     }
-    // Status from the ReplicaSets' statuses.
-    let all: Vec<Arc<Obj>> = std::iter::once(new_rs.clone())
-        .chain(old_rs.iter().cloned())
-        .filter_map(|o| data.get(&keys::REPLICASETS, &o.key))
-        .collect();
-    let field = |o: &Obj, f: &str| {
-        o.value()
-            .pointer(&format!("/status/{f}"))
-            .and_then(Value::as_i64)
-            .unwrap_or(0)
-    };
-    let total: i64 = all.iter().map(|o| field(o, "replicas")).sum();
-    let ready_total: i64 = all.iter().map(|o| field(o, "readyReplicas")).sum();
-    let updated = all.first().map(|o| field(o, "replicas")).unwrap_or(0);
+    // Status from the ReplicaSets' statuses (scaling above does not change them this pass).
+    let total: i64 = old_rs.iter().map(|o| o.replicas).sum::<i64>() + new_rs.replicas;
+    let ready_total: i64 = old_rs.iter().map(|o| o.ready).sum::<i64>() + new_rs.ready;
+    let updated = new_rs.replicas;
     let t = rfc3339(now);
     let available_ok = ready_total >= replicas - unavailable;
     let old_status = v.get("status").cloned().unwrap_or(Value::Null);
@@ -340,7 +337,7 @@ fn deployment(data: &mut ClusterData, dep: &Obj, now: Timestamp) {
     };
     let avail = if available_ok { "True" } else { "False" };
     let complete = updated == replicas && total == replicas && ready_total == replicas;
-    let rs_name = new_rs.key.name.to_string();
+    let rs_name = new_rs.obj.key.name.to_string();
     let status = json!({
         "observedGeneration": generation(&v),
         "replicas": total,
@@ -359,23 +356,47 @@ fn deployment(data: &mut ClusterData, dep: &Obj, now: Timestamp) {
              "lastUpdateTime": keep_time("Progressing", "True"), "lastTransitionTime": keep_time("Progressing", "True")}
         ]
     });
-    let mut v = v;
-    v["metadata"]["annotations"]["deployment.kubernetes.io/revision"] =
+    let mut updated_dep = v.clone();
+    updated_dep["metadata"]["annotations"]["deployment.kubernetes.io/revision"] =
         json!(revision.max(1).to_string());
-    set_status(data, &keys::DEPLOYMENTS, dep, v, status);
+    updated_dep["status"] = status;
+    write_if_changed(data, &keys::DEPLOYMENTS, dep, &v, updated_dep);
 }
 
-fn owned_max_revision(a: &[Arc<Obj>], b: &[Arc<Obj>]) -> i64 {
-    a.iter()
-        .chain(b)
-        .filter_map(|o| {
-            o.value()
-                .pointer("/metadata/annotations/deployment.kubernetes.io~1revision")
-                .and_then(Value::as_str)
-                .and_then(|s| s.parse().ok())
-        })
-        .max()
-        .unwrap_or(0)
+/// A ReplicaSet parsed once for the deployment controller.
+struct RsView {
+    obj: Arc<Obj>,
+    value: Value,
+    spec: i64,
+    replicas: i64,
+    ready: i64,
+    revision: i64,
+}
+
+impl RsView {
+    fn of(obj: Arc<Obj>) -> Self {
+        let value = obj.value();
+        let status = |f: &str| {
+            value
+                .pointer(&format!("/status/{f}"))
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+        };
+        let (replicas, ready) = (status("replicas"), status("readyReplicas"));
+        let revision = value
+            .pointer("/metadata/annotations/deployment.kubernetes.io~1revision")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        Self {
+            spec: spec_replicas(&value),
+            obj,
+            value,
+            replicas,
+            ready,
+            revision,
+        }
+    }
 }
 
 fn daemon_set(data: &mut ClusterData, ds: &Obj, now: Timestamp) {
@@ -427,11 +448,15 @@ fn daemon_set(data: &mut ClusterData, ds: &Obj, now: Timestamp) {
         .map(|n| n.key.name.to_string())
         .collect();
     let pods = owned_pods(data, ds);
-    let on_node = |node: &str| {
-        pods.iter()
-            .any(|p| p.pod().and_then(|f| f.node_name.as_deref()) == Some(node))
-    };
-    let missing: Vec<String> = nodes.iter().filter(|n| !on_node(n)).cloned().collect();
+    let covered: std::collections::HashSet<&str> = pods
+        .iter()
+        .filter_map(|p| p.pod().and_then(|f| f.node_name.as_deref()))
+        .collect();
+    let missing: Vec<String> = nodes
+        .iter()
+        .filter(|n| !covered.contains(n.as_str()))
+        .cloned()
+        .collect();
     let owner = owner_ref(ds, &v, "DaemonSet");
     for node in &missing {
         let name = format!("{}-{}", ds.key.name, data.rng.name_suffix(5));
