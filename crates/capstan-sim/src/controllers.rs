@@ -22,42 +22,40 @@ pub fn start(data: &mut ClusterData, now: Timestamp) {
     crate::disruption::reconcile(data, now);
 }
 
-/// Run everything due at `now`. Returns when there is nothing more to do right away.
-pub fn step(data: &mut ClusterData, now: Timestamp) {
-    // Bounded so that a flood of work cannot starve the API of the lock for long.
-    for pass in 0..64 {
-        let mut progressed = false;
-        let mut timers = 0;
-        while let Some(action) = data.pop_due(now) {
-            crate::kubelet::perform(data, action, now);
-            progressed = true;
-            timers += 1;
-        }
-        let gc = crate::gc::reconcile(data, now);
-        let dirty_workloads = data.index.dirty_workloads.len();
-        let workloads = crate::workloads::reconcile(data, now);
-        let unscheduled = data.index.unscheduled.len();
-        let scheduled = crate::kubelet::schedule_pending(data, now);
-        let dirty_pdbs = data.index.pdbs.dirty.len();
-        let pdbs = crate::disruption::reconcile(data, now);
-        progressed |= gc || workloads || scheduled || pdbs;
-        tracing::trace!(cluster = %data.spec.name, pass, timers, gc, dirty_workloads, unscheduled, scheduled, dirty_pdbs, pdbs, "controller pass");
-        if !progressed {
-            break;
-        }
+/// One pass of every controller over the work due at `now`; true when something was done
+/// (so another pass may find more). Each reconciler bounds its own batch, so a pass holds
+/// the cluster lock briefly even after a cluster of a million pods is generated.
+pub fn pass(data: &mut ClusterData, now: Timestamp) -> bool {
+    let mut timers = 0;
+    while let Some(action) = data.pop_due(now) {
+        crate::kubelet::perform(data, action, now);
+        timers += 1;
     }
+    let gc = crate::gc::reconcile(data, now);
+    let dirty_workloads = data.index.dirty_workloads.len();
+    let workloads = crate::workloads::reconcile(data, now);
+    let unscheduled = data.index.unscheduled.len();
+    let scheduled = crate::kubelet::schedule_pending(data, now);
+    let dirty_pdbs = data.index.pdbs.dirty.len();
+    let pdbs = crate::disruption::reconcile(data, now);
+    tracing::trace!(cluster = %data.spec.name, timers, gc, dirty_workloads, unscheduled, scheduled, dirty_pdbs, pdbs, "controller pass");
+    timers > 0 || gc || workloads || scheduled || pdbs
 }
 
 /// A cluster's controller loop: run due work, then sleep until the next timer or an API write.
 pub async fn run_loop(twin: Arc<Twin>, cluster: Arc<Cluster>) {
     loop {
-        let next = {
+        let (progressed, next) = {
             let mut data = twin.lock(&cluster);
-            let now = twin.now();
-            step(&mut data, now);
+            let progressed = pass(&mut data, twin.now());
             cluster.publish(&data);
-            data.next_timer()
+            (progressed, data.next_timer())
         };
+        if progressed {
+            // More may be due; let API requests take the lock between passes.
+            tokio::task::yield_now().await;
+            continue;
+        }
         let now = twin.now();
         let wait = match next {
             Some(at) if at > now => {

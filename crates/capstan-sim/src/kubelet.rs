@@ -13,7 +13,7 @@ use crate::objects::rfc3339;
 use crate::store::{ObjKey, PodPhase};
 
 /// Pods the scheduler looks at per pass (the rest wait for the next pass).
-const SCHEDULE_BATCH: usize = 2_000;
+const SCHEDULE_BATCH: usize = 256;
 
 /// Carry out one timer.
 pub fn perform(data: &mut ClusterData, action: Action, now: Timestamp) {

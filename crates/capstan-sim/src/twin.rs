@@ -152,6 +152,9 @@ impl Twin {
         // Nobody watched the generation; start every history empty.
         data.store.compact_all();
         crate::controllers::start(&mut data, now);
+        // Let the controllers check what was generated before anyone sees the cluster, so that
+        // clients meet a settled cluster and generation time includes that verification.
+        while crate::controllers::pass(&mut data, now) {}
         let stats = MaterializeStats {
             objects: made.objects,
             pods: made.pods,

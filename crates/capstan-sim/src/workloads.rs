@@ -15,8 +15,8 @@ use crate::resources::ResKey;
 use crate::rest::{self, DeleteOptions};
 use crate::store::{Obj, ObjKey, PodPhase};
 
-/// Workloads reconciled per pass.
-const BATCH: usize = 512;
+/// Workloads reconciled per pass (a pass holds the cluster lock).
+const BATCH: usize = 128;
 
 pub fn reconcile(data: &mut ClusterData, now: Timestamp) -> bool {
     if data.index.daemonsets_dirty {
