@@ -409,11 +409,14 @@ pub struct Cluster {
     pub changed: tokio::sync::watch::Sender<u64>,
     /// Wakes the cluster's controller loop after an API write.
     pub wake: tokio::sync::Notify,
+    /// Bumped when the simulated API server restarts: open watches end.
+    pub restarts: tokio::sync::watch::Sender<u64>,
 }
 
 impl Cluster {
     pub fn new(spec: ClusterSpec, token: String) -> Self {
         let (changed, _) = tokio::sync::watch::channel(0);
+        let (restarts, _) = tokio::sync::watch::channel(0);
         Self {
             name: spec.name.clone(),
             token,
@@ -421,6 +424,7 @@ impl Cluster {
             data: OnceLock::new(),
             changed,
             wake: tokio::sync::Notify::new(),
+            restarts,
         }
     }
 

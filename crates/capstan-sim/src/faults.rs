@@ -193,6 +193,11 @@ pub(crate) fn http(
             data.store.compact_all();
             Ok(json!({"compactedAt": data.store.current_rv().to_string()}))
         }
+        (&Method::POST, ["restart"]) => {
+            data.store.restart_watch_cache();
+            cluster.restarts.send_modify(|n| *n += 1);
+            Ok(json!({"watchCacheStartsAt": data.store.current_rv().to_string()}))
+        }
         _ => Err(ApiError::path_not_found()),
     })
     .map(|v| value_response(StatusCode::OK, &v))

@@ -253,7 +253,7 @@ impl WithStatus for Response {
 /// One object in the requested form.
 fn render_one(rt: &ResourceType, obj: &Obj, output: Output, now: jiff::Timestamp) -> Response {
     match output {
-        Output::Json => json_response(StatusCode::OK, obj.json.clone()),
+        Output::Json => json_response(StatusCode::OK, obj.json()),
         Output::Metadata => value_response(
             StatusCode::OK,
             &table::partial_object_metadata(&obj.value()),
@@ -335,7 +335,7 @@ fn list_body<'a>(
         if i > 0 {
             buf.put_u8(b',');
         }
-        buf.put_slice(&o.json);
+        o.write_json(&mut buf);
     }
     buf.put_slice(b"]}");
     buf.freeze()

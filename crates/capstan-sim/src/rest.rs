@@ -392,6 +392,7 @@ pub fn create(
             key,
             data.store.current_rv(),
             &mut probe,
+            None,
         ));
     }
     let obj = data.put(&rt.key(), key, body);
@@ -528,7 +529,13 @@ pub fn update(
     }
     let _ = now;
     if dry_run {
-        return Ok(Obj::build(&rt.key(), key.clone(), current.rv, &mut body));
+        return Ok(Obj::build(
+            &rt.key(),
+            key.clone(),
+            current.rv,
+            &mut body,
+            None,
+        ));
     }
     let finalizers_empty = body
         .pointer("/metadata/finalizers")

@@ -9,11 +9,14 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use capstan_core::selector::Labels;
 use serde_json::Value;
 
 use crate::resources::ResKey;
+
+mod packed;
+pub use packed::{DICTIONARY_SAMPLES, Dictionary, StoredJson, dictionary_from};
 
 /// Namespace ("" when cluster-scoped) and name; ordered as etcd orders keys.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -154,7 +157,7 @@ pub struct Obj {
     pub rv: u64,
     pub uid: Box<str>,
     /// The object's JSON with `metadata.resourceVersion` = `rv`.
-    pub json: Bytes,
+    body: StoredJson,
     pub labels: LabelSet,
     /// UIDs of the owners in `metadata.ownerReferences`.
     pub owners: Box<[Box<str>]>,
@@ -164,7 +167,13 @@ pub struct Obj {
 
 impl Obj {
     /// Build a stored object from its value; stamps `rv` into `metadata.resourceVersion`.
-    pub fn build(res: &ResKey, key: ObjKey, rv: u64, value: &mut Value) -> Arc<Obj> {
+    pub fn build(
+        res: &ResKey,
+        key: ObjKey,
+        rv: u64,
+        value: &mut Value,
+        dict: Option<&Dictionary>,
+    ) -> Arc<Obj> {
         if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.insert("resourceVersion".into(), Value::String(rv.to_string()));
         }
@@ -195,12 +204,12 @@ impl Obj {
             Facts::None
         };
         // Serialising a Value cannot fail: its keys are strings and it holds no foreign types.
-        let json = Bytes::from(serde_json::to_vec(value).unwrap_or_default());
+        let body = StoredJson::new(serde_json::to_vec(value).unwrap_or_default(), dict);
         Arc::new(Obj {
             key,
             rv,
             uid,
-            json,
+            body,
             labels,
             owners,
             deleting,
@@ -210,7 +219,17 @@ impl Obj {
 
     /// The object as a JSON value (parsed from the stored bytes).
     pub fn value(&self) -> Value {
-        serde_json::from_slice(&self.json).unwrap_or(Value::Null)
+        serde_json::from_slice(&self.json()).unwrap_or(Value::Null)
+    }
+
+    /// The object's JSON.
+    pub fn json(&self) -> Bytes {
+        self.body.bytes()
+    }
+
+    /// Append the object's JSON to `out` (no intermediate copy).
+    pub fn write_json(&self, out: &mut BytesMut) {
+        self.body.write_to(out);
     }
 
     pub fn pod(&self) -> Option<&PodFacts> {
@@ -377,6 +396,12 @@ pub struct Table {
     compacted_rv: u64,
     /// Recent list snapshots for consistent pagination, newest last.
     snapshots: VecDeque<(u64, ObjMap)>,
+    /// Open watches -> the resourceVersion up to which each has read this table. Compaction
+    /// keeps what they have not read: an open watch outlives compaction, as upstream's do; only
+    /// a watch that falls a whole history behind is expired.
+    open_watches: std::collections::HashMap<u64, u64>,
+    /// The dictionary this resource's objects are compressed with, once it has enough of them.
+    dict: Option<Dictionary>,
 }
 
 /// How many list snapshots a table keeps for `continue` tokens.
@@ -403,8 +428,30 @@ impl Table {
         Ok(self.history.range(start..).cloned().collect())
     }
 
-    pub fn has_changes_since(&self, rv: u64) -> bool {
-        self.history.back().is_some_and(|c| c.rv > rv) || rv < self.compacted_rv
+    /// The dictionary for this resource; what is compressed with it is decompressed with the
+    /// same one (each object keeps a reference), so it is made once and never changes.
+    pub fn dictionary(&self) -> Option<&Dictionary> {
+        self.dict.as_ref()
+    }
+
+    fn make_dictionary_when_ready(&mut self) {
+        if self.dict.is_none() && self.objects.len() >= DICTIONARY_SAMPLES {
+            self.dict = Some(dictionary_from(
+                self.objects
+                    .values()
+                    .take(DICTIONARY_SAMPLES)
+                    .map(|o| o.json()),
+            ));
+        }
+    }
+
+    /// Register an open watch that has read up to `rv`, or move it forward.
+    pub fn watch_read_up_to(&mut self, id: u64, rv: u64) {
+        self.open_watches.insert(id, rv);
+    }
+
+    pub fn close_watch(&mut self, id: u64) {
+        self.open_watches.remove(&id);
     }
 
     fn record(&mut self, change: Change, history_limit: usize) {
@@ -416,11 +463,20 @@ impl Table {
         }
     }
 
-    /// Drop all history, as etcd compaction does (for tests and the compaction endpoint).
+    /// Drop history up to `at_rv`, as etcd compaction does, except what open watches have not
+    /// read yet (for tests and the compaction endpoint).
     pub fn compact(&mut self, at_rv: u64) {
-        self.history.clear();
+        let keep_after = self
+            .open_watches
+            .values()
+            .copied()
+            .min()
+            .map_or(at_rv, |oldest_reader| oldest_reader.min(at_rv));
+        while self.history.front().is_some_and(|c| c.rv <= keep_after) {
+            self.history.pop_front();
+        }
         self.snapshots.clear();
-        self.compacted_rv = at_rv;
+        self.compacted_rv = self.compacted_rv.max(keep_after);
     }
 
     /// Pin the current objects as the snapshot for `rv`.
@@ -475,6 +531,8 @@ pub struct Tables {
     last_rv: u64,
     created_rv: u64,
     history_limit: usize,
+    /// One shared copy of each namespace name for every key in it.
+    namespaces: std::collections::HashSet<Arc<str>>,
 }
 
 impl Tables {
@@ -486,6 +544,7 @@ impl Tables {
             last_rv: created_rv,
             created_rv,
             history_limit: history_limit.max(1),
+            namespaces: Default::default(),
         }
     }
 
@@ -509,6 +568,22 @@ impl Tables {
         self.tables.get(res)?.objects.get(key).cloned()
     }
 
+    fn intern(&mut self, key: ObjKey) -> ObjKey {
+        if key.namespace.is_empty() {
+            return key;
+        }
+        match self.namespaces.get(&*key.namespace) {
+            Some(ns) => ObjKey {
+                namespace: ns.clone(),
+                name: key.name,
+            },
+            None => {
+                self.namespaces.insert(key.namespace.clone());
+                key
+            }
+        }
+    }
+
     /// Write `value` as the new state of `key`; returns (new, previous).
     pub fn put(
         &mut self,
@@ -516,12 +591,14 @@ impl Tables {
         key: ObjKey,
         mut value: Value,
     ) -> (Arc<Obj>, Option<Arc<Obj>>) {
+        let key = self.intern(key);
         let rv = self.rv.next();
         self.last_rv = rv;
-        let obj = Obj::build(res, key.clone(), rv, &mut value);
         let limit = self.history_limit;
         let table = self.table_mut(res);
+        let obj = Obj::build(res, key.clone(), rv, &mut value, table.dict.as_ref());
         let prev = table.objects.insert(key, obj.clone());
+        table.make_dictionary_when_ready();
         let kind = if prev.is_some() {
             EventType::Modified
         } else {
@@ -546,7 +623,7 @@ impl Tables {
         let rv = self.rv.next();
         self.last_rv = rv;
         let mut last = prev.value();
-        let gone = Obj::build(res, key.clone(), rv, &mut last);
+        let gone = Obj::build(res, key.clone(), rv, &mut last, table.dict.as_ref());
         let limit = self.history_limit;
         let table = self.table_mut(res);
         table.record(
@@ -561,10 +638,23 @@ impl Tables {
         Some(gone)
     }
 
-    /// Drop history in every table (etcd compaction); watches from older RVs get 410.
+    /// Drop history in every table (etcd compaction): watches that reconnect from older RVs
+    /// get 410; open watches keep what they have not read yet.
     pub fn compact_all(&mut self) {
         let at = self.last_rv;
         for table in self.tables.values_mut() {
+            table.compact(at);
+        }
+    }
+
+    /// What an API server restart does to watches: every history is dropped and the watch
+    /// cache starts at a new resourceVersion, so any watch resuming from before it gets 410.
+    /// (The caller closes the open watches.)
+    pub fn restart_watch_cache(&mut self) {
+        let at = self.rv.next();
+        self.last_rv = at;
+        for table in self.tables.values_mut() {
+            table.open_watches.clear();
             table.compact(at);
         }
     }
@@ -665,5 +755,36 @@ mod tests {
         t.remove(&pods, &ObjKey::new("b", "1"));
         assert_eq!(snap.len(), 4);
         assert_eq!(t.table(&pods).unwrap().snapshot_at(rv).unwrap().len(), 4);
+    }
+
+    #[test]
+    fn compaction_keeps_what_open_watches_have_not_read() {
+        let mut t = tables();
+        let pods = ResKey::new("", "pods");
+        let (a, _) = t.put(
+            &pods,
+            ObjKey::new("ns", "a"),
+            json!({"metadata": {"name": "a"}}),
+        );
+        t.table_mut(&pods).watch_read_up_to(1, a.rv);
+        let (b, _) = t.put(
+            &pods,
+            ObjKey::new("ns", "b"),
+            json!({"metadata": {"name": "b"}}),
+        );
+        t.compact_all();
+        // The open watch still gets b; a new watch from before a is expired.
+        let table = t.table(&pods).unwrap();
+        assert_eq!(table.changes_since(a.rv).unwrap().len(), 1);
+        assert!(table.changes_since(a.rv - 1).is_err());
+        // Once the watch closes, compaction takes everything.
+        t.table_mut(&pods).close_watch(1);
+        t.compact_all();
+        assert!(t.table(&pods).unwrap().changes_since(a.rv).is_err());
+        assert!(t.table(&pods).unwrap().changes_since(b.rv).is_ok());
+        // A restart expires every earlier resourceVersion.
+        t.table_mut(&pods).watch_read_up_to(2, b.rv);
+        t.restart_watch_cache();
+        assert!(t.table(&pods).unwrap().changes_since(b.rv).is_err());
     }
 }

@@ -5,6 +5,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -40,7 +41,7 @@ struct Watcher {
 impl Watcher {
     fn object_json(&mut self, obj: &Obj, now: jiff::Timestamp) -> Vec<u8> {
         match self.output {
-            Output::Json => obj.json.to_vec(),
+            Output::Json => obj.json().to_vec(), // (push_event writes JSON directly)
             Output::Metadata => partial_object_metadata(&obj.value())
                 .to_string()
                 .into_bytes(),
@@ -61,11 +62,15 @@ impl Watcher {
     }
 
     fn push_event(&mut self, kind: &str, obj: &Obj, now: jiff::Timestamp) {
-        let object = self.object_json(obj, now);
         self.buf.put_slice(b"{\"type\":\"");
         self.buf.put_slice(kind.as_bytes());
         self.buf.put_slice(b"\",\"object\":");
-        self.buf.put_slice(&object);
+        if self.output == Output::Json {
+            obj.write_json(&mut self.buf);
+        } else {
+            let object = self.object_json(obj, now);
+            self.buf.put_slice(&object);
+        }
         self.buf.put_slice(b"}\n");
     }
 
@@ -199,6 +204,23 @@ pub(crate) fn serve(
     Ok(response)
 }
 
+static NEXT_WATCH: AtomicU64 = AtomicU64::new(1);
+
+/// An open watch's place in its table's history, released when the watch ends.
+struct Registration {
+    cluster: Arc<Cluster>,
+    res: crate::resources::ResKey,
+    id: u64,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Some(data) = self.cluster.data() {
+            data.lock().store.table_mut(&self.res).close_watch(self.id);
+        }
+    }
+}
+
 enum Start {
     /// Synthetic ADDED events for the current state (resourceVersion unset or "0", or a
     /// streaming list), then changes.
@@ -215,24 +237,26 @@ async fn run(
     timeout: Duration,
 ) {
     let mut changed = cluster.changed.subscribe();
+    let mut restarts = cluster.restarts.subscribe();
     let deadline = tokio::time::sleep(timeout);
     tokio::pin!(deadline);
     let mut bookmark_tick = tokio::time::interval(twin.config.bookmark_interval);
     bookmark_tick.tick().await; // the first tick is immediate
     let res = w.rt.key();
+    let registration = Registration {
+        cluster: cluster.clone(),
+        res: res.clone(),
+        id: NEXT_WATCH.fetch_add(1, Ordering::Relaxed),
+    };
 
     let mut cursor = match start {
         Start::Snapshot { end_bookmark } => {
             let (rv, snapshot) = {
-                let data = twin.lock(&cluster);
+                let mut data = twin.lock(&cluster);
                 let rv = data.store.current_rv();
-                (
-                    rv,
-                    data.store
-                        .table(&res)
-                        .map(|t| t.objects.clone())
-                        .unwrap_or_default(),
-                )
+                let table = data.store.table_mut(&res);
+                table.watch_read_up_to(registration.id, rv);
+                (rv, table.objects.clone())
             };
             let now = twin.now();
             for obj in snapshot.values() {
@@ -249,7 +273,15 @@ async fn run(
             rv
         }
         Start::From(rv) => {
-            let current = twin.lock(&cluster).store.current_rv();
+            let current = {
+                let mut data = twin.lock(&cluster);
+                let current = data.store.current_rv();
+                let table = data.store.table_mut(&res);
+                if rv >= table.compacted_rv() {
+                    table.watch_read_up_to(registration.id, rv);
+                }
+                current
+            };
             if rv > current {
                 // A resourceVersion from the future: this twin restarted and its history is
                 // gone. Expire it so the client relists rather than waiting forever.
@@ -267,13 +299,15 @@ async fn run(
     let mut last = false;
     loop {
         let read = {
-            let data = twin.lock(&cluster);
+            let mut data = twin.lock(&cluster);
             let current = data.store.current_rv();
-            match data.store.table(&res).map(|t| t.changes_since(cursor)) {
-                Some(Err(oldest)) => Err(oldest),
-                Some(Ok(c)) => Ok((c, current)),
-                None => Ok((Vec::new(), current)),
+            let table = data.store.table_mut(&res);
+            let read = table.changes_since(cursor).map(|c| (c, current));
+            if read.is_ok() {
+                // Everything of this table up to `current` is in `read` and will be sent.
+                table.watch_read_up_to(registration.id, current);
             }
+            read
         };
         let (changes, current) = match read {
             Ok(r) => r,
@@ -286,16 +320,15 @@ async fn run(
         let now = twin.now();
         for change in &changes {
             w.push_change(change, now);
-            cursor = change.rv;
             if !w.flush(false).await {
                 return;
             }
         }
+        // Everything up to `current` was read under the same lock, so nothing at or below it
+        // can arrive later on this stream.
+        cursor = cursor.max(current);
         if (want_bookmark || last) && w.bookmarks {
-            // Everything up to `current` was read under the same lock, so nothing at or below
-            // it can arrive later on this stream.
             w.bookmark(current, false);
-            cursor = cursor.max(current);
         }
         want_bookmark = false;
         if !w.flush(true).await || last {
@@ -310,6 +343,8 @@ async fn run(
             _ = bookmark_tick.tick() => want_bookmark = true,
             _ = &mut deadline => last = true,
             _ = w.tx.closed() => return,
+            // The API server went away: the stream ends without a final bookmark.
+            _ = restarts.changed() => return,
         }
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use capstan_sim::TwinConfig;
 use common::{FLEET, TestTwin, eventually};
 use futures::{Stream, StreamExt};
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod};
+use k8s_openapi::api::core::v1::{Namespace, Pod};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{
     Api, DeleteParams, EvictParams, ListParams, PartialObjectMeta, PostParams, WatchEvent,
@@ -204,7 +204,7 @@ async fn streaming_list_reaches_init_done() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_history_gives_in_stream_410_and_relist() {
-    let (t, client, pods, ns) = setup("expired", true).await;
+    let (t, _client, pods, _ns) = setup("expired", true).await;
     create_pod(&pods, "p1", json!({"app": "conf"})).await;
     let old_rv = pods
         .list(&ListParams::default())
@@ -249,42 +249,21 @@ async fn expired_history_gives_in_stream_410_and_relist() {
     })
     .await;
     assert_eq!(count(&seen, "Init"), 1);
-    let configmaps: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
-    let relisted = async {
-        for round in 0.. {
-            // A write elsewhere moves the resourceVersion past what the pod watcher has seen;
-            // compaction at that point expires it; then a pod write for it to notice.
-            let cm: ConfigMap =
-                serde_json::from_value(json!({"metadata": {"name": format!("cm{round}")}}))
-                    .unwrap();
-            configmaps
-                .create(&PostParams::default(), &cm)
-                .await
-                .unwrap();
-            let (code, _) = t
-                .control("alpha", "POST", "sim/v1/compact", json!({}))
-                .await;
-            assert_eq!(code, 200);
-            create_pod(&pods, &format!("q{round}"), json!({"app": "conf"})).await;
-            let wait = Duration::from_secs(3);
-            let got = tokio::time::timeout(wait, async {
-                while let Some(e) = rx.recv().await {
-                    let is_init = e == "Init";
-                    seen.push(e);
-                    if is_init {
-                        return;
-                    }
-                }
-            })
-            .await;
-            if got.is_ok() {
-                return;
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(60), relisted)
-        .await
-        .unwrap_or_else(|_| panic!("no relist after compactions; saw {seen:?}"));
+    // The API server restarts: open watches end and the history they would resume from is
+    // gone, so the watcher's reconnect gets the in-stream 410 and it relists.
+    let (code, body) = t
+        .control("alpha", "POST", "sim/v1/restart", json!({}))
+        .await;
+    assert_eq!(code, 200, "restart: {body}");
+    create_pod(&pods, "q0", json!({"app": "conf"})).await;
+    collect_until(
+        &mut rx,
+        &mut seen,
+        "a relist after the restart",
+        DEADLINE,
+        |s| count(s, "Init") >= 2,
+    )
+    .await;
     // The relist completes and includes the pods written after the compaction.
     collect_until(&mut rx, &mut seen, "the second InitDone", DEADLINE, |s| {
         count(s, "InitDone") >= 2
@@ -295,6 +274,43 @@ async fn expired_history_gives_in_stream_410_and_relist() {
         seen[second_init..].iter().any(|e| e == "InitApply(p3)"),
         "{seen:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_watch_survives_compaction() {
+    let (t, _client, pods, _ns) = setup("compaction", true).await;
+    let rv = pods
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .expect("list rv");
+    let stream = pods
+        .watch(&WatchParams::default().timeout(30), &rv)
+        .await
+        .unwrap();
+    let mut stream = std::pin::pin!(stream);
+    create_pod(&pods, "a", json!({"app": "conf"})).await;
+    let (code, _) = t
+        .control("alpha", "POST", "sim/v1/compact", json!({}))
+        .await;
+    assert_eq!(code, 200);
+    create_pod(&pods, "b", json!({"app": "conf"})).await;
+    let mut names = Vec::new();
+    while names.len() < 2 {
+        let event = tokio::time::timeout(DEADLINE, stream.next())
+            .await
+            .expect("an event before the deadline")
+            .expect("the stream stays open")
+            .expect("the event decodes");
+        match event {
+            WatchEvent::Added(p) => names.push(p.metadata.name.unwrap_or_default()),
+            WatchEvent::Error(e) => panic!("compaction expired an open watch: {e:?}"),
+            _ => {}
+        }
+    }
+    assert_eq!(names, ["a", "b"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -351,6 +367,11 @@ async fn deleted_pod_leaves_store() {
     let victim = ObjectRef::<Pod>::new("victim").within(&ns);
     let keep = ObjectRef::<Pod>::new("keep").within(&ns);
     assert!(reader.get(&victim).is_some(), "listed into the store");
+    // The watch is cut and its history lost; the pod goes away while the watcher reconnects.
+    let (code, _) = t
+        .control("alpha", "POST", "sim/v1/restart", json!({}))
+        .await;
+    assert_eq!(code, 200);
     pods.delete(
         "victim",
         &DeleteParams {
@@ -360,10 +381,6 @@ async fn deleted_pod_leaves_store() {
     )
     .await
     .unwrap();
-    let (code, _) = t
-        .control("alpha", "POST", "sim/v1/compact", json!({}))
-        .await;
-    assert_eq!(code, 200);
     create_pod(&pods, "after", json!({"app": "conf"})).await;
     let after = ObjectRef::<Pod>::new("after").within(&ns);
     eventually("the deleted pod to leave the store", DEADLINE, || {
