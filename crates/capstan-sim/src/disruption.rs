@@ -2,7 +2,7 @@
 //! subresource's decision, following kube-controller-manager's `disruption.go` and
 //! kube-apiserver's `pod/storage/eviction.go`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use capstan_core::intstr::{Round, scaled_value};
 use jiff::{SignedDuration, Timestamp};
@@ -30,46 +30,41 @@ fn pdbs_matching(data: &ClusterData, pod: &Obj) -> Vec<Value> {
 /// Sum of `spec.replicas` of the distinct controllers of the selected pods, as
 /// `getExpectedScale` does; `None` when a pod has no controller with a known scale.
 fn expected_scale(data: &ClusterData, pods: &[std::sync::Arc<Obj>]) -> Option<i64> {
-    let mut controllers: BTreeMap<String, i64> = BTreeMap::new();
+    // Scale per distinct scalable owner (a ReplicaSet of a Deployment counts as the Deployment);
+    // each controller is read once however many pods it has.
+    let mut looked_up: HashSet<&str> = HashSet::new();
+    let mut scales: BTreeMap<String, i64> = BTreeMap::new();
+    let replicas = |o: &Obj| {
+        o.value()
+            .pointer("/spec/replicas")
+            .and_then(Value::as_i64)
+            .unwrap_or(1)
+    };
     for pod in pods {
-        let (kind, uid) = pod.pod()?.controller.clone()?;
-        if controllers.contains_key(&*uid) {
+        let facts = pod.pod()?;
+        let (kind, uid) = facts.controller.as_ref()?;
+        if !looked_up.insert(uid) {
             continue;
         }
-        let name = crate::cluster::owner_named(pod, &kind)?;
-        let res = match &*kind {
+        let name = facts.controller_name.as_deref()?;
+        let res = match &**kind {
             "ReplicaSet" => &*keys::REPLICASETS,
             "StatefulSet" => &*keys::STATEFULSETS,
             "Deployment" => &*keys::DEPLOYMENTS,
             _ => return None,
         };
-        let owner = data.get(res, &ObjKey::new(&pod.key.namespace, &name))?;
-        let mut v = owner.value();
+        let owner = data.get(res, &ObjKey::new(&pod.key.namespace, name))?;
         // A ReplicaSet owned by a Deployment takes the Deployment's scale.
-        if &*kind == "ReplicaSet"
-            && let Some(dep) = crate::cluster::owner_named(&owner, "Deployment")
-            && let Some(d) = data.get(&keys::DEPLOYMENTS, &ObjKey::new(&pod.key.namespace, &dep))
-        {
-            if controllers.contains_key(&*d.uid) {
-                continue;
-            }
-            v = d.value();
-            controllers.insert(
-                d.uid.to_string(),
-                v.pointer("/spec/replicas")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(1),
-            );
-            continue;
+        let deployment = (&**kind == "ReplicaSet")
+            .then(|| crate::cluster::owner_named(&owner, "Deployment"))
+            .flatten()
+            .and_then(|dep| data.get(&keys::DEPLOYMENTS, &ObjKey::new(&pod.key.namespace, &dep)));
+        let scaled = deployment.unwrap_or(owner);
+        if !scales.contains_key(&*scaled.uid) {
+            scales.insert(scaled.uid.to_string(), replicas(&scaled));
         }
-        controllers.insert(
-            uid.to_string(),
-            v.pointer("/spec/replicas")
-                .and_then(Value::as_i64)
-                .unwrap_or(1),
-        );
     }
-    Some(controllers.values().sum())
+    Some(scales.values().sum())
 }
 
 /// Recompute the status of the budgets a change touched.

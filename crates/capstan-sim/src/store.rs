@@ -227,6 +227,11 @@ impl Obj {
         self.body.bytes()
     }
 
+    /// (JSON length, bytes stored for it).
+    pub fn json_sizes(&self) -> (usize, usize) {
+        (self.body.len(), self.body.stored_len())
+    }
+
     /// Append the object's JSON to `out` (no intermediate copy).
     pub fn write_json(&self, out: &mut BytesMut) {
         self.body.write_to(out);

