@@ -134,16 +134,18 @@ async fn big_cluster(b: &SimBench) -> Result<serde_json::Value> {
     let cluster = served.twin.cluster("big").context("cluster")?.clone();
     let (rss0, _) = rss_mib();
     let sw = Stopwatch::start();
-    let data = served.twin.lock(&cluster);
-    let generation_s = sw.elapsed().as_secs_f64();
-    let (pods_made, json_bytes, stored_bytes) = data
-        .store
-        .range(&capstan_sim::cluster::keys::PODS, "")
-        .fold((0usize, 0usize, 0usize), |(n, j, s), p| {
-            let (json, stored) = p.json_sizes();
-            (n + 1, j + json, s + stored)
-        });
-    drop(data);
+    let (generation_s, pods_made, json_bytes, stored_bytes) = {
+        let data = served.twin.lock(&cluster);
+        let generation_s = sw.elapsed().as_secs_f64();
+        let (n, json, stored) = data
+            .store
+            .range(&capstan_sim::cluster::keys::PODS, "")
+            .fold((0usize, 0usize, 0usize), |(n, j, s), p| {
+                let (json, stored) = p.json_sizes();
+                (n + 1, j + json, s + stored)
+            });
+        (generation_s, n, json, stored)
+    };
     let (rss1, peak1) = rss_mib();
     let client = client(&served, "big").await?;
     let sw = Stopwatch::start();
