@@ -154,7 +154,7 @@ pub(crate) async fn resource(
             let body = body_json(&req)?;
             let key = ObjKey::new(ns, name);
             let obj = twin.write(cluster, |data| {
-                rest::update(data, &rt, &key, body, sub.is_some(), twin.now(), dry_run)
+                rest::update(data, &rt, &key, body, sub.is_some(), dry_run)
             })?;
             Ok(render_one(&rt, &obj, output, twin.now()))
         }

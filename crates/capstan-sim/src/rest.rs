@@ -420,7 +420,6 @@ pub fn update(
     key: &ObjKey,
     mut body: Value,
     status_only: bool,
-    now: Timestamp,
     dry_run: bool,
 ) -> ApiResult<Arc<Obj>> {
     let Some(current) = data.get(&rt.key(), key) else {
@@ -527,7 +526,6 @@ pub fn update(
     if compare_old == body {
         return Ok(current); // a no-op update writes nothing and keeps the resourceVersion
     }
-    let _ = now;
     if dry_run {
         return Ok(Obj::build(
             &rt.key(),
@@ -549,7 +547,7 @@ pub fn update(
     if current.deleting && finalizers_empty && !pod_waiting_for_kubelet && rt.plural != "namespaces"
     {
         // The last finalizer is gone: the object can finally be removed.
-        let (obj, _) = (data.put(&rt.key(), key.clone(), body), ());
+        let obj = data.put(&rt.key(), key.clone(), body);
         data.remove(&rt.key(), key);
         return Ok(obj);
     }
@@ -587,7 +585,7 @@ pub fn patch(
         patched["kind"] = json!(rt.kind);
     }
     // Applying a patch to the current object: a resourceVersion in the patch is a precondition.
-    update(data, rt, key, patched, status_only, now, dry_run)
+    update(data, rt, key, patched, status_only, dry_run)
 }
 
 fn patch_error(e: crate::patch::PatchError) -> ApiError {
