@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 //! Registry semantics through kube-rs: conflicts, generateName, finalizers, the patch types,
 //! custom resources defined at run time, and server-side tables.
 

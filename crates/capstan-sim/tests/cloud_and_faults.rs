@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 //! The fake cloud behind each cluster and the fault endpoints, driven over HTTP as later
 //! components (the agent's `sim` provider) drive them, and observed through the Kubernetes API.
 
