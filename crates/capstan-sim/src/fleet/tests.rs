@@ -280,3 +280,16 @@ fn yaml_path_reconstruction() {
     assert_eq!(yaml_path_at(t, 7, 9, true), "a.b[1].z[0]");
     assert_eq!(yaml_path_at(t, 5, 5, false), "a.b[1]");
 }
+
+#[test]
+fn a_five_thousand_cluster_fleet_file_parses() {
+    // An Enterprise fleet this size is beyond the YAML parser's default node budget.
+    let fleet = plan_fleet(&FleetOptions {
+        clusters: Some(5_000),
+        ..opts(Tier::Enterprise, 7)
+    });
+    let yaml = fleet.to_yaml().unwrap();
+    let parsed = parse_fleet_yaml(&yaml).unwrap();
+    assert_eq!(parsed.clusters.len(), 5_000);
+    assert_eq!(parsed, fleet);
+}

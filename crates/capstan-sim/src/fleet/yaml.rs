@@ -76,9 +76,21 @@ struct ClusterFields {
     seed: Option<u64>,
 }
 
+/// The parser's default budget (250,000 YAML nodes) is sized for configuration files; a fleet
+/// file for 5,000 clusters has about a million nodes. Depth and alias limits stay as they are.
+fn parser_options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_nodes = 20_000_000;
+    budget.max_events = 40_000_000;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options
+}
+
 /// Parse and validate an exact-fleet YAML document.
 pub fn parse_fleet_yaml(text: &str) -> Result<FleetSpec, FleetError> {
-    let file: FleetFile = serde_saphyr::from_str(text).map_err(|e| syntax_error(text, &e))?;
+    let file: FleetFile = serde_saphyr::from_str_with_options(text, parser_options())
+        .map_err(|e| syntax_error(text, &e))?;
     let defaults = file.defaults.unwrap_or_default();
     let mut clusters = Vec::with_capacity(file.clusters.len());
     let mut first_line: HashMap<String, u64> = HashMap::new();
