@@ -62,6 +62,35 @@ fn workload_labels(template: &Value) -> Value {
 
 /// apps/v1 Deployment: RollingUpdate 25%/25%, revisionHistoryLimit 10,
 /// progressDeadlineSeconds 600, selector `app=<name>` (or the template's `k8s-app`).
+/// What every workload builder starts with: the selector (key, value), the stored template
+/// carrying it, and metadata at generation 1 labelled like the template.
+struct WorkloadHead {
+    sk: String,
+    sv: String,
+    template: Value,
+    metadata: Map<String, Value>,
+}
+
+fn workload_head(
+    namespace: &str,
+    name: &str,
+    template: &Value,
+    rng: &mut SimRng,
+    now: Timestamp,
+) -> WorkloadHead {
+    let (sk, sv) = selector_for(template, name);
+    let template = stored_template(template, &sk, &sv);
+    let mut metadata = meta(name, Some(namespace), now, rng);
+    metadata.insert("generation".into(), json!(1));
+    metadata.insert("labels".into(), workload_labels(&template));
+    WorkloadHead {
+        sk,
+        sv,
+        template,
+        metadata,
+    }
+}
+
 pub fn deployment(
     namespace: &str,
     name: &str,
@@ -70,11 +99,12 @@ pub fn deployment(
     rng: &mut SimRng,
     now: Timestamp,
 ) -> Value {
-    let (sk, sv) = selector_for(template, name);
-    let template = stored_template(template, &sk, &sv);
-    let mut metadata = meta(name, Some(namespace), now, rng);
-    metadata.insert("generation".into(), json!(1));
-    metadata.insert("labels".into(), workload_labels(&template));
+    let WorkloadHead {
+        sk,
+        sv,
+        template,
+        mut metadata,
+    } = workload_head(namespace, name, template, rng, now);
     metadata.insert(
         "annotations".into(),
         json!({"deployment.kubernetes.io/revision": "1"}),
@@ -198,11 +228,12 @@ pub fn daemon_set(
     rng: &mut SimRng,
     now: Timestamp,
 ) -> Value {
-    let (sk, sv) = selector_for(template, name);
-    let template = stored_template(template, &sk, &sv);
-    let mut metadata = meta(name, Some(namespace), now, rng);
-    metadata.insert("generation".into(), json!(1));
-    metadata.insert("labels".into(), workload_labels(&template));
+    let WorkloadHead {
+        sk,
+        sv,
+        template,
+        mut metadata,
+    } = workload_head(namespace, name, template, rng, now);
     metadata.insert(
         "annotations".into(),
         json!({"deprecated.daemonset.template.generation": "1"}),
@@ -292,11 +323,12 @@ pub fn stateful_set(
     rng: &mut SimRng,
     now: Timestamp,
 ) -> Value {
-    let (sk, sv) = selector_for(template, name);
-    let template = stored_template(template, &sk, &sv);
-    let mut metadata = meta(name, Some(namespace), now, rng);
-    metadata.insert("generation".into(), json!(1));
-    metadata.insert("labels".into(), workload_labels(&template));
+    let WorkloadHead {
+        sk,
+        sv,
+        template,
+        metadata,
+    } = workload_head(namespace, name, template, rng, now);
     let v = json!({
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
