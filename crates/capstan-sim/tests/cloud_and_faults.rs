@@ -115,6 +115,11 @@ async fn machines_provision_join_and_terminate() {
     .await;
 }
 
+async fn upgrade(t: &TestTwin, body: serde_json::Value) -> (u16, serde_json::Value) {
+    t.control("alpha", "POST", "cloud/v1/control-plane/upgrade", body)
+        .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn control_plane_upgrades_one_minor_at_a_time_and_can_fail() {
     let t = TestTwin::start(FLEET, SCALE, TwinConfig::default()).await;
@@ -122,38 +127,15 @@ async fn control_plane_upgrades_one_minor_at_a_time_and_can_fail() {
     assert_eq!(client.apiserver_version().await.unwrap().minor, "32");
 
     // Two minors at once and downgrades are refused, and change nothing.
-    let (code, body) = t
-        .control(
-            "alpha",
-            "POST",
-            "cloud/v1/control-plane/upgrade",
-            json!({"version": "1.34"}),
-        )
-        .await;
+    let (code, body) = upgrade(&t, json!({"version": "1.34"})).await;
     assert_eq!(code, 422, "{body}");
-    let (code, _) = t
-        .control(
-            "alpha",
-            "POST",
-            "cloud/v1/control-plane/upgrade",
-            json!({"version": "1.31"}),
-        )
-        .await;
+    let (code, _) = upgrade(&t, json!({"version": "1.31"})).await;
     assert_eq!(code, 422);
-    let (code, body) = t
-        .control("alpha", "POST", "cloud/v1/control-plane/upgrade", json!({}))
-        .await;
+    let (code, body) = upgrade(&t, json!({})).await;
     assert_eq!(code, 422);
     assert!(body.as_str().unwrap_or("").contains("version"), "{body}");
 
-    let (code, body) = t
-        .control(
-            "alpha",
-            "POST",
-            "cloud/v1/control-plane/upgrade",
-            json!({"version": "1.33"}),
-        )
-        .await;
+    let (code, body) = upgrade(&t, json!({"version": "1.33"})).await;
     assert_eq!(code, 200, "{body}");
     assert_eq!(
         body["controlPlane"]["upgrading"]["to"]
@@ -162,14 +144,7 @@ async fn control_plane_upgrades_one_minor_at_a_time_and_can_fail() {
         Some(true)
     );
     // A second upgrade while one runs is a conflict.
-    let (code, _) = t
-        .control(
-            "alpha",
-            "POST",
-            "cloud/v1/control-plane/upgrade",
-            json!({"version": "1.33"}),
-        )
-        .await;
+    let (code, _) = upgrade(&t, json!({"version": "1.33"})).await;
     assert_eq!(code, 409);
     eventually("/version to report 1.33", DEADLINE, || {
         let client = client.clone();
@@ -187,14 +162,7 @@ async fn control_plane_upgrades_one_minor_at_a_time_and_can_fail() {
         )
         .await;
     assert_eq!(code, 200);
-    let (code, _) = t
-        .control(
-            "alpha",
-            "POST",
-            "cloud/v1/control-plane/upgrade",
-            json!({"version": "1.34"}),
-        )
-        .await;
+    let (code, _) = upgrade(&t, json!({"version": "1.34"})).await;
     assert_eq!(code, 200);
     let last = eventually("the failed upgrade to be reported", DEADLINE, || {
         let t = &t;
