@@ -4,6 +4,8 @@
 //! function of the state and a `now` passed in, which is what makes rollouts and the twin
 //! testable and reproducible at fleet scale.
 
+pub mod annotations;
+pub mod drain;
 pub mod duration;
 pub mod intstr;
 pub mod quantity;

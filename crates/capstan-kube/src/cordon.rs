@@ -1,0 +1,1 @@
+//! Cordon and uncordon, remembering whether an operator had cordoned the node first.

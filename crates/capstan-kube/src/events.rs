@@ -1,0 +1,1 @@
+//! Kubernetes Events that record what Capstan did (forced deletions above all).

@@ -1,0 +1,1 @@
+//! The eviction client: policy/v1 evictions with UID preconditions, and their outcomes.
