@@ -16,6 +16,7 @@ pub mod cordon;
 pub mod drain;
 pub mod events;
 pub mod evict;
+pub mod provider;
 
 mod error;
 pub use error::{Error, Result};
