@@ -13,6 +13,8 @@ pub enum Error {
     IntOrString { input: String, reason: String },
     #[error("invalid version {input:?}: {reason}")]
     Version { input: String, reason: String },
+    #[error("invalid lifecycle {field}: {reason}")]
+    Lifecycle { field: String, reason: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -8,6 +8,7 @@ pub mod annotations;
 pub mod drain;
 pub mod duration;
 pub mod intstr;
+pub mod lifecycle;
 pub mod quantity;
 pub mod rng;
 pub mod selector;
