@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod quantity;
 pub mod rng;
 pub mod selector;
+pub mod summary;
 pub mod version;
 
 mod error;
