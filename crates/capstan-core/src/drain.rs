@@ -448,7 +448,12 @@ pub fn classify_eviction(answer: &StatusAnswer<'_>, default_delay: Duration) -> 
         403 if answer.cause_types.contains(&"NamespaceTerminating") => {
             EvictionAnswer::NamespaceTerminating
         }
-        429 | 504 => EvictionAnswer::Retry {
+        // 500 is how eviction.go reports more than one PDB: a misconfiguration to surface,
+        // not to retry. Other 5xx answers are the server's trouble, retried like a 429.
+        500 if answer.message.contains("more than one PodDisruptionBudget") => {
+            EvictionAnswer::Failed { message }
+        }
+        429 | 500 | 502 | 503 | 504 => EvictionAnswer::Retry {
             retry_after: if answer.retry_after_seconds > 0 {
                 Duration::from_secs(u64::from(answer.retry_after_seconds))
             } else {

@@ -85,12 +85,10 @@ fn check(pods: &[&str], flags: &str, expected: &str) {
         pods.iter().map(|s| pod(s)).collect(),
         &options(&flags),
         |p| {
-            (p.controller.as_ref()?.kind == "DaemonSet").then(|| {
-                if orphan {
-                    DaemonSetLookup::NotFound
-                } else {
-                    DaemonSetLookup::Exists
-                }
+            (p.controller.as_ref()?.kind == "DaemonSet").then_some(if orphan {
+                DaemonSetLookup::NotFound
+            } else {
+                DaemonSetLookup::Exists
             })
         },
         t(NOW),
