@@ -17,6 +17,7 @@ pub mod drain;
 pub mod events;
 pub mod evict;
 pub mod provider;
+pub mod slim;
 
 mod error;
 pub use error::{Error, Result};
