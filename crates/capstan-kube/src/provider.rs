@@ -4,6 +4,8 @@
 //! command per action ([`exec::ExecProvider`]) for EKS/GKE/AKS CLIs or Terraform. The cluster
 //! upgrade ([`crate::upgrade`]) only speaks this trait.
 
+pub mod exec;
+
 use capstan_clock::SharedClock;
 use capstan_core::version::KubeVersion;
 use futures::future::BoxFuture;
