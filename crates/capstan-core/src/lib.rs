@@ -13,6 +13,7 @@ pub mod quantity;
 pub mod rng;
 pub mod selector;
 pub mod summary;
+pub mod upgrade;
 pub mod version;
 
 mod error;
