@@ -54,8 +54,21 @@ impl PoolNode {
         self.terminate_requested || self.terminating
     }
 
+    /// Ready and schedulable. Capstan's marks are not consulted: they mean something only on
+    /// a cordoned node (the drain engine treats marks on a schedulable node as stale, left by
+    /// someone's `kubectl uncordon`).
     fn available(&self) -> bool {
-        self.ready && !self.unschedulable && !self.drain_started && !self.going()
+        self.ready && !self.unschedulable && !self.going()
+    }
+
+    /// A drain Capstan started and that has not completed.
+    fn draining(&self) -> bool {
+        self.unschedulable && self.drain_started && !self.drained
+    }
+
+    /// A drain Capstan completed, and nobody uncordoned the node since.
+    fn drained(&self) -> bool {
+        self.unschedulable && self.drained
     }
 }
 
@@ -85,8 +98,8 @@ pub struct PoolState {
 pub enum RollAction {
     /// Order `count` machines at the target version.
     Provision { count: u32 },
-    /// Cordon and drain `node`; `resume` when its drain had started before (a drain in flight
-    /// in this process, or one a restarted agent takes over).
+    /// Cordon and drain `node`; `resume` when its drain had started before and the node is
+    /// still cordoned (a drain in flight in this process, or one a restarted agent takes over).
     Drain { node: String, resume: bool },
     /// Mark `node` terminate-requested, then ask the provider to delete it. Also returned for a
     /// node marked but not yet terminating at the provider (the request may have been lost).
@@ -176,10 +189,10 @@ pub fn plan_roll(state: &PoolState) -> RollPlan {
             status.updated += u32::from(node.ready && !node.unschedulable);
             continue;
         }
-        // A drained mark on a node someone uncordoned since is stale: pods may be back.
-        if node.drained && node.unschedulable {
+        // Marks on a node someone uncordoned since are stale: pods may be back.
+        if node.drained() {
             to_terminate.push(node);
-        } else if node.drain_started && !node.drained {
+        } else if node.draining() {
             status.draining += 1;
             resumed.push(RollAction::Drain {
                 node: node.name.clone(),
@@ -233,7 +246,7 @@ pub fn plan_roll(state: &PoolState) -> RollPlan {
         }
         actions.push(RollAction::Drain {
             node: node.name.clone(),
-            resume: node.drain_started,
+            resume: false,
         });
     }
 

@@ -172,13 +172,21 @@ fn mid_roll_states() {
         1,
         &[],
     );
-    // A drained mark on a node someone uncordoned is stale: drain it again, never terminate.
+    // Marks on a node someone uncordoned are stale: it is available, and drained anew
+    // (never terminated on the strength of an old mark).
     check(
         "stale drained mark",
         (2, 0, 1),
         &["a:o:RSD", "b:o:R"],
         0,
-        &["resume:a"],
+        &["drain:a"],
+    );
+    check(
+        "stale marks cost availability",
+        (2, 0, 1),
+        &["a:o:RSD", "b:o:RS"],
+        0,
+        &["drain:a"],
     );
     // The last old node is going: wait for it to be gone before declaring the pool done.
     check(
@@ -244,7 +252,7 @@ fn check_invariants(state: &PoolState, plan: &RollPlan, drained_ever: &mut BTree
                     !(n.drained && n.unschedulable),
                     "drains drained {node} again"
                 );
-                assert_eq!(*resume, n.drain_started, "{node}");
+                assert_eq!(*resume, n.drain_started && n.unschedulable, "{node}");
                 if !resume {
                     *drained_ever.entry(node.clone()).or_default() += 1;
                 }
