@@ -334,11 +334,19 @@ impl ExecProvider {
                 )
             }
         };
+        let cluster = &self.config.cluster;
         match &result {
-            Ok(_) => tracing::info!(cluster = %self.config.cluster, "exec provider: {summary}"),
-            Err(_) => tracing::warn!(cluster = %self.config.cluster, "exec provider: {summary}"),
+            // An upgrade polls the queries; their successes are detail.
+            Ok(_) if action.is_query() => tracing::debug!(cluster, "exec provider: {summary}"),
+            Ok(_) => tracing::info!(cluster, "exec provider: {summary}"),
+            Err(_) => tracing::warn!(cluster, "exec provider: {summary}"),
         }
-        tracing::debug!(cluster = %self.config.cluster, action = action.as_str(), "exec provider output:\n{output}");
+        // The output may hold account details: debug only.
+        tracing::debug!(
+            cluster,
+            action = action.as_str(),
+            "exec provider output:\n{output}"
+        );
         if event_type == EventType::Warning || !action.is_query() {
             self.record(invocation, event_type, reason, &summary, &output)
                 .await;
@@ -405,7 +413,12 @@ impl ExecProvider {
         let target = invocation.event_target();
         if let Err(e) = recorder.record(&target, event_type, reason, &message).await {
             // The action's own outcome matters more than its record.
-            tracing::warn!(cluster = %self.config.cluster, "recording the {reason} event on {} {}: {e}", target.kind, target.name);
+            tracing::warn!(
+                cluster = %self.config.cluster,
+                "recording the {reason} event on {} {}: {e}",
+                target.kind,
+                target.name
+            );
         }
     }
 }
