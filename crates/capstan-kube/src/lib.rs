@@ -18,6 +18,8 @@ pub mod events;
 pub mod evict;
 pub mod provider;
 pub mod slim;
+pub mod summary;
+pub mod view;
 
 mod error;
 pub use error::{Error, Result};
