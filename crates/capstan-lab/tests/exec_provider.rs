@@ -378,3 +378,19 @@ async fn a_command_past_its_timeout_is_killed_and_reported() {
     );
     assert!(message.contains("waiting for the node group"), "{message}");
 }
+
+#[tokio::test]
+async fn unsupported_queries_fall_back() {
+    let fx = Fixture::start().await;
+    let script = fx.script("minimal.sh", "#!/bin/sh\nexit 3\n");
+    let provider = fx.provider(&script, Duration::from_secs(120));
+    // The control plane's version and the next minor's first patch.
+    assert_eq!(
+        provider.versions().await.unwrap(),
+        vec![KubeVersion::new(1, 32, 4), KubeVersion::new(1, 33, 0)]
+    );
+    assert_eq!(provider.machines().await.unwrap(), vec![]);
+    // Only queries may be unsupported: a mutating action that exits 3 failed.
+    let err = provider.delete_node("node-x").await.unwrap_err().to_string();
+    assert!(err.contains("delete-node: exited with code 3"), "{err}");
+}
