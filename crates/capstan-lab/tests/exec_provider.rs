@@ -391,6 +391,10 @@ async fn unsupported_queries_fall_back() {
     );
     assert_eq!(provider.machines().await.unwrap(), vec![]);
     // Only queries may be unsupported: a mutating action that exits 3 failed.
-    let err = provider.delete_node("node-x").await.unwrap_err().to_string();
+    let err = provider
+        .delete_node("node-x")
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("delete-node: exited with code 3"), "{err}");
 }
