@@ -46,17 +46,16 @@ pub async fn cordon_for_drain(
         .as_ref()
         .and_then(|s| s.unschedulable)
         .unwrap_or(false);
-    if let Some(started) = annotation(&current, DRAIN_STARTED) {
+    // Marks on a cordoned node are a drain to resume (the agent stopped mid-drain). Marks on
+    // a schedulable node are stale: someone uncordoned it since (e.g. `kubectl uncordon`,
+    // which leaves annotations alone), so this is a new drain.
+    if unschedulable && let Some(started) = annotation(&current, DRAIN_STARTED) {
         let drain_started = started.parse().map_err(|e| {
             Error::invalid(
                 format!("node {node} annotation {DRAIN_STARTED}"),
                 format!("{e}"),
             )
         })?;
-        if !unschedulable {
-            // Someone uncordoned a node mid-drain: take it back, keeping the marks.
-            patch(&api, node, json!({"spec": {"unschedulable": true}})).await?;
-        }
         return Ok(Cordoned {
             drain_started,
             was_unschedulable: annotation(&current, WAS_UNSCHEDULABLE) == Some("true"),
@@ -65,9 +64,15 @@ pub async fn cordon_for_drain(
     }
     let mut annotations = serde_json::Map::new();
     annotations.insert(DRAIN_STARTED.into(), json!(now.to_string()));
-    if unschedulable {
-        annotations.insert(WAS_UNSCHEDULABLE.into(), json!("true"));
-    }
+    annotations.insert(DRAINED.into(), serde_json::Value::Null);
+    annotations.insert(
+        WAS_UNSCHEDULABLE.into(),
+        if unschedulable {
+            json!("true")
+        } else {
+            serde_json::Value::Null
+        },
+    );
     patch(
         &api,
         node,

@@ -1,0 +1,167 @@
+//! `kubectl drain` and `capstan drain` side by side on two identical twin clusters (same spec,
+//! same seed): they must evict the same pods and be held by the same PodDisruptionBudget in
+//! the same way.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use capstan_lab::{LabTwin, eventually};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::Api;
+use kube::api::{ListParams, PostParams};
+use serde_json::json;
+
+const TWINS: &str = r#"
+clusters:
+- name: left
+  version: "1.32.4"
+  provider: aws
+  region: eu-west-1
+  pods: 40
+  seed: 11
+  nodePools:
+  - {name: general, instanceType: m6i.2xlarge, capacityType: on-demand, nodes: 5, cpu: "8", memory: 32Gi, zones: [eu-west-1a]}
+- name: right
+  version: "1.32.4"
+  provider: aws
+  region: eu-west-1
+  pods: 40
+  seed: 11
+  nodePools:
+  - {name: general, instanceType: m6i.2xlarge, capacityType: on-demand, nodes: 5, cpu: "8", memory: 32Gi, zones: [eu-west-1a]}
+"#;
+
+async fn node_names(client: &kube::Client) -> Vec<String> {
+    let mut names: Vec<String> = Api::<Node>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|n| n.metadata.name)
+        .collect();
+    names.sort();
+    names
+}
+
+/// The same pinned, fully guarded Deployment in a cluster.
+async fn guard(client: &kube::Client, node: &str) {
+    let deploy: Deployment = serde_json::from_value(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "guarded", "namespace": "default"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "guarded"}},
+                 "template": {"metadata": {"labels": {"app": "guarded"}},
+                              "spec": {"nodeSelector": {"kubernetes.io/hostname": node},
+                                       "containers": [{"name": "c", "image": "nginx"}]}}}
+    }))
+    .unwrap();
+    Api::<Deployment>::namespaced(client.clone(), "default")
+        .create(&PostParams::default(), &deploy)
+        .await
+        .unwrap();
+    let pdb: PodDisruptionBudget = serde_json::from_value(json!({
+        "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+        "metadata": {"name": "guarded", "namespace": "default"},
+        "spec": {"maxUnavailable": 0, "selector": {"matchLabels": {"app": "guarded"}}}
+    }))
+    .unwrap();
+    let pdbs: Api<PodDisruptionBudget> = Api::namespaced(client.clone(), "default");
+    pdbs.create(&PostParams::default(), &pdb).await.unwrap();
+    eventually("the guarded pods counted by their PDB", Duration::from_secs(30), || {
+        let pdbs = pdbs.clone();
+        async move {
+            let s = pdbs.get("guarded").await.ok()?.status?;
+            (s.current_healthy == 2 && s.observed_generation == Some(1)).then_some(())
+        }
+    })
+    .await;
+}
+
+/// Names in lines `<prefix>NAME<suffix>`.
+fn names(text: &str, prefix: &str, suffix: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix(prefix))
+        .filter_map(|rest| rest.split_once(suffix).map(|(name, _)| name.to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn capstan_drain_and_kubectl_drain_agree() {
+    // 60x: a pod's 30 s grace period is half a second, so drains finish quickly.
+    let lab = LabTwin::start(TWINS, 60.0, capstan_sim::TwinConfig::default())
+        .await
+        .unwrap();
+    let left = lab.client("left").await.unwrap();
+    let right = lab.client("right").await.unwrap();
+    let nodes = node_names(&left).await;
+    assert_eq!(nodes, node_names(&right).await, "identical clusters");
+    let node = nodes[0].clone();
+    guard(&left, &node).await;
+    guard(&right, &node).await;
+
+    let flags = [
+        "--ignore-daemonsets",
+        "--delete-emptydir-data",
+        "--timeout=20s",
+    ];
+    let kubeconfig = lab.kubeconfig.to_str().unwrap().to_string();
+    let mut kubectl = tokio::process::Command::new("kubectl");
+    kubectl
+        .args(["--kubeconfig", &kubeconfig, "--context", "left", "drain", &node])
+        .args(flags);
+    let mut capstan = tokio::process::Command::new(env!("CARGO_BIN_EXE_capstan"));
+    capstan
+        .args(["drain", &node, "--kubeconfig", &kubeconfig, "--context", "right"])
+        .args(flags)
+        .env("RUST_BACKTRACE", "0");
+    let (k, c) = tokio::join!(kubectl.output(), capstan.output());
+    let (k, c) = (k.unwrap(), c.unwrap());
+    let (k_out, k_err) = (
+        String::from_utf8_lossy(&k.stdout),
+        String::from_utf8_lossy(&k.stderr),
+    );
+    let (c_out, c_err) = (
+        String::from_utf8_lossy(&c.stdout),
+        String::from_utf8_lossy(&c.stderr),
+    );
+    let context = format!(
+        "kubectl:\n{k_out}\n{k_err}\ncapstan:\n{c_out}\n{c_err}"
+    );
+
+    // Both cordon, both fail at the deadline because of the budget.
+    assert!(k_out.contains(&format!("node/{node} cordoned")), "{context}");
+    assert!(c_out.contains(&format!("node/{node} cordoned")), "{context}");
+    assert!(!k.status.success() && !c.status.success(), "{context}");
+
+    // The same pods were evicted.
+    let k_evicted = names(&k_out, "pod/", " evicted");
+    let c_evicted = names(&c_out, "pod/", " evicted");
+    assert!(!k_evicted.is_empty(), "{context}");
+    assert_eq!(k_evicted, c_evicted, "{context}");
+
+    // The same pods were held, with the same refusal from the server.
+    let held_prefix = "error when evicting pods/\"";
+    let k_held = names(&k_err, held_prefix, "\" -n \"default\"");
+    let c_held = names(&c_err, held_prefix, "\" -n \"default\"");
+    assert_eq!(k_held.len(), 2, "{context}");
+    assert!(k_held.iter().all(|p| p.starts_with("guarded-")), "{context}");
+    assert_eq!(k_held, c_held, "{context}");
+    let refusal = "Cannot evict pod as it would violate the pod's disruption budget.";
+    assert!(k_err.contains(refusal) && c_err.contains(refusal), "{context}");
+
+    // What kubectl cannot say: which budget holds them, and by how much.
+    for pod in &c_held {
+        assert!(
+            c_err
+                .lines()
+                .any(|l| l.contains(pod.as_str())
+                    && l.contains("default/guarded")
+                    && l.contains("needs 2 healthy, has 2")),
+            "{context}"
+        );
+    }
+}
