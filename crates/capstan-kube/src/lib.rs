@@ -19,6 +19,7 @@ pub mod evict;
 pub mod provider;
 pub mod slim;
 pub mod summary;
+pub mod upgrade;
 pub mod view;
 
 mod error;

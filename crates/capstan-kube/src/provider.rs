@@ -5,6 +5,7 @@
 //! upgrade ([`crate::upgrade`]) only speaks this trait.
 
 pub mod exec;
+pub mod sim;
 
 use capstan_clock::SharedClock;
 use capstan_core::version::KubeVersion;

@@ -3,7 +3,8 @@
 //! of the reference table (provisioning 5-15 min, joining 2-5 min, termination 1-2 min).
 //!
 //! HTTP, under `/clusters/{name}/cloud/v1` (same bearer token as the cluster):
-//! - `GET    /`                              control plane, pools and machines
+//! - `GET    /`                              control plane, pools, machines, the twin's
+//!   simulated time (`now`) and its `timeScale`
 //! - `GET    /versions`                      versions this provider offers
 //! - `POST   /control-plane/upgrade`         `{"version": "1.32"}` (one minor at a time)
 //! - `POST   /node-pools/{pool}/nodes`       `{"count": 1, "version": "1.32.3"}` -> machine names
@@ -440,7 +441,13 @@ pub(crate) fn http(
             .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?
     };
     twin.write(cluster, |data| match (&req.method, parts) {
-        (&Method::GET, []) => Ok((StatusCode::OK, describe(data))),
+        (&Method::GET, []) => {
+            // The twin's simulated time, so that a provider can keep a clock in step with it.
+            let mut v = describe(data);
+            v["now"] = json!(now.to_string());
+            v["timeScale"] = json!(twin.clock.scale());
+            Ok((StatusCode::OK, v))
+        }
         (&Method::GET, ["versions"]) => {
             Ok((StatusCode::OK, json!({"versions": offered_versions()})))
         }
