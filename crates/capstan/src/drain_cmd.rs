@@ -192,3 +192,26 @@ fn print_text(report: &DrainReport) {
         );
     }
 }
+
+#[derive(clap::Args, Debug)]
+pub struct UncordonArgs {
+    /// The node to make schedulable again.
+    pub node: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// `capstan uncordon NODE`: like `kubectl uncordon`, and also clears Capstan's drain marks;
+/// a node an operator had cordoned before Capstan's drain stays cordoned.
+pub async fn uncordon(args: UncordonArgs) -> Result<()> {
+    let client = args.target.target().client().await?;
+    if capstan_kube::cordon::uncordon(&client, &args.node).await? {
+        println!("node/{} uncordoned", args.node);
+    } else {
+        println!(
+            "node/{} left cordoned: it was cordoned before Capstan drained it (drain marks cleared)",
+            args.node
+        );
+    }
+    Ok(())
+}

@@ -1,7 +1,9 @@
 //! `capstan`: operate fleets of Kubernetes clusters.
 
 mod bench;
+mod drain_cmd;
 mod sim;
+mod target_args;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -21,6 +23,10 @@ struct Cli {
 enum Command {
     /// Serve a simulated fleet through a faithful subset of the Kubernetes API.
     Sim(sim::SimArgs),
+    /// Drain a node like `kubectl drain`, reporting what blocks it.
+    Drain(drain_cmd::DrainArgs),
+    /// Make a node schedulable again and clear Capstan's drain marks.
+    Uncordon(drain_cmd::UncordonArgs),
     /// Scale benchmarks that print JSON.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -42,6 +48,8 @@ fn main() -> Result<()> {
         match cli.command {
             Command::Sim(args) => sim::run(args).await,
             Command::Bench(cmd) => bench::run(cmd).await,
+            Command::Drain(args) => drain_cmd::run(args).await,
+            Command::Uncordon(args) => drain_cmd::uncordon(args).await,
         }
     })
 }

@@ -1,6 +1,6 @@
-//! `kubectl drain` and `capstan drain` side by side on two identical twin clusters (same spec,
-//! same seed): they must evict the same pods and be held by the same PodDisruptionBudget in
-//! the same way.
+//! `kubectl drain` and `capstan drain` side by side on two identical twin clusters (two twins
+//! serving the same fleet with the same seed): they must evict the same pods and be held by the
+//! same PodDisruptionBudget in the same way.
 
 #![allow(clippy::unwrap_used)]
 
@@ -15,17 +15,9 @@ use kube::Api;
 use kube::api::{ListParams, PostParams};
 use serde_json::json;
 
-const TWINS: &str = r#"
+const FLEET: &str = r#"
 clusters:
-- name: left
-  version: "1.32.4"
-  provider: aws
-  region: eu-west-1
-  pods: 40
-  seed: 11
-  nodePools:
-  - {name: general, instanceType: m6i.2xlarge, capacityType: on-demand, nodes: 5, cpu: "8", memory: 32Gi, zones: [eu-west-1a]}
-- name: right
+- name: alpha
   version: "1.32.4"
   provider: aws
   region: eu-west-1
@@ -92,11 +84,10 @@ fn names(text: &str, prefix: &str, suffix: &str) -> BTreeSet<String> {
 #[tokio::test]
 async fn capstan_drain_and_kubectl_drain_agree() {
     // 60x: a pod's 30 s grace period is half a second, so drains finish quickly.
-    let lab = LabTwin::start(TWINS, 60.0, capstan_sim::TwinConfig::default())
-        .await
-        .unwrap();
-    let left = lab.client("left").await.unwrap();
-    let right = lab.client("right").await.unwrap();
+    let twin = || LabTwin::start(FLEET, 60.0, capstan_sim::TwinConfig::default());
+    let (left_lab, right_lab) = (twin().await.unwrap(), twin().await.unwrap());
+    let left = left_lab.client("alpha").await.unwrap();
+    let right = right_lab.client("alpha").await.unwrap();
     let nodes = node_names(&left).await;
     assert_eq!(nodes, node_names(&right).await, "identical clusters");
     let node = nodes[0].clone();
@@ -108,14 +99,17 @@ async fn capstan_drain_and_kubectl_drain_agree() {
         "--delete-emptydir-data",
         "--timeout=20s",
     ];
-    let kubeconfig = lab.kubeconfig.to_str().unwrap().to_string();
+    let (left_config, right_config) = (
+        left_lab.kubeconfig.to_str().unwrap().to_string(),
+        right_lab.kubeconfig.to_str().unwrap().to_string(),
+    );
     let mut kubectl = tokio::process::Command::new("kubectl");
     kubectl
-        .args(["--kubeconfig", &kubeconfig, "--context", "left", "drain", &node])
+        .args(["--kubeconfig", &left_config, "--context", "alpha", "drain", &node])
         .args(flags);
     let mut capstan = tokio::process::Command::new(env!("CARGO_BIN_EXE_capstan"));
     capstan
-        .args(["drain", &node, "--kubeconfig", &kubeconfig, "--context", "right"])
+        .args(["drain", &node, "--kubeconfig", &right_config, "--context", "alpha"])
         .args(flags)
         .env("RUST_BACKTRACE", "0");
     let (k, c) = tokio::join!(kubectl.output(), capstan.output());
