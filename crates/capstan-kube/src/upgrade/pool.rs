@@ -181,8 +181,31 @@ impl<'a> PoolRoll<'a> {
             .filter(|(_, n)| n.pool.as_deref() == Some(self.pool.as_str()))
             .collect();
 
-        // Timelines: machines' phase history (exact at the twin), drain and terminate marks,
-        // and nodes seen gone.
+        // Timelines: Capstan's marks first (a resumed drain keeps its first start), then the
+        // machines' phase history (exact at the twin), then nodes seen Ready or gone.
+        for (name, n) in &pool_nodes {
+            let drain_started = n
+                .drain_started
+                .as_deref()
+                .filter(|_| n.unschedulable)
+                .and_then(|s| s.parse().ok());
+            let terminate_requested = n
+                .terminate_requested
+                .as_deref()
+                .and_then(|s| s.parse().ok());
+            if drain_started.is_none() && terminate_requested.is_none() {
+                continue;
+            }
+            let t = timelines
+                .entry(name.to_string())
+                .or_insert_with(|| NodeTimeline::new(name, Some(&self.pool)));
+            if let Some(at) = drain_started {
+                t.record(NodePhase::Draining, at);
+            }
+            if let Some(at) = terminate_requested {
+                t.record(NodePhase::Terminating, at);
+            }
+        }
         for m in machines.values() {
             let t = timelines
                 .entry(m.name.clone())
@@ -198,29 +221,12 @@ impl<'a> PoolRoll<'a> {
             }
         }
         for (name, n) in &pool_nodes {
-            let marked =
-                (n.drain_started.is_some() && n.unschedulable) || n.terminate_requested.is_some();
-            let t = match timelines.get_mut(name.as_str()) {
-                Some(t) => t,
-                None if marked => timelines
-                    .entry(name.to_string())
-                    .or_insert_with(|| NodeTimeline::new(name, Some(&self.pool))),
-                None => continue,
-            };
-            if n.ready {
+            // Providers that do not report Running: Ready is when the node starts operating.
+            if let Some(t) = timelines.get_mut(name.as_str())
+                && n.ready
+                && t.current().is_some_and(|(p, _)| p < NodePhase::Operating)
+            {
                 t.record(NodePhase::Operating, now);
-            }
-            if let Some(at) = n.drain_started.as_deref().and_then(|s| s.parse().ok())
-                && n.unschedulable
-            {
-                t.record(NodePhase::Draining, at);
-            }
-            if let Some(at) = n
-                .terminate_requested
-                .as_deref()
-                .and_then(|s| s.parse().ok())
-            {
-                t.record(NodePhase::Terminating, at);
             }
         }
         for gone in self.known.iter().filter(|n| !pool_nodes.contains_key(n)) {
