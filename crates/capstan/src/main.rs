@@ -1,9 +1,13 @@
 //! `capstan`: operate fleets of Kubernetes clusters.
 
+mod agent;
 mod bench;
+mod bench_agent;
+mod bench_drain;
 mod drain_cmd;
 mod sim;
 mod target_args;
+mod upgrade_cmd;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -27,9 +31,24 @@ enum Command {
     Drain(drain_cmd::DrainArgs),
     /// Make a node schedulable again and clear Capstan's drain marks.
     Uncordon(drain_cmd::UncordonArgs),
+    /// Commands on one cluster.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+    /// The long-lived agent: keeps a view of the cluster and reports its summary.
+    Agent(agent::AgentArgs),
     /// Scale benchmarks that print JSON.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum ClusterCommand {
+    /// List and summarize the cluster: versions, nodes by pool, phase and condition, pods,
+    /// requested resources, and what would block a drain.
+    Summary(agent::SummaryArgs),
+    /// Upgrade the control plane (one minor at a time) and roll every node pool to the new
+    /// version with maxSurge/maxUnavailable; run again to resume an interrupted upgrade.
+    Upgrade(upgrade_cmd::UpgradeArgs),
 }
 
 fn main() -> Result<()> {
@@ -48,6 +67,9 @@ fn main() -> Result<()> {
         match cli.command {
             Command::Sim(args) => sim::run(args).await,
             Command::Bench(cmd) => bench::run(cmd).await,
+            Command::Cluster(ClusterCommand::Summary(args)) => agent::summary(args).await,
+            Command::Cluster(ClusterCommand::Upgrade(args)) => upgrade_cmd::run(args).await,
+            Command::Agent(args) => agent::run(args).await,
             Command::Drain(args) => drain_cmd::run(args).await,
             Command::Uncordon(args) => drain_cmd::uncordon(args).await,
         }

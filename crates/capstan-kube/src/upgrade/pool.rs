@@ -328,7 +328,7 @@ impl<'a> PoolRoll<'a> {
             .provider
             .create_nodes(&self.pool, count, &self.target)
             .await?;
-        tracing::info!(pool = %self.pool, count, ?names, "ordered machines");
+        tracing::debug!(pool = %self.pool, count, ?names, "ordered machines");
         if names.is_empty() {
             self.ordered_anonymous += count;
         }
