@@ -16,6 +16,9 @@ pub enum BenchCommand {
     /// The twin at scale: generation, memory, paginated list throughput, watch fan-out,
     /// thousands of clusters, and kubectl beside kube-rs.
     Sim(SimBench),
+    /// The cluster view on a big cluster served by a child `capstan sim`: initial sync time,
+    /// steady RSS of the agent alone, summary time.
+    Agent(crate::bench_agent::AgentBench),
 }
 
 #[derive(clap::Args, Debug)]
@@ -38,7 +41,7 @@ pub struct SimBench {
 }
 
 /// Resident and peak resident memory of this process, in MiB (Linux /proc).
-fn rss_mib() -> (f64, f64) {
+pub(crate) fn rss_mib() -> (f64, f64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |name: &str| {
         status
@@ -334,6 +337,11 @@ async fn time_kubectl(served: &Served, extra: &[&str]) -> Result<(usize, f64)> {
 
 pub async fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
+        BenchCommand::Agent(b) => {
+            let report = crate::bench_agent::run(b).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
         BenchCommand::Sim(b) => {
             let compare = kubectl_vs_kube(&b).await?;
             let small = many_small(&b).await?;
