@@ -4,6 +4,7 @@ mod agent;
 mod bench;
 mod bench_agent;
 mod bench_drain;
+mod bench_roll;
 mod drain_cmd;
 mod sim;
 mod target_args;
