@@ -19,6 +19,11 @@ pub enum BenchCommand {
     /// The cluster view on a big cluster served by a child `capstan sim`: initial sync time,
     /// steady RSS of the agent alone, summary time.
     Agent(crate::bench_agent::AgentBench),
+    /// `capstan drain` beside `kubectl drain` on the same node of two identical twins.
+    Drain(crate::bench_drain::DrainBench),
+    /// A node pool rolled with maxSurge: simulated makespan over the critical path of the
+    /// same roll's durations.
+    Roll(crate::bench_roll::RollBench),
 }
 
 #[derive(clap::Args, Debug)]
@@ -347,6 +352,16 @@ pub async fn run(cmd: BenchCommand) -> Result<()> {
             let small = many_small(&b).await?;
             let big = big_cluster(&b).await?;
             let report = json!({"bench": "sim", "big_cluster": big, "small_clusters": small, "kubectl_vs_kube_rs": compare});
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        BenchCommand::Drain(b) => {
+            let report = crate::bench_drain::run(b).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        BenchCommand::Roll(b) => {
+            let report = crate::bench_roll::run(b).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
