@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use super::stores::{VERSION_BIT, ViewState, Watched};
 
@@ -38,6 +38,11 @@ pub(crate) async fn watch<K: Watched>(client: kube::Client, state: Arc<ViewState
                 state.errors.lock().remove(&K::KIND);
                 state.mark_synced(K::KIND.bit());
                 debug!(kind, "listed");
+            }
+            // The watch's resourceVersion left the server's history (410 Gone): routine
+            // after a long disconnection or an API server restart; the watcher relists.
+            Err(watcher::Error::WatchError(status)) if status.code == 410 => {
+                info!(kind, "watch history expired; relisting");
             }
             Err(e) => {
                 warn!(kind, error = %e, "watch failed; retrying with backoff");
