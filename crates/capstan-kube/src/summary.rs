@@ -207,7 +207,9 @@ fn summarize_blockers(state: &ViewState, summary: &mut ClusterSummary) {
     let mut blocking: Vec<&PdbRecord> = pdbs
         .table
         .iter()
-        .filter(|p| p.disruptions_allowed <= 0)
+        // A budget whose status was never computed has zeros everywhere; upstream refuses
+        // evictions under it too, but it has no counts worth reporting yet.
+        .filter(|p| p.disruptions_allowed <= 0 && p.observed_generation.is_some())
         .collect();
     if blocking.is_empty() {
         return;

@@ -237,3 +237,20 @@ fn the_summary_stays_bounded_on_a_large_cluster() {
     let bytes = serde_json::to_vec(&sum).unwrap().len();
     assert!(bytes < 32 * 1024, "summary of {bytes} bytes");
 }
+
+#[test]
+fn a_node_recreated_under_its_name_starts_a_new_timeline() {
+    let s = state();
+    list(&s, vec![node("a1", "apps", "True", json!({}))]);
+    let mut again = node("a1", "apps", "True", json!({}));
+    again.metadata.uid = Some("another-uid".to_string());
+    list(&s, vec![again]);
+    let sum = summarize(&s, "2026-01-01T00:30:00Z".parse().unwrap());
+    let operating = sum
+        .lifecycle
+        .iter()
+        .find(|l| l.phase == NodePhase::Operating)
+        .unwrap();
+    // The old node's Operating phase ended; the new node's is under way.
+    assert_eq!((operating.completed, operating.in_progress), (1, 1));
+}

@@ -9,7 +9,7 @@ use capstan_core::lifecycle::NodeTimeline;
 use parking_lot::{Mutex, RwLock};
 use serde::de::DeserializeOwned;
 
-use super::intern::Interner;
+use super::intern::{Interner, Uid};
 use super::records::{NamespaceRecord, NodeRecord, PdbRecord, PodRecord, WorkloadRecord};
 use super::table::Table;
 use crate::slim::{
@@ -227,7 +227,12 @@ impl Watched for SlimNode {
         let mut guard = state.nodes.write();
         let store = &mut *guard;
         let name = store.interner.str(obj.name());
-        let previous = store.table.remove("", &name);
+        let mut previous = store.table.remove("", &name);
+        // A node deleted and recreated under the same name (seen only through a relist) is
+        // a new node: the old one's timeline ends.
+        if let Some(old) = previous.take_if(|p| p.uid != Uid::parse(obj.uid())) {
+            finish(store, old, state.clock.now());
+        }
         let record = NodeRecord::from_slim(&obj, &mut store.interner, previous);
         store.table.upsert("".into(), name, record);
     }
