@@ -8,6 +8,7 @@ use capstan_clock::Stopwatch;
 use capstan_lab::{LabTwin, eventually};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::Api;
 use kube::api::{ListParams, PostParams};
 use serde_json::json;
@@ -91,6 +92,19 @@ async fn prepared(b: &DrainBench) -> Result<(LabTwin, String)> {
         }
     })
     .await;
+    // The generated workloads include budgets that allow no disruption (a single replica with
+    // minAvailable 1, say): kubectl would wait on them forever. This benchmark times an
+    // unblocked drain, so those go; blocked drains are what the tests cover.
+    let pdbs: Api<PodDisruptionBudget> = Api::all(client.clone());
+    for pdb in pdbs.list(&ListParams::default()).await?.items {
+        if pdb.status.as_ref().is_some_and(|s| s.disruptions_allowed == 0) {
+            let ns = pdb.metadata.namespace.clone().unwrap_or_default();
+            let name = pdb.metadata.name.clone().unwrap_or_default();
+            Api::<PodDisruptionBudget>::namespaced(client.clone(), &ns)
+                .delete(&name, &Default::default())
+                .await?;
+        }
+    }
     Ok((lab, node))
 }
 
