@@ -30,6 +30,9 @@ use kube::Api;
 use kube::api::ListParams;
 
 use crate::cordon::{cordon_for_drain, mark_drained};
+use deletions::NodePods;
+
+mod deletions;
 use crate::events::{EventRecorder, EventTarget, EventType};
 use crate::evict::{EvictionClient, PodTarget};
 use crate::{Error, Result};
@@ -66,8 +69,11 @@ const CHUNK_SIZE: u32 = 500;
 /// Evictions in flight per node. kubectl starts one goroutine per pod; a bound keeps a
 /// 110-pod node just as fast while sparing the API server on nodes with thousands of pods.
 const CONCURRENCY: usize = 128;
-/// kubectl polls a deleted pod every second.
-const DELETE_POLL: Duration = Duration::from_secs(1);
+/// A watch reports deletions as they happen; this GET fallback (kubectl polls every second)
+/// only covers a watch that is down.
+const DELETE_FALLBACK_POLL: Duration = Duration::from_secs(10);
+/// Real-time floor of the fallback poll.
+const MIN_REAL_POLL: Duration = Duration::from_millis(500);
 /// Real-time floor of any wait, so that a very fast simulated clock does not spin.
 const MIN_REAL_WAIT: Duration = Duration::from_millis(20);
 
@@ -174,9 +180,11 @@ impl Drainer {
         } else {
             self.predict(&plan.to_delete).await.unwrap_or_default()
         };
+        let on_node = NodePods::watch(&self.client, node);
+        let on_node = &on_node;
         let ends: Vec<(DrainPod, PodEnd)> = futures::stream::iter(plan.to_delete)
             .map(|pod| async move {
-                let end = self.remove_pod(&pod, deadline, observer).await;
+                let end = self.remove_pod(&pod, deadline, on_node, observer).await;
                 (pod, end)
             })
             .buffer_unordered(CONCURRENCY)
@@ -312,6 +320,7 @@ impl Drainer {
         &self,
         pod: &DrainPod,
         deadline: Option<Timestamp>,
+        on_node: &NodePods,
         observer: &dyn DrainObserver,
     ) -> PodEnd {
         let target = PodTarget {
@@ -346,7 +355,7 @@ impl Drainer {
                     if self.options.dry_run {
                         return PodEnd::Gone;
                     }
-                    return match self.wait_for_delete(pod, deadline).await {
+                    return match self.wait_for_delete(pod, deadline, on_node).await {
                         true => {
                             observer.observe(&DrainProgress::Gone { pod: pod.key() });
                             PodEnd::Gone
@@ -364,7 +373,7 @@ impl Drainer {
                 }
                 EvictionAnswer::NamespaceTerminating => {
                     // kubectl: a pod already being deleted will go with its namespace.
-                    if self.wait_for_delete(pod, deadline).await {
+                    if self.wait_for_delete(pod, deadline, on_node).await {
                         return PodEnd::Gone;
                     }
                     return PodEnd::Held(last_blocker);
@@ -402,11 +411,20 @@ impl Drainer {
         }
     }
 
-    /// Poll until the pod is gone (404 or a different UID), the deadline passes, or, with
-    /// `skip_wait_for_delete_timeout`, its deletion is older than that. True when gone.
-    async fn wait_for_delete(&self, pod: &DrainPod, deadline: Option<Timestamp>) -> bool {
+    /// Wait until the pod is gone (404 or a different UID, as kubectl's `waitForDelete`), the
+    /// deadline passes, or, with `skip_wait_for_delete_timeout`, its deletion is older than
+    /// that. True when gone.
+    async fn wait_for_delete(
+        &self,
+        pod: &DrainPod,
+        deadline: Option<Timestamp>,
+        on_node: &NodePods,
+    ) -> bool {
         let api: Api<Pod> = Api::namespaced(self.client.clone(), &pod.namespace);
         loop {
+            if on_node.is_gone(&pod.uid) {
+                return true;
+            }
             match api.get_opt(&pod.name).await {
                 Ok(None) => return true,
                 Ok(Some(p)) if p.metadata.uid.as_deref() != Some(pod.uid.as_str()) => return true,
@@ -421,10 +439,28 @@ impl Drainer {
                 }
                 Err(e) => tracing::debug!(pod = %pod.key(), error = %e, "waiting for deletion"),
             }
-            if past(deadline, self.clock.now()) {
-                return false;
+            // Until the next fallback GET, wake on every watch event to check the pod.
+            let mut poll = DELETE_FALLBACK_POLL;
+            if let Some(d) = deadline {
+                poll = poll.min(d.duration_since(self.clock.now()).unsigned_abs());
             }
-            self.sleep_until(DELETE_POLL, deadline).await;
+            let real = self.clock.real_delay(poll).max(MIN_REAL_POLL);
+            let started = capstan_clock::Stopwatch::start();
+            let mut changes = on_node.subscribe();
+            while started.elapsed() < real && !past(deadline, self.clock.now()) {
+                if on_node.is_gone(&pod.uid) {
+                    return true;
+                }
+                let mut wait = real.saturating_sub(started.elapsed());
+                if let Some(d) = deadline {
+                    let left = d.duration_since(self.clock.now()).unsigned_abs();
+                    wait = wait.min(self.clock.real_delay(left).max(MIN_REAL_WAIT));
+                }
+                let _ = tokio::time::timeout(wait, changes.changed()).await;
+            }
+            if past(deadline, self.clock.now()) {
+                return on_node.is_gone(&pod.uid);
+            }
         }
     }
 
