@@ -14,8 +14,6 @@ pub const DRAINED: &str = "upgrade.toolkit.io/drained";
 /// On a node: `"true"` when it was already unschedulable before Capstan cordoned it, so that
 /// Capstan never uncordons a node that an operator cordoned.
 pub const WAS_UNSCHEDULABLE: &str = "upgrade.toolkit.io/was-unschedulable";
-/// On a node: the kubelet version of the roll that chose to replace it.
-pub const ROLL_TARGET: &str = "upgrade.toolkit.io/roll-target";
 /// On a node: when Capstan asked the provider to terminate its machine.
 pub const TERMINATE_REQUESTED: &str = "upgrade.toolkit.io/terminate-requested";
 

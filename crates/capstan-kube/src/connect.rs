@@ -50,10 +50,18 @@ impl Target {
         Ok(kube::Client::try_from(config)?)
     }
 
-    /// The context's name as the user would write it, for messages and events.
+    /// The context's name: the one asked for, else the kubeconfig's current context (read
+    /// without contacting the cluster), for messages, events and the exec provider.
     pub fn describe(&self) -> String {
-        self.context
-            .clone()
+        if let Some(context) = &self.context {
+            return context.clone();
+        }
+        let kubeconfig = match &self.kubeconfig {
+            Some(path) => kube::config::Kubeconfig::read_from(path).ok(),
+            None => kube::config::Kubeconfig::read().ok(),
+        };
+        kubeconfig
+            .and_then(|kc| kc.current_context)
             .unwrap_or_else(|| "(current context)".to_string())
     }
 }

@@ -165,8 +165,21 @@ impl NodeRecord {
         let drain_started = self.mark_time(DRAIN_STARTED);
         let terminating = self.terminating_since();
         let tl = &mut self.timeline;
+        // Joining is known when the view sees the node not Ready yet, or when the object itself
+        // shows a join: Ready after creation, within the hour. A node first seen Ready with no
+        // such transition (Ready since creation, or a kubelet restart long after it) has no
+        // Joining to report, rather than a made-up zero or a days-long one.
         if let Some(created) = self.created {
-            tl.record(NodePhase::Joining, created);
+            let shows_join = match (self.ready, self.ready_since) {
+                (Readiness::True, Some(ready)) => {
+                    ready > created && ready.duration_since(created) <= JOIN_EVIDENCE
+                }
+                (Readiness::True, None) => false,
+                _ => true,
+            };
+            if shows_join || tl.current().is_some() {
+                tl.record(NodePhase::Joining, created);
+            }
         }
         if self.ready == Readiness::True
             && let Some(at) = self.ready_since.or(self.created)
@@ -181,6 +194,9 @@ impl NodeRecord {
         }
     }
 }
+
+/// How long after its creation a node's first Ready still tells when it joined.
+const JOIN_EVIDENCE: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
 
 /// A pod as the view keeps it.
 #[derive(Debug, Clone)]
