@@ -112,7 +112,10 @@ async fn drain_evicts_every_replicated_pod_and_marks_the_node() {
         .map(key)
         .collect();
     expected.sort();
-    assert!(!expected.is_empty(), "the generator puts workload pods on every node");
+    assert!(
+        !expected.is_empty(),
+        "the generator puts workload pods on every node"
+    );
 
     let report = drainer(&lab, kubectl_like())
         .await
@@ -130,7 +133,10 @@ async fn drain_evicts_every_replicated_pod_and_marks_the_node() {
     );
 
     let left = pods_on(&client, &node).await;
-    assert!(left.iter().all(is_daemonset_pod), "only DaemonSet pods stay");
+    assert!(
+        left.iter().all(is_daemonset_pod),
+        "only DaemonSet pods stay"
+    );
     let n: Node = Api::all(client.clone()).get(&node).await.unwrap();
     assert_eq!(n.spec.unwrap().unschedulable, Some(true));
     let annotations = n.metadata.annotations.unwrap();
@@ -231,13 +237,17 @@ async fn guarded_workload(client: &kube::Client, node: &str) {
     .unwrap();
     let pdbs: Api<PodDisruptionBudget> = Api::namespaced(client.clone(), "default");
     pdbs.create(&PostParams::default(), &pdb).await.unwrap();
-    eventually("the guarded pods Ready and the PDB counting them", Duration::from_secs(30), || {
-        let pdbs = pdbs.clone();
-        async move {
-            let s = pdbs.get("guarded").await.ok()?.status?;
-            (s.current_healthy == 2 && s.observed_generation == Some(1)).then_some(())
-        }
-    })
+    eventually(
+        "the guarded pods Ready and the PDB counting them",
+        Duration::from_secs(30),
+        || {
+            let pdbs = pdbs.clone();
+            async move {
+                let s = pdbs.get("guarded").await.ok()?.status?;
+                (s.current_healthy == 2 && s.observed_generation == Some(1)).then_some(())
+            }
+        },
+    )
     .await;
 }
 
@@ -271,11 +281,22 @@ async fn a_pdb_that_allows_nothing_halts_at_the_deadline_naming_the_budget() {
     assert_eq!(
         held,
         vec![
-            ("default/guarded".to_string(), "needs 2 healthy, has 2".to_string()),
-            ("default/guarded".to_string(), "needs 2 healthy, has 2".to_string()),
+            (
+                "default/guarded".to_string(),
+                "needs 2 healthy, has 2".to_string()
+            ),
+            (
+                "default/guarded".to_string(),
+                "needs 2 healthy, has 2".to_string()
+            ),
         ]
     );
-    assert!(report.blockers.iter().all(|b| b.pod.starts_with("default/guarded-")));
+    assert!(
+        report
+            .blockers
+            .iter()
+            .all(|b| b.pod.starts_with("default/guarded-"))
+    );
     // Everything else left; the guarded pods stay and the node stays cordoned.
     let left: Vec<Pod> = pods_on(&client, &node)
         .await
@@ -308,7 +329,12 @@ async fn escalation_force_deletes_held_pods_and_records_an_event_for_each() {
     .unwrap();
     assert_eq!(report.outcome, DrainOutcome::Drained, "{report:?}");
     assert_eq!(report.forced.len(), 2);
-    assert!(report.forced.iter().all(|p| p.starts_with("default/guarded-")));
+    assert!(
+        report
+            .forced
+            .iter()
+            .all(|p| p.starts_with("default/guarded-"))
+    );
 
     let events: Api<Event> = Api::namespaced(client.clone(), "default");
     let forced_events: Vec<Event> = events

@@ -5,18 +5,16 @@
 //! agent's. The cluster is generated on first use, before the clock starts: what is timed is
 //! the view's list-and-watch of an already served cluster.
 
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use capstan_clock::{SharedClock, Stopwatch, SystemClock};
-use capstan_kube::connect::Target;
 use capstan_kube::view::ClusterView;
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::bench::rss_mib;
+use crate::child_twin::{ChildTwin, TWIN_READY};
 
 #[derive(clap::Args, Debug)]
 pub struct AgentBench {
@@ -37,74 +35,6 @@ pub struct AgentBench {
     pub settle_seconds: u64,
 }
 
-/// Longest wait for the child twin to serve and for its cluster to be generated (a
-/// 1,000,000-pod cluster takes minutes).
-const TWIN_READY: Duration = Duration::from_secs(30 * 60);
-
-/// A `capstan sim` child serving one cluster; killed when dropped.
-struct ChildTwin {
-    child: tokio::process::Child,
-    dir: tempfile::TempDir,
-}
-
-impl ChildTwin {
-    async fn start(b: &AgentBench) -> Result<Self> {
-        let exe = std::env::current_exe().context("locating the capstan binary")?;
-        let dir = tempfile::tempdir()?;
-        let mut child = tokio::process::Command::new(exe)
-            .args(["sim", "--tier", "enterprise", "--clusters", "1"])
-            .args([
-                "--nodes",
-                &b.nodes.to_string(),
-                "--pods",
-                &b.pods.to_string(),
-            ])
-            .args(["--seed", &b.seed.to_string(), "--listen", "127.0.0.1:0"])
-            .arg("--kubeconfig-dir")
-            .arg(dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .context("starting `capstan sim`")?;
-        let stdout = child.stdout.take().context("the child's stdout")?;
-        let mut lines = BufReader::new(stdout).lines();
-        // `capstan sim` prints its kubeconfig's path once it is written.
-        let banner = async {
-            while let Some(line) = lines.next_line().await? {
-                if line.contains("kubeconfig (a context per cluster)") {
-                    return anyhow::Ok(());
-                }
-            }
-            bail!("`capstan sim` exited before serving")
-        };
-        tokio::time::timeout(Duration::from_secs(60), banner)
-            .await
-            .context("waiting for `capstan sim` to serve")??;
-        // Keep reading so that the child never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Ok(Self { child, dir })
-    }
-
-    fn target(&self) -> Target {
-        Target::new(Some(&self.dir.path().join("kubeconfig")), None)
-    }
-
-    /// The child's resident memory in MiB, from /proc.
-    fn rss_mib(&self) -> Option<f64> {
-        let pid = self.child.id()?;
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-        let kb: f64 = status
-            .lines()
-            .find(|l| l.starts_with("VmRSS:"))?
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()?;
-        Some(kb / 1024.0)
-    }
-}
-
 /// One small request, which makes the twin generate the cluster (clusters are generated on
 /// first use); returns how long that took.
 async fn generate(client: &kube::Client) -> Result<f64> {
@@ -122,7 +52,19 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 pub async fn run(b: AgentBench) -> Result<serde_json::Value> {
-    let twin = ChildTwin::start(&b).await?;
+    let twin = ChildTwin::start(&[
+        "--tier".into(),
+        "enterprise".into(),
+        "--clusters".into(),
+        "1".into(),
+        "--nodes".into(),
+        b.nodes.to_string(),
+        "--pods".into(),
+        b.pods.to_string(),
+        "--seed".into(),
+        b.seed.to_string(),
+    ])
+    .await?;
     let target = twin.target();
     let mut config = target.config().await?;
     // Generating a 1M-pod cluster takes longer than kube's default read timeout.

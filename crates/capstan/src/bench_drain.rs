@@ -45,9 +45,13 @@ clusters:
 
 /// A twin whose first node carries exactly `pods` pods, all Running; returns the node.
 async fn prepared(b: &DrainBench) -> Result<(LabTwin, String)> {
-    let lab = LabTwin::start(&fleet(b.pods), b.time_scale, capstan_sim::TwinConfig::default())
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let lab = LabTwin::start(
+        &fleet(b.pods),
+        b.time_scale,
+        capstan_sim::TwinConfig::default(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let client = lab
         .client("bench")
         .await
@@ -65,7 +69,10 @@ async fn prepared(b: &DrainBench) -> Result<(LabTwin, String)> {
     let on_node = ListParams::default().fields(&format!("spec.nodeName={node}"));
     let present = pods.list(&on_node).await?.items.len() as u32;
     if present > b.pods {
-        bail!("node {node} already has {present} pods, more than --pods {}", b.pods);
+        bail!(
+            "node {node} already has {present} pods, more than --pods {}",
+            b.pods
+        );
     }
     let fill: Deployment = serde_json::from_value(json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
@@ -80,24 +87,34 @@ async fn prepared(b: &DrainBench) -> Result<(LabTwin, String)> {
         .create(&PostParams::default(), &fill)
         .await?;
     let want = b.pods as usize;
-    eventually("the drained node full and Running", Duration::from_secs(120), || {
-        let (pods, on_node) = (pods.clone(), on_node.clone());
-        async move {
-            let items = pods.list(&on_node).await.ok()?.items;
-            let running = items
-                .iter()
-                .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
-                .count();
-            (running == want).then_some(())
-        }
-    })
+    eventually(
+        "the drained node full and Running",
+        Duration::from_secs(120),
+        || {
+            let (pods, on_node) = (pods.clone(), on_node.clone());
+            async move {
+                let items = pods.list(&on_node).await.ok()?.items;
+                let running = items
+                    .iter()
+                    .filter(|p| {
+                        p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+                    })
+                    .count();
+                (running == want).then_some(())
+            }
+        },
+    )
     .await;
     // The generated workloads include budgets that allow no disruption (a single replica with
     // minAvailable 1, say): kubectl would wait on them forever. This benchmark times an
     // unblocked drain, so those go; blocked drains are what the tests cover.
     let pdbs: Api<PodDisruptionBudget> = Api::all(client.clone());
     for pdb in pdbs.list(&ListParams::default()).await?.items {
-        if pdb.status.as_ref().is_some_and(|s| s.disruptions_allowed == 0) {
+        if pdb
+            .status
+            .as_ref()
+            .is_some_and(|s| s.disruptions_allowed == 0)
+        {
             let ns = pdb.metadata.namespace.clone().unwrap_or_default();
             let name = pdb.metadata.name.clone().unwrap_or_default();
             Api::<PodDisruptionBudget>::namespaced(client.clone(), &ns)
@@ -122,7 +139,10 @@ async fn time_drain(program: &std::path::Path, lab: &LabTwin, node: &str) -> Res
         .args(["--context", "bench"])
         .args(FLAGS);
     let sw = Stopwatch::start();
-    let out = cmd.output().await.with_context(|| format!("running {}", program.display()))?;
+    let out = cmd
+        .output()
+        .await
+        .with_context(|| format!("running {}", program.display()))?;
     let seconds = sw.elapsed().as_secs_f64();
     if !out.status.success() {
         bail!(

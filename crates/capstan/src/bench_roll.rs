@@ -19,13 +19,14 @@ use capstan_kube::events::EventRecorder;
 use capstan_kube::provider::Provider;
 use capstan_kube::provider::sim::SimProvider;
 use capstan_kube::upgrade::{ClusterUpgrader, LogUpgradeObserver, UpgradeOptions};
-use capstan_lab::LabTwin;
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Node;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::Api;
 use kube::api::{DeleteParams, ListParams};
 use serde_json::json;
+
+use crate::child_twin::ChildTwin;
 
 #[derive(clap::Args, Debug)]
 pub struct RollBench {
@@ -73,12 +74,23 @@ clusters:
         pods = b.pods,
         nodes = b.nodes
     );
-    let lab = LabTwin::start(&fleet, b.time_scale, capstan_sim::TwinConfig::default())
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let target = lab.target("roll");
+    // The twin runs in its own process: sharing this one's runtime and two cores, its work
+    // on a 1,000-node cluster would delay the agent's in simulated time.
+    let fleet_file = tempfile::NamedTempFile::new()?;
+    std::fs::write(fleet_file.path(), &fleet)?;
+    let twin = ChildTwin::start(&[
+        "--fleet".into(),
+        fleet_file.path().display().to_string(),
+        "--time-scale".into(),
+        b.time_scale.to_string(),
+    ])
+    .await?;
+    let target = twin.target_of(Some("roll"));
     let client = target.client().await?;
-    let clock: SharedClock = lab.clock.clone();
+    let sim = SimProvider::connect(client.clone()).await?;
+    let clock: SharedClock = sim
+        .clock()
+        .context("the twin's cloud reports its simulated time")?;
 
     // Budgets hold drains (the drain benchmark's subject; a halted drain stops the roll);
     // this one measures the roll's scheduling, so they go.
@@ -116,8 +128,7 @@ clusters:
             ..DrainOptions::default()
         },
     );
-    let provider: Arc<dyn Provider> =
-        Arc::new(SimProvider::new(client.clone(), Some(clock.clone())));
+    let provider: Arc<dyn Provider> = Arc::new(sim);
     let recorder = EventRecorder::new(client.clone(), clock.clone(), "capstan-upgrade");
     let options = UpgradeOptions {
         max_surge: IntOrPercent::parse("--max-surge", &b.max_surge)?,

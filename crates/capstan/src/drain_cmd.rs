@@ -105,7 +105,11 @@ impl ProgressPrinter {
 
 impl DrainObserver for ProgressPrinter {
     fn observe(&self, progress: &DrainProgress) {
-        let dry = if self.dry_run { " (server dry run)" } else { "" };
+        let dry = if self.dry_run {
+            " (server dry run)"
+        } else {
+            ""
+        };
         match progress {
             DrainProgress::Cordoned { node } => self.line(format!("node/{node} cordoned")),
             DrainProgress::Planned { pods, .. } => {
@@ -176,8 +180,20 @@ fn print_text(report: &DrainReport) {
         println!("node/{} drained", report.node);
     }
     if !report.blockers.is_empty() {
-        let w_pod = report.blockers.iter().map(|b| b.pod.len()).max().unwrap_or(3).max(3);
-        let w_pdb = report.blockers.iter().map(|b| b.pdb.len()).max().unwrap_or(3).max(3);
+        let w_pod = report
+            .blockers
+            .iter()
+            .map(|b| b.pod.len())
+            .max()
+            .unwrap_or(3)
+            .max(3);
+        let w_pdb = report
+            .blockers
+            .iter()
+            .map(|b| b.pdb.len())
+            .max()
+            .unwrap_or(3)
+            .max(3);
         eprintln!("{:w_pod$}   {:w_pdb$}   REASON", "POD", "PDB");
         for b in &report.blockers {
             let pdb = if b.pdb.is_empty() { "-" } else { &b.pdb };

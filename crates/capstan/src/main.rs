@@ -5,6 +5,7 @@ mod bench;
 mod bench_agent;
 mod bench_drain;
 mod bench_roll;
+mod child_twin;
 mod drain_cmd;
 mod sim;
 mod target_args;

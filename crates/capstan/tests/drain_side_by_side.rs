@@ -63,13 +63,17 @@ async fn guard(client: &kube::Client, node: &str) {
     .unwrap();
     let pdbs: Api<PodDisruptionBudget> = Api::namespaced(client.clone(), "default");
     pdbs.create(&PostParams::default(), &pdb).await.unwrap();
-    eventually("the guarded pods counted by their PDB", Duration::from_secs(30), || {
-        let pdbs = pdbs.clone();
-        async move {
-            let s = pdbs.get("guarded").await.ok()?.status?;
-            (s.current_healthy == 2 && s.observed_generation == Some(1)).then_some(())
-        }
-    })
+    eventually(
+        "the guarded pods counted by their PDB",
+        Duration::from_secs(30),
+        || {
+            let pdbs = pdbs.clone();
+            async move {
+                let s = pdbs.get("guarded").await.ok()?.status?;
+                (s.current_healthy == 2 && s.observed_generation == Some(1)).then_some(())
+            }
+        },
+    )
     .await;
 }
 
@@ -105,11 +109,25 @@ async fn capstan_drain_and_kubectl_drain_agree() {
     );
     let mut kubectl = tokio::process::Command::new("kubectl");
     kubectl
-        .args(["--kubeconfig", &left_config, "--context", "alpha", "drain", &node])
+        .args([
+            "--kubeconfig",
+            &left_config,
+            "--context",
+            "alpha",
+            "drain",
+            &node,
+        ])
         .args(flags);
     let mut capstan = tokio::process::Command::new(env!("CARGO_BIN_EXE_capstan"));
     capstan
-        .args(["drain", &node, "--kubeconfig", &right_config, "--context", "alpha"])
+        .args([
+            "drain",
+            &node,
+            "--kubeconfig",
+            &right_config,
+            "--context",
+            "alpha",
+        ])
         .args(flags)
         .env("RUST_BACKTRACE", "0");
     let (k, c) = tokio::join!(kubectl.output(), capstan.output());
@@ -122,13 +140,17 @@ async fn capstan_drain_and_kubectl_drain_agree() {
         String::from_utf8_lossy(&c.stdout),
         String::from_utf8_lossy(&c.stderr),
     );
-    let context = format!(
-        "kubectl:\n{k_out}\n{k_err}\ncapstan:\n{c_out}\n{c_err}"
-    );
+    let context = format!("kubectl:\n{k_out}\n{k_err}\ncapstan:\n{c_out}\n{c_err}");
 
     // Both cordon, both fail at the deadline because of the budget.
-    assert!(k_out.contains(&format!("node/{node} cordoned")), "{context}");
-    assert!(c_out.contains(&format!("node/{node} cordoned")), "{context}");
+    assert!(
+        k_out.contains(&format!("node/{node} cordoned")),
+        "{context}"
+    );
+    assert!(
+        c_out.contains(&format!("node/{node} cordoned")),
+        "{context}"
+    );
     assert!(!k.status.success() && !c.status.success(), "{context}");
 
     // The same pods were evicted.
@@ -142,19 +164,23 @@ async fn capstan_drain_and_kubectl_drain_agree() {
     let k_held = names(&k_err, held_prefix, "\" -n \"default\"");
     let c_held = names(&c_err, held_prefix, "\" -n \"default\"");
     assert_eq!(k_held.len(), 2, "{context}");
-    assert!(k_held.iter().all(|p| p.starts_with("guarded-")), "{context}");
+    assert!(
+        k_held.iter().all(|p| p.starts_with("guarded-")),
+        "{context}"
+    );
     assert_eq!(k_held, c_held, "{context}");
     let refusal = "Cannot evict pod as it would violate the pod's disruption budget.";
-    assert!(k_err.contains(refusal) && c_err.contains(refusal), "{context}");
+    assert!(
+        k_err.contains(refusal) && c_err.contains(refusal),
+        "{context}"
+    );
 
     // What kubectl cannot say: which budget holds them, and by how much.
     for pod in &c_held {
         assert!(
-            c_err
-                .lines()
-                .any(|l| l.contains(pod.as_str())
-                    && l.contains("default/guarded")
-                    && l.contains("needs 2 healthy, has 2")),
+            c_err.lines().any(|l| l.contains(pod.as_str())
+                && l.contains("default/guarded")
+                && l.contains("needs 2 healthy, has 2")),
             "{context}"
         );
     }
