@@ -3,8 +3,10 @@
 pub enum Error {
     #[error("kubeconfig: {0}")]
     Kubeconfig(String),
-    #[error(transparent)]
-    Kube(#[from] kube::Error),
+    // Not a `#[source]`: the message already says it all, and `{:#}` would repeat kube's
+    // debug dump of the Status after it.
+    #[error("{}", describe_kube(.0))]
+    Kube(kube::Error),
     #[error("decoding {what}: {source}")]
     Decode {
         what: String,
@@ -35,6 +37,29 @@ impl Error {
             Self::Kube(kube::Error::Api(s)) => Some(s.code),
             _ => None,
         }
+    }
+}
+
+impl From<kube::Error> for Error {
+    fn from(e: kube::Error) -> Self {
+        Self::Kube(e)
+    }
+}
+
+/// An API error as kubectl prints it ("Error from server (NotFound): nodes "x" not found"),
+/// without kube's debug dump of the whole Status; other errors as kube words them.
+fn describe_kube(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(status) => format!(
+            "Error from server ({}): {}",
+            if status.reason.is_empty() {
+                status.code.to_string()
+            } else {
+                status.reason.clone()
+            },
+            status.message
+        ),
+        other => other.to_string(),
     }
 }
 
