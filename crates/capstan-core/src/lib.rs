@@ -11,6 +11,7 @@ pub mod intstr;
 pub mod lifecycle;
 pub mod quantity;
 pub mod rng;
+pub mod rollout;
 pub mod selector;
 pub mod summary;
 pub mod upgrade;
