@@ -1,0 +1,389 @@
+//! The hub's persistent state, behind the [`Store`] trait.
+//!
+//! **Trait shape.** Methods return [`BoxFuture`] rather than being `async fn`s, so that the trait
+//! is dyn-compatible and the hub holds a [`SharedStore`] (`Arc<dyn Store>`) whatever the backend:
+//! [`SqliteStore`] today, PostgreSQL later. One boxed future per call is noise next to a
+//! database round trip.
+//!
+//! **Time.** The store reads no clock. Every write takes the `now` to record, from the hub's one
+//! clock (scaled in the demo), and staleness is computed on read by
+//! [`ClusterRecord::health_at`] rather than swept into the table: nothing has to run for a
+//! silent cluster to become Unknown, and a restarted hub sees its old rows as stale until their
+//! agents report again.
+//!
+//! **Documents.** Upgrade specs and statuses, rollout states and work payloads are JSON the
+//! store does not interpret: the rollout logic owns their shape, the store owns durability and
+//! the concurrency rules (compare-and-set on [`UpgradeRecord::generation`], idempotent
+//! [`Store::enqueue_work`], final work states).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use capstan_core::selector::LabelSelector;
+use futures::future::BoxFuture;
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::Result;
+
+mod sqlite;
+pub use sqlite::SqliteStore;
+
+/// The store as the hub holds it.
+pub type SharedStore = Arc<dyn Store>;
+
+/// The hub's persistent state. See the module documentation for the design.
+pub trait Store: Send + Sync + 'static {
+    // --- clusters inventory ---
+
+    /// Records an agent's report: inserts the cluster on first sight (`registered_at = now`),
+    /// otherwise replaces everything it reports and sets `last_seen = now`.
+    fn upsert_cluster<'a>(
+        &'a self,
+        report: &'a ClusterReport,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<()>>;
+    fn get_cluster<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<ClusterRecord>>>;
+    /// Clusters whose labels match `selector`, by name.
+    fn list_clusters<'a>(
+        &'a self,
+        selector: &'a LabelSelector,
+    ) -> BoxFuture<'a, Result<Vec<ClusterRecord>>>;
+    /// Removes a cluster from the inventory; `false` when there was none.
+    fn delete_cluster<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<bool>>;
+
+    // --- agents ---
+
+    /// Stores the SHA-256 of `token` for `cluster`, replacing any earlier one (re-registration
+    /// rotates the token). The token itself is neither stored nor logged.
+    fn register_agent<'a>(
+        &'a self,
+        cluster: &'a str,
+        token: &'a str,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<()>>;
+    /// Whether `token` is the one registered for `cluster`, compared in constant time.
+    fn verify_agent<'a>(&'a self, cluster: &'a str, token: &'a str) -> BoxFuture<'a, Result<bool>>;
+
+    // --- upgrades ---
+
+    /// Creates an upgrade at generation 1; [`crate::Error::AlreadyExists`] if the name is taken.
+    fn create_upgrade<'a>(
+        &'a self,
+        name: &'a str,
+        spec: &'a Value,
+        status: &'a Value,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<UpgradeRecord>>;
+    fn get_upgrade<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<UpgradeRecord>>>;
+    /// All upgrades, by name.
+    fn list_upgrades(&self) -> BoxFuture<'_, Result<Vec<UpgradeRecord>>>;
+    /// Replaces the status if the upgrade is still at `expected_generation`, and bumps the
+    /// generation; otherwise [`crate::Error::Conflict`] (or `NotFound`) and nothing changes.
+    fn update_upgrade_status<'a>(
+        &'a self,
+        name: &'a str,
+        expected_generation: i64,
+        status: &'a Value,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<UpgradeRecord>>;
+    /// Replaces the spec (pause, resume, approvals...) under the same compare-and-set rule.
+    fn update_upgrade_spec<'a>(
+        &'a self,
+        name: &'a str,
+        expected_generation: i64,
+        spec: &'a Value,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<UpgradeRecord>>;
+    /// Deletes an upgrade and its per-cluster rollout states; `false` when there was none.
+    fn delete_upgrade<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<bool>>;
+
+    // --- per-cluster rollout state ---
+
+    /// Sets one cluster's state within an upgrade; `NotFound` if the upgrade does not exist.
+    fn upsert_rollout_cluster<'a>(
+        &'a self,
+        upgrade: &'a str,
+        cluster: &'a str,
+        state: &'a Value,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<()>>;
+    /// The clusters' states within an upgrade, by cluster name.
+    fn list_rollout_clusters<'a>(
+        &'a self,
+        upgrade: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<RolloutClusterRecord>>>;
+
+    // --- events ---
+
+    /// Appends an event; returns its id (increasing: later appends have larger ids).
+    fn append_event<'a>(&'a self, event: &'a NewEvent) -> BoxFuture<'a, Result<i64>>;
+    /// The `limit` most recent events about `subject`, oldest first.
+    fn list_events<'a>(
+        &'a self,
+        subject: &'a Subject,
+        limit: u32,
+    ) -> BoxFuture<'a, Result<Vec<EventRecord>>>;
+
+    // --- work items for agents ---
+
+    /// Queues a work item as Pending. Idempotent on the id: if an item with this id exists,
+    /// nothing changes and `false` is returned, so a hub repeating a step after a crash does
+    /// not queue the work twice.
+    fn enqueue_work<'a>(
+        &'a self,
+        item: &'a NewWorkItem,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<bool>>;
+    fn get_work<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<WorkItem>>>;
+    /// A cluster's unfinished work (Pending or Running), oldest first: what an agent picks up,
+    /// including what it was running before it restarted.
+    fn list_open_work<'a>(&'a self, cluster: &'a str) -> BoxFuture<'a, Result<Vec<WorkItem>>>;
+    /// An agent's status for a work item. `generation` must match the item's
+    /// ([`crate::Error::Conflict`] otherwise: a message about an older item). Succeeded and
+    /// Failed are final: a later status for a finished item (a retried message) changes
+    /// nothing and the stored item is returned as is.
+    fn set_work_status<'a>(
+        &'a self,
+        id: &'a str,
+        generation: i64,
+        status: WorkStatus,
+        message: Option<&'a str>,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<WorkItem>>;
+}
+
+/// A cluster's health as its agent judged it, or Unknown when its agent is silent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ClusterHealth {
+    Healthy,
+    Degraded,
+    Unhealthy,
+    Unknown,
+}
+
+impl ClusterHealth {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Healthy => "Healthy",
+            Self::Degraded => "Degraded",
+            Self::Unhealthy => "Unhealthy",
+            Self::Unknown => "Unknown",
+        }
+    }
+}
+
+impl fmt::Display for ClusterHealth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ClusterHealth {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "Healthy" => Ok(Self::Healthy),
+            "Degraded" => Ok(Self::Degraded),
+            "Unhealthy" => Ok(Self::Unhealthy),
+            "Unknown" => Ok(Self::Unknown),
+            other => Err(format!("unknown cluster health {other:?}")),
+        }
+    }
+}
+
+/// Kubernetes versions running in a cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterVersions {
+    /// The API server's version (`v1.32.4`), when it answered.
+    pub control_plane: Option<String>,
+    /// Nodes per kubelet version.
+    pub kubelet: BTreeMap<String, u64>,
+}
+
+/// What an agent report contributes to the inventory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterReport {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub versions: ClusterVersions,
+    pub node_count: u64,
+    pub pod_count: u64,
+    pub health: ClusterHealth,
+    /// The agent's latest summary (bounded in size), opaque to the store; `Value::Null` if none.
+    pub summary: Value,
+}
+
+/// A cluster in the inventory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterRecord {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub versions: ClusterVersions,
+    pub node_count: u64,
+    pub pod_count: u64,
+    /// The health last reported; see [`Self::health_at`] for the health to show.
+    pub reported_health: ClusterHealth,
+    pub summary: Value,
+    pub last_seen: Timestamp,
+    pub registered_at: Timestamp,
+}
+
+impl ClusterRecord {
+    /// The health at `now`: Unknown once the agent has been silent for longer than `lease`,
+    /// the reported health otherwise.
+    pub fn health_at(&self, now: Timestamp, lease: SignedDuration) -> ClusterHealth {
+        if now.duration_since(self.last_seen) > lease {
+            ClusterHealth::Unknown
+        } else {
+            self.reported_health
+        }
+    }
+}
+
+/// A `ClusterUpgrade` as stored: documents opaque to the store, and the generation that
+/// compare-and-set writes are checked against.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpgradeRecord {
+    pub name: String,
+    pub spec: Value,
+    pub status: Value,
+    /// 1 at creation, +1 on every spec or status write.
+    pub generation: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// One cluster's state within an upgrade.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RolloutClusterRecord {
+    pub upgrade: String,
+    pub cluster: String,
+    pub state: Value,
+    pub updated_at: Timestamp,
+}
+
+/// What an event is about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Subject {
+    Upgrade(String),
+    Cluster(String),
+}
+
+impl Subject {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Upgrade(_) => "upgrade",
+            Self::Cluster(_) => "cluster",
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Upgrade(name) | Self::Cluster(name) => name,
+        }
+    }
+
+    fn from_parts(kind: &str, name: String) -> Option<Self> {
+        match kind {
+            "upgrade" => Some(Self::Upgrade(name)),
+            "cluster" => Some(Self::Cluster(name)),
+            _ => None,
+        }
+    }
+}
+
+/// An event to append.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub subject: Subject,
+    /// CamelCase, machine-readable (`StepStarted`, `ClusterFailed`).
+    pub reason: String,
+    pub message: String,
+    pub at: Timestamp,
+}
+
+/// A stored event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    pub id: i64,
+    pub subject: Subject,
+    pub reason: String,
+    pub message: String,
+    pub at: Timestamp,
+}
+
+/// Where a work item is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum WorkStatus {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl WorkStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "Pending",
+            Self::Running => "Running",
+            Self::Succeeded => "Succeeded",
+            Self::Failed => "Failed",
+        }
+    }
+
+    /// Succeeded and Failed: no later status changes them.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed)
+    }
+}
+
+impl fmt::Display for WorkStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for WorkStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "Pending" => Ok(Self::Pending),
+            "Running" => Ok(Self::Running),
+            "Succeeded" => Ok(Self::Succeeded),
+            "Failed" => Ok(Self::Failed),
+            other => Err(format!("unknown work status {other:?}")),
+        }
+    }
+}
+
+/// A work item to queue for a cluster's agent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewWorkItem {
+    /// Deterministic for the step it carries out (e.g. `{upgrade}/{cluster}/{target}`), so
+    /// that queuing it again is a no-op.
+    pub id: String,
+    pub cluster: String,
+    pub generation: i64,
+    pub kind: String,
+    pub payload: Value,
+}
+
+/// A queued work item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkItem {
+    pub id: String,
+    pub cluster: String,
+    pub generation: i64,
+    pub kind: String,
+    pub payload: Value,
+    pub status: WorkStatus,
+    /// The agent's last word on it (why it failed, what it is doing).
+    pub message: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
