@@ -117,6 +117,17 @@ pub trait Store: Send + Sync + 'static {
         upgrade: &'a str,
     ) -> BoxFuture<'a, Result<Vec<RolloutClusterRecord>>>;
 
+    /// One rollout decision, atomically: compare-and-set of the upgrade's status on
+    /// `expected_generation` (as [`Self::update_upgrade_status`]), then the clusters' states,
+    /// the work items (idempotent as [`Self::enqueue_work`]) and the events. All or nothing:
+    /// on a conflict, or a kill -9 halfway, none of it is stored, so the hub can persist a
+    /// decision and its effects without a window where one exists without the other.
+    fn write_rollout<'a>(
+        &'a self,
+        write: &'a RolloutWrite,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<UpgradeRecord>>;
+
     // --- events ---
 
     /// Appends an event; returns its id (increasing: later appends have larger ids).
@@ -265,6 +276,18 @@ pub struct RolloutClusterRecord {
     pub cluster: String,
     pub state: Value,
     pub updated_at: Timestamp,
+}
+
+/// Everything one rollout decision writes; see [`Store::write_rollout`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RolloutWrite {
+    pub upgrade: String,
+    pub expected_generation: i64,
+    pub status: Value,
+    /// (cluster, state) pairs to set, as [`Store::upsert_rollout_cluster`].
+    pub clusters: Vec<(String, Value)>,
+    pub work: Vec<NewWorkItem>,
+    pub events: Vec<NewEvent>,
 }
 
 /// What an event is about.

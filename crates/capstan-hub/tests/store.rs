@@ -7,8 +7,8 @@ use std::sync::Arc;
 use capstan_core::selector::LabelSelector;
 use capstan_hub::Error;
 use capstan_hub::store::{
-    ClusterHealth, ClusterReport, ClusterVersions, NewEvent, NewWorkItem, SharedStore, SqliteStore,
-    Store, Subject, WorkStatus,
+    ClusterHealth, ClusterReport, ClusterVersions, NewEvent, NewWorkItem, RolloutWrite,
+    SharedStore, SqliteStore, Store, Subject, WorkStatus,
 };
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
@@ -565,4 +565,110 @@ async fn concurrent_writers_from_one_generation_have_exactly_one_winner() {
     let stored = store.get_upgrade("canary").await.unwrap().unwrap();
     assert_eq!(stored.generation, 2);
     assert_eq!(stored.status, json!({"writer": winners[0]}));
+}
+
+fn step_one(expected_generation: i64) -> RolloutWrite {
+    RolloutWrite {
+        upgrade: "canary".into(),
+        expected_generation,
+        status: json!({"phase": "Progressing", "step": 0}),
+        clusters: vec![
+            ("eu-1".into(), json!({"state": "Upgrading"})),
+            ("us-2".into(), json!({"state": "Upgrading"})),
+        ],
+        work: vec![
+            work("canary/eu-1/1.33", "eu-1", 1),
+            work("canary/us-2/1.33", "us-2", 1),
+        ],
+        events: vec![NewEvent {
+            subject: Subject::Upgrade("canary".into()),
+            reason: "StepStarted".into(),
+            message: "step 1: 2 clusters".into(),
+            at: at(1),
+        }],
+    }
+}
+
+#[tokio::test]
+async fn a_rollout_write_stores_everything_together() {
+    let store = memory().await;
+    store
+        .create_upgrade("canary", &json!({}), &json!({"phase": "Pending"}), at(0))
+        .await
+        .unwrap();
+    // Queued before by a write that the hub did not see complete.
+    store
+        .enqueue_work(&work("canary/eu-1/1.33", "eu-1", 1), at(0))
+        .await
+        .unwrap();
+
+    let upgrade = store.write_rollout(&step_one(1), at(1)).await.unwrap();
+    assert_eq!(upgrade.generation, 2);
+    assert_eq!(upgrade.status["phase"], "Progressing");
+    assert_eq!(upgrade.updated_at, at(1));
+
+    let states = store.list_rollout_clusters("canary").await.unwrap();
+    assert_eq!(states.len(), 2);
+    assert!(states.iter().all(|s| s.state["state"] == "Upgrading"));
+    let eu = store.list_open_work("eu-1").await.unwrap();
+    assert_eq!(eu.len(), 1, "the earlier item is not duplicated");
+    assert_eq!(eu[0].created_at, at(0));
+    assert_eq!(store.list_open_work("us-2").await.unwrap().len(), 1);
+    let events = store
+        .list_events(&Subject::Upgrade("canary".into()), 10)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].reason, "StepStarted");
+}
+
+#[tokio::test]
+async fn a_rollout_write_that_loses_the_race_stores_nothing() {
+    let store = memory().await;
+    store
+        .create_upgrade("canary", &json!({}), &json!({"phase": "Pending"}), at(0))
+        .await
+        .unwrap();
+    store
+        .update_upgrade_status("canary", 1, &json!({"phase": "Paused"}), at(1))
+        .await
+        .unwrap();
+
+    let lost = store.write_rollout(&step_one(1), at(2)).await;
+    assert!(
+        matches!(
+            lost,
+            Err(Error::Conflict {
+                expected: 1,
+                actual: 2,
+                ..
+            })
+        ),
+        "{lost:?}"
+    );
+    let upgrade = store.get_upgrade("canary").await.unwrap().unwrap();
+    assert_eq!(upgrade.status, json!({"phase": "Paused"}));
+    assert!(
+        store
+            .list_rollout_clusters("canary")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.list_open_work("eu-1").await.unwrap().is_empty());
+    assert!(store.list_open_work("us-2").await.unwrap().is_empty());
+    let events = store
+        .list_events(&Subject::Upgrade("canary".into()), 10)
+        .await
+        .unwrap();
+    assert!(events.is_empty());
+
+    let mut missing = step_one(1);
+    missing.upgrade = "nope".into();
+    let missing = store.write_rollout(&missing, at(3)).await;
+    assert!(
+        matches!(missing, Err(Error::NotFound { .. })),
+        "{missing:?}"
+    );
+    assert!(store.list_open_work("eu-1").await.unwrap().is_empty());
 }

@@ -1,8 +1,9 @@
 //! [`Store`] on SQLite through sqlx: one file (WAL) for the hub, or memory for tests.
 //!
-//! Every write is a single statement (`INSERT .. ON CONFLICT`, `UPDATE .. WHERE generation = ?
-//! RETURNING`), so compare-and-set and idempotence hold without explicit transactions, and a
-//! kill -9 leaves each write either done or not. Queries are checked at run time (`query`, not
+//! Every write but one is a single statement (`INSERT .. ON CONFLICT`, `UPDATE .. WHERE
+//! generation = ? RETURNING`), so compare-and-set and idempotence hold without explicit
+//! transactions; [`SqliteStore::write_rollout`] groups several in one transaction. Either way a
+//! kill -9 leaves a write done or not done, never half done. Queries are checked at run time (`query`, not
 //! `query!`), so building needs no database.
 
 use std::path::Path;
@@ -14,20 +15,24 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use jiff::Timestamp;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Row, error::ErrorKind};
 use subtle::ConstantTimeEq;
 
 use super::{
-    ClusterRecord, ClusterReport, EventRecord, NewEvent, NewWorkItem, RolloutClusterRecord, Store,
-    Subject, UpgradeRecord, WorkItem, WorkStatus,
+    ClusterRecord, ClusterReport, EventRecord, NewEvent, NewWorkItem, RolloutClusterRecord,
+    RolloutWrite, Store, Subject, UpgradeRecord, WorkItem, WorkStatus,
 };
 use crate::{Error, Result};
+
+mod rows;
+use rows::{
+    cluster_from_row, corrupt, from_json, micros, saturating_i64, timestamp, to_json, token_hash,
+    upgrade_from_row, work_from_row,
+};
 
 static MIGRATOR: Migrator = sqlx::migrate!();
 
@@ -41,6 +46,19 @@ const CLUSTER_COLUMNS: &str =
 const UPGRADE_COLUMNS: &str = "name, spec, status, generation, created_at, updated_at";
 const WORK_COLUMNS: &str =
     "id, cluster, generation, kind, payload, status, message, created_at, updated_at";
+
+// Statements shared by the single writes and [`SqliteStore::write_rollout`]'s transaction.
+const UPSERT_ROLLOUT_CLUSTER: &str =
+    "INSERT INTO rollout_clusters (upgrade, cluster, state, updated_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (upgrade, cluster) DO UPDATE SET
+         state = excluded.state, updated_at = excluded.updated_at";
+const APPEND_EVENT: &str = "INSERT INTO events (subject_kind, subject_name, reason, message, at)
+     VALUES (?, ?, ?, ?, ?)";
+const ENQUEUE_WORK: &str =
+    "INSERT INTO work_items (id, cluster, generation, kind, payload, status, message,
+                             created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, 'Pending', NULL, ?, ?)
+     ON CONFLICT (id) DO NOTHING";
 
 /// The hub's store in SQLite.
 #[derive(Debug, Clone)]
@@ -246,15 +264,24 @@ impl SqliteStore {
             .bind(expected_generation)
             .fetch_optional(&self.pool)
             .await?;
-        if let Some(row) = row {
-            return upgrade_from_row(&row);
+        match row {
+            Some(row) => upgrade_from_row(&row),
+            None => Err(self.lost_upgrade_write(name, expected_generation).await),
         }
+    }
+
+    /// Why a compare-and-set on an upgrade matched no row: someone else wrote it, or it is gone.
+    async fn lost_upgrade_write(&self, name: &str, expected_generation: i64) -> Error {
         let actual: Option<i64> =
-            sqlx::query_scalar("SELECT generation FROM upgrades WHERE name = ?")
+            match sqlx::query_scalar("SELECT generation FROM upgrades WHERE name = ?")
                 .bind(name)
                 .fetch_optional(&self.pool)
-                .await?;
-        Err(match actual {
+                .await
+            {
+                Ok(actual) => actual,
+                Err(e) => return e.into(),
+            };
+        match actual {
             Some(actual) => Error::Conflict {
                 kind: "upgrade",
                 name: name.to_owned(),
@@ -265,7 +292,66 @@ impl SqliteStore {
                 kind: "upgrade",
                 name: name.to_owned(),
             },
-        })
+        }
+    }
+
+    /// One rollout decision in one transaction: the status compare-and-set first, so that a
+    /// lost race writes nothing else; `BEGIN IMMEDIATE` takes the write lock up front, so the
+    /// busy timeout applies instead of a deferred transaction failing at its first write.
+    async fn write_rollout(&self, write: &RolloutWrite, now: Timestamp) -> Result<UpgradeRecord> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let sql = format!(
+            "UPDATE upgrades SET status = ?, generation = generation + 1, updated_at = ?
+             WHERE name = ? AND generation = ?
+             RETURNING {UPGRADE_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(to_json("upgrade status", &write.status)?)
+            .bind(micros(now))
+            .bind(&write.upgrade)
+            .bind(write.expected_generation)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Err(self
+                .lost_upgrade_write(&write.upgrade, write.expected_generation)
+                .await);
+        };
+        let upgrade = upgrade_from_row(&row)?;
+        for (cluster, state) in &write.clusters {
+            sqlx::query(UPSERT_ROLLOUT_CLUSTER)
+                .bind(&write.upgrade)
+                .bind(cluster)
+                .bind(to_json("rollout cluster state", state)?)
+                .bind(micros(now))
+                .execute(&mut *tx)
+                .await?;
+        }
+        for item in &write.work {
+            sqlx::query(ENQUEUE_WORK)
+                .bind(&item.id)
+                .bind(&item.cluster)
+                .bind(item.generation)
+                .bind(&item.kind)
+                .bind(to_json("work payload", &item.payload)?)
+                .bind(micros(now))
+                .bind(micros(now))
+                .execute(&mut *tx)
+                .await?;
+        }
+        for event in &write.events {
+            sqlx::query(APPEND_EVENT)
+                .bind(event.subject.kind())
+                .bind(event.subject.name())
+                .bind(&event.reason)
+                .bind(&event.message)
+                .bind(micros(event.at))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(upgrade)
     }
 
     async fn delete_upgrade(&self, name: &str) -> Result<bool> {
@@ -283,17 +369,13 @@ impl SqliteStore {
         state: &Value,
         now: Timestamp,
     ) -> Result<()> {
-        let done = sqlx::query(
-            "INSERT INTO rollout_clusters (upgrade, cluster, state, updated_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT (upgrade, cluster) DO UPDATE SET
-                 state = excluded.state, updated_at = excluded.updated_at",
-        )
-        .bind(upgrade)
-        .bind(cluster)
-        .bind(to_json("rollout cluster state", state)?)
-        .bind(micros(now))
-        .execute(&self.pool)
-        .await;
+        let done = sqlx::query(UPSERT_ROLLOUT_CLUSTER)
+            .bind(upgrade)
+            .bind(cluster)
+            .bind(to_json("rollout cluster state", state)?)
+            .bind(micros(now))
+            .execute(&self.pool)
+            .await;
         match done {
             Ok(_) => Ok(()),
             Err(sqlx::Error::Database(e)) if e.kind() == ErrorKind::ForeignKeyViolation => {
@@ -327,17 +409,14 @@ impl SqliteStore {
     }
 
     async fn append_event(&self, event: &NewEvent) -> Result<i64> {
-        let done = sqlx::query(
-            "INSERT INTO events (subject_kind, subject_name, reason, message, at)
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(event.subject.kind())
-        .bind(event.subject.name())
-        .bind(&event.reason)
-        .bind(&event.message)
-        .bind(micros(event.at))
-        .execute(&self.pool)
-        .await?;
+        let done = sqlx::query(APPEND_EVENT)
+            .bind(event.subject.kind())
+            .bind(event.subject.name())
+            .bind(&event.reason)
+            .bind(&event.message)
+            .bind(micros(event.at))
+            .execute(&self.pool)
+            .await?;
         Ok(done.last_insert_rowid())
     }
 
@@ -371,22 +450,16 @@ impl SqliteStore {
     }
 
     async fn enqueue_work(&self, item: &NewWorkItem, now: Timestamp) -> Result<bool> {
-        let done = sqlx::query(
-            "INSERT INTO work_items (id, cluster, generation, kind, payload, status, message,
-                                     created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(&item.id)
-        .bind(&item.cluster)
-        .bind(item.generation)
-        .bind(&item.kind)
-        .bind(to_json("work payload", &item.payload)?)
-        .bind(WorkStatus::Pending.as_str())
-        .bind(micros(now))
-        .bind(micros(now))
-        .execute(&self.pool)
-        .await?;
+        let done = sqlx::query(ENQUEUE_WORK)
+            .bind(&item.id)
+            .bind(&item.cluster)
+            .bind(item.generation)
+            .bind(&item.kind)
+            .bind(to_json("work payload", &item.payload)?)
+            .bind(micros(now))
+            .bind(micros(now))
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -552,6 +625,14 @@ impl Store for SqliteStore {
         self.list_rollout_clusters(upgrade).boxed()
     }
 
+    fn write_rollout<'a>(
+        &'a self,
+        write: &'a RolloutWrite,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<UpgradeRecord>> {
+        self.write_rollout(write, now).boxed()
+    }
+
     fn append_event<'a>(&'a self, event: &'a NewEvent) -> BoxFuture<'a, Result<i64>> {
         self.append_event(event).boxed()
     }
@@ -590,86 +671,5 @@ impl Store for SqliteStore {
     ) -> BoxFuture<'a, Result<WorkItem>> {
         self.set_work_status(id, generation, status, message, now)
             .boxed()
-    }
-}
-
-/// SHA-256 of an agent token, lowercase hex: what the `agents` table keeps. Tokens are random
-/// and long, so a plain (unsalted, fast) hash is enough to make a leaked table useless.
-pub(crate) fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
-
-fn cluster_from_row(row: &SqliteRow) -> Result<ClusterRecord> {
-    let health: String = row.try_get("health")?;
-    Ok(ClusterRecord {
-        name: row.try_get("name")?,
-        labels: from_json("cluster labels", row.try_get("labels")?)?,
-        versions: from_json("cluster versions", row.try_get("versions")?)?,
-        node_count: count("cluster node_count", row.try_get("node_count")?)?,
-        pod_count: count("cluster pod_count", row.try_get("pod_count")?)?,
-        reported_health: health.parse().map_err(|e| corrupt("cluster health", e))?,
-        summary: from_json("cluster summary", row.try_get("summary")?)?,
-        last_seen: timestamp(row.try_get("last_seen")?)?,
-        registered_at: timestamp(row.try_get("registered_at")?)?,
-    })
-}
-
-fn upgrade_from_row(row: &SqliteRow) -> Result<UpgradeRecord> {
-    Ok(UpgradeRecord {
-        name: row.try_get("name")?,
-        spec: from_json("upgrade spec", row.try_get("spec")?)?,
-        status: from_json("upgrade status", row.try_get("status")?)?,
-        generation: row.try_get("generation")?,
-        created_at: timestamp(row.try_get("created_at")?)?,
-        updated_at: timestamp(row.try_get("updated_at")?)?,
-    })
-}
-
-fn work_from_row(row: &SqliteRow) -> Result<WorkItem> {
-    let status: String = row.try_get("status")?;
-    Ok(WorkItem {
-        id: row.try_get("id")?,
-        cluster: row.try_get("cluster")?,
-        generation: row.try_get("generation")?,
-        kind: row.try_get("kind")?,
-        payload: from_json("work payload", row.try_get("payload")?)?,
-        status: status.parse().map_err(|e| corrupt("work status", e))?,
-        message: row.try_get("message")?,
-        created_at: timestamp(row.try_get("created_at")?)?,
-        updated_at: timestamp(row.try_get("updated_at")?)?,
-    })
-}
-
-fn to_json(what: &'static str, value: &impl serde::Serialize) -> Result<String> {
-    serde_json::to_string(value).map_err(|source| Error::Encode { what, source })
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(what: &'static str, text: String) -> Result<T> {
-    serde_json::from_str(&text).map_err(|e| corrupt(what, e))
-}
-
-fn micros(t: Timestamp) -> i64 {
-    t.as_microsecond()
-}
-
-fn timestamp(micros: i64) -> Result<Timestamp> {
-    Timestamp::from_microsecond(micros).map_err(|e| corrupt("timestamp", e))
-}
-
-fn count(what: &'static str, value: i64) -> Result<u64> {
-    u64::try_from(value).map_err(|e| corrupt(what, e))
-}
-
-fn saturating_i64(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-fn corrupt(what: &'static str, reason: impl std::fmt::Display) -> Error {
-    Error::Corrupt {
-        what,
-        reason: reason.to_string(),
     }
 }
