@@ -19,12 +19,17 @@ use crate::selector::LabelSelector;
 use crate::upgrade::IntOrPercent;
 use crate::version::KubeVersion;
 
+mod machine;
 mod plan;
 mod validate;
 
 #[cfg(test)]
 mod tests;
 
+pub use machine::{
+    Action, ClusterRollout, ClusterState, FrozenPlan, FrozenStep, Input, RolloutPhase,
+    RolloutState, start, step,
+};
 pub use plan::{
     CANARY_LABEL, failure_budget, max_concurrency, name_hash, order_clusters, resolve_count,
     step_targets,
