@@ -6,6 +6,7 @@
 //! work queue for agents. The store reads no clock: every write takes the `now` to record, so
 //! that a scaled clock (the demo, the twin) is honoured everywhere.
 
+pub mod api;
 pub mod store;
 
 mod error;

@@ -1,0 +1,59 @@
+//! The inventory for users: read-only, health computed at read time.
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use capstan_core::selector::LabelSelector;
+use jiff::SignedDuration;
+use serde::Deserialize;
+
+use super::{ApiError, ApiState, ClusterView};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ListQuery {
+    label_selector: Option<String>,
+}
+
+pub(crate) fn lease(state: &ApiState) -> SignedDuration {
+    SignedDuration::try_from(state.lease).unwrap_or(SignedDuration::MAX)
+}
+
+/// `GET /api/v1/clusters[?labelSelector=..]`: the clusters by name.
+pub(crate) async fn list(
+    State(state): State<ApiState>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Vec<ClusterView>>, ApiError> {
+    let Query(query) = query?;
+    let selector = match query.label_selector.as_deref() {
+        None | Some("") => LabelSelector::everything(),
+        Some(s) => LabelSelector::parse(s)
+            .map_err(|e| ApiError::bad_request(e.to_string()).with_field("labelSelector"))?,
+    };
+    let records = state.store.list_clusters(&selector).await?;
+    let now = state.clock.now();
+    let lease = lease(&state);
+    Ok(Json(
+        records
+            .into_iter()
+            .map(|r| ClusterView::from_record(r, now, lease))
+            .collect(),
+    ))
+}
+
+/// `GET /api/v1/clusters/{name}`.
+pub(crate) async fn get_one(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+) -> Result<Json<ClusterView>, ApiError> {
+    let record = state
+        .store
+        .get_cluster(&name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("cluster {name:?} not found")))?;
+    Ok(Json(ClusterView::from_record(
+        record,
+        state.clock.now(),
+        lease(&state),
+    )))
+}

@@ -1,0 +1,154 @@
+//! The API's JSON bodies. Requests reject unknown fields (422 naming the field path), so a
+//! misspelt field is an error rather than silently ignored.
+
+use std::collections::BTreeMap;
+
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::store::{
+    ClusterHealth, ClusterRecord, ClusterReport, ClusterVersions, WorkItem, WorkStatus,
+};
+
+/// `POST /api/v1/agents/register`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    /// A DNS-1123 label.
+    pub cluster: String,
+    /// The cluster's initial labels, shown until its first report.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// The answer to a registration; the token is shown this once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegisterResponse {
+    pub cluster: String,
+    pub token: String,
+}
+
+/// `POST /api/v1/agents/{cluster}/report`: [`ClusterReport`] on the wire; the cluster's name
+/// comes from the path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ReportRequest {
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub versions: VersionsWire,
+    pub node_count: u64,
+    pub pod_count: u64,
+    pub health: ClusterHealth,
+    /// The agent's bounded summary, opaque to the hub.
+    #[serde(default)]
+    pub summary: Value,
+}
+
+/// [`ClusterVersions`] with unknown fields rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VersionsWire {
+    #[serde(default)]
+    pub control_plane: Option<String>,
+    #[serde(default)]
+    pub kubelet: BTreeMap<String, u64>,
+}
+
+impl ReportRequest {
+    pub fn into_report(self, cluster: &str) -> ClusterReport {
+        ClusterReport {
+            name: cluster.to_string(),
+            labels: self.labels,
+            versions: ClusterVersions {
+                control_plane: self.versions.control_plane,
+                kubelet: self.versions.kubelet,
+            },
+            node_count: self.node_count,
+            pod_count: self.pod_count,
+            health: self.health,
+            summary: self.summary,
+        }
+    }
+}
+
+/// `POST /api/v1/agents/{cluster}/work/{id}/status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkStatusRequest {
+    /// The generation of the item the agent worked on; 409 if it is not the current one.
+    pub generation: i64,
+    /// Running, Succeeded or Failed (Pending is the hub's to set).
+    pub status: WorkStatus,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// A work item as agents receive it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkItemView {
+    pub id: String,
+    pub cluster: String,
+    pub generation: i64,
+    pub kind: String,
+    pub payload: Value,
+    pub status: WorkStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<WorkItem> for WorkItemView {
+    fn from(item: WorkItem) -> Self {
+        Self {
+            id: item.id,
+            cluster: item.cluster,
+            generation: item.generation,
+            kind: item.kind,
+            payload: item.payload,
+            status: item.status,
+            message: item.message,
+            created_at: item.created_at,
+            updated_at: item.updated_at,
+        }
+    }
+}
+
+/// A cluster in the inventory as users see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterView {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub versions: ClusterVersions,
+    pub node_count: u64,
+    pub pod_count: u64,
+    /// At read time: Unknown once the agent has been silent longer than the lease.
+    pub health: ClusterHealth,
+    /// What the agent last said.
+    pub reported_health: ClusterHealth,
+    pub summary: Value,
+    pub last_seen: Timestamp,
+    pub registered_at: Timestamp,
+}
+
+impl ClusterView {
+    pub fn from_record(record: ClusterRecord, now: Timestamp, lease: SignedDuration) -> Self {
+        let health = record.health_at(now, lease);
+        Self {
+            name: record.name,
+            labels: record.labels,
+            versions: record.versions,
+            node_count: record.node_count,
+            pod_count: record.pod_count,
+            health,
+            reported_health: record.reported_health,
+            summary: record.summary,
+            last_seen: record.last_seen,
+            registered_at: record.registered_at,
+        }
+    }
+}
