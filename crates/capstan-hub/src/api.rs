@@ -9,6 +9,7 @@
 //! | `POST /api/v1/agents/{cluster}/work/{id}/status` | cluster token | `{"generation","status","message"}` |
 //! | `GET /api/v1/clusters[?labelSelector=..]` | none | inventory, health computed at read |
 //! | `GET /api/v1/clusters/{name}` | none | one cluster, 404 if unknown |
+//! | `POST /api/v1/upgrades`, `GET /api/v1/upgrades[/{name}]`, `POST /api/v1/upgrades/{name}/{command}` | none | `ClusterUpgrade`s (see `upgrades`) |
 //!
 //! **Tokens.** The bootstrap token is held only as its SHA-256 ([`ApiState::bootstrap_token_hash`]);
 //! cluster tokens are stored hashed by the [`Store`](crate::store::Store). A cluster token reads
@@ -38,9 +39,11 @@ use crate::store::SharedStore;
 mod agents;
 mod clusters;
 mod status;
+mod upgrades;
 mod wire;
 
 pub use status::{ApiError, Status};
+pub use upgrades::{ClusterRolloutView, InvalidUpgrade, UpgradeDetail, UpgradeEvent, UpgradeView};
 pub use wire::{
     ClusterView, RegisterRequest, RegisterResponse, ReportRequest, WorkItemView, WorkStatusRequest,
 };
@@ -146,6 +149,12 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/v1/clusters", get(clusters::list))
         .route("/api/v1/clusters/{name}", get(clusters::get_one))
+        .route(
+            "/api/v1/upgrades",
+            post(upgrades::apply).get(upgrades::list),
+        )
+        .route("/api/v1/upgrades/{name}", get(upgrades::get_one))
+        .route("/api/v1/upgrades/{name}/{command}", post(upgrades::command))
         .fallback(status::not_found_route)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)

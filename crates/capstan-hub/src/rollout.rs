@@ -1,0 +1,315 @@
+//! The hub's rollout controller: carries out the pure `ClusterUpgrade` state machine of
+//! [`capstan_core::rollout`] against the [`Store`](crate::store::Store).
+//!
+//! Each round ([`RolloutController::reconcile_once`]) reads every live upgrade, folds in the
+//! results of its clusters' work items, feeds a `Tick`, and persists the new state with the
+//! actions' effects (work items for the agents, events) in one [`Store::write_rollout`].
+//!
+//! **Crash safety.** The rollout state and the effects of the decision that produced it are
+//! written in one transaction, compare-and-set on the generation read: a hub killed at any
+//! point has stored either the old state and none of the effects, or the new state and all of
+//! them, and the next round (in this process or a restarted one) re-decides from what is
+//! stored. Work ids are deterministic (`{upgrade}/{cluster}/{attempt}`, [`work_id`]) and
+//! queuing is idempotent on the id, so repeating a decision never starts a cluster twice, and
+//! a result is matched to the attempt that produced it (an older attempt's result is ignored).
+//! As a last line, every round checks that each Upgrading cluster's work item exists and
+//! queues it again if not: the one non-transactional step, creating an upgrade and then
+//! writing its first decision, cannot lose a cluster either.
+//!
+//! [`Store::write_rollout`]: crate::store::Store::write_rollout
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use capstan_clock::SharedClock;
+use capstan_core::rollout::{
+    Action, ClusterState, ClusterUpgrade, Input, RolloutPhase, RolloutState, step,
+};
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use crate::api::{ApiState, WorkNotifier};
+use crate::store::{
+    NewEvent, NewWorkItem, RolloutWrite, SharedStore, Subject, UpgradeRecord, WorkStatus,
+};
+use crate::{Error, Result};
+
+/// The kind of the work items that upgrade one cluster.
+pub const WORK_KIND: &str = "cluster-upgrade";
+
+/// How many times a command is re-decided when another writer moved the upgrade meanwhile.
+const COMMAND_ATTEMPTS: usize = 5;
+
+/// The id of the work item for `attempt` of `cluster` in `upgrade`.
+pub fn work_id(upgrade: &str, cluster: &str, attempt: u32) -> String {
+    format!("{upgrade}/{cluster}/{attempt}")
+}
+
+/// Drives every live rollout; see the module documentation.
+#[derive(Clone)]
+pub struct RolloutController {
+    pub store: SharedStore,
+    pub clock: SharedClock,
+    /// Wakes agents long-polling for work (the API's notifier).
+    pub notifier: WorkNotifier,
+}
+
+/// The outcome of one persisted decision.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub record: UpgradeRecord,
+    pub state: RolloutState,
+    /// Clusters given new work by this decision.
+    pub started: Vec<String>,
+}
+
+impl RolloutController {
+    pub fn new(store: SharedStore, clock: SharedClock, notifier: WorkNotifier) -> Self {
+        Self {
+            store,
+            clock,
+            notifier,
+        }
+    }
+
+    /// A controller over the API's store, clock and work notifier.
+    pub fn from_api(state: &ApiState) -> Self {
+        Self::new(state.store.clone(), state.clock.clone(), state.work.clone())
+    }
+
+    /// Reconciles every live upgrade once. One upgrade's failure does not stop the others;
+    /// the first error is returned after all were tried.
+    pub async fn reconcile_once(&self) -> Result<()> {
+        let mut first_error = None;
+        for record in self.store.list_upgrades().await? {
+            let name = record.name.clone();
+            if let Err(error) = self.reconcile_upgrade(record).await {
+                tracing::warn!(upgrade = %name, %error, "reconciling the upgrade failed");
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Reconciles every `every` (real time) until the future is dropped or its task aborted.
+    pub async fn run(self, every: Duration) {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            if let Err(error) = self.reconcile_once().await {
+                tracing::warn!(%error, "rollout reconcile round failed");
+            }
+        }
+    }
+
+    async fn reconcile_upgrade(&self, record: UpgradeRecord) -> Result<()> {
+        let state = decode_state(&record)?;
+        if is_dormant(&state) {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let mut next = state.clone();
+        let mut actions = Vec::new();
+        let mut missing = Vec::new();
+        for (cluster, rollout) in &state.clusters {
+            if rollout.state != ClusterState::Upgrading {
+                continue;
+            }
+            // Only the current attempt's item: an older attempt's result is not this one's.
+            let id = work_id(&record.name, cluster, rollout.attempts);
+            let input = match self.store.get_work(&id).await? {
+                None => {
+                    missing.push((cluster.clone(), rollout.attempts));
+                    continue;
+                }
+                Some(item) => match item.status {
+                    WorkStatus::Succeeded => Input::ClusterSucceeded {
+                        cluster: cluster.clone(),
+                    },
+                    WorkStatus::Failed => Input::ClusterFailed {
+                        cluster: cluster.clone(),
+                        message: item.message.unwrap_or_default(),
+                    },
+                    WorkStatus::Pending | WorkStatus::Running => continue,
+                },
+            };
+            let (after, more) = step(&next, input, now);
+            next = after;
+            actions.extend(more);
+        }
+        let (after, more) = step(&next, Input::Tick, now);
+        next = after;
+        actions.extend(more);
+        if next == state && actions.is_empty() && missing.is_empty() {
+            return Ok(());
+        }
+        for (cluster, attempt) in &missing {
+            tracing::warn!(upgrade = %record.name, %cluster, attempt, "work item missing; queuing it again");
+        }
+        let spec = decode_spec(&record)?;
+        let write = decision_write(&record, &spec, &state, &next, &actions, &missing, now)?;
+        match self.store.write_rollout(&write, now).await {
+            Ok(_) => {
+                self.notify(&write);
+                Ok(())
+            }
+            // Someone (a command, another hub) moved it since we read: their write stands, and
+            // the next round decides again from it.
+            Err(Error::Conflict { .. }) => {
+                tracing::debug!(upgrade = %record.name, "rollout changed while reconciling; next round");
+                Ok(())
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Feeds an operator command to upgrade `name` and persists the result, re-reading and
+    /// re-deciding on a generation conflict. `input` sees the current state (to default
+    /// `approve`'s step, say).
+    pub async fn command(
+        &self,
+        name: &str,
+        input: impl Fn(&RolloutState) -> Input,
+    ) -> Result<Decision> {
+        let mut last_conflict = None;
+        for _ in 0..COMMAND_ATTEMPTS {
+            let record = self
+                .store
+                .get_upgrade(name)
+                .await?
+                .ok_or_else(|| Error::NotFound {
+                    kind: "upgrade",
+                    name: name.to_string(),
+                })?;
+            let state = decode_state(&record)?;
+            let now = self.clock.now();
+            let (next, actions) = step(&state, input(&state), now);
+            if next == state && actions.is_empty() {
+                return Ok(Decision {
+                    record,
+                    state,
+                    started: Vec::new(),
+                });
+            }
+            let spec = decode_spec(&record)?;
+            let write = decision_write(&record, &spec, &state, &next, &actions, &[], now)?;
+            match self.store.write_rollout(&write, now).await {
+                Ok(record) => {
+                    self.notify(&write);
+                    return Ok(Decision {
+                        record,
+                        state: next,
+                        started: write.work.iter().map(|w| w.cluster.clone()).collect(),
+                    });
+                }
+                Err(conflict @ Error::Conflict { .. }) => last_conflict = Some(conflict),
+                Err(other) => return Err(other),
+            }
+        }
+        Err(last_conflict.unwrap_or_else(|| Error::NotFound {
+            kind: "upgrade",
+            name: name.to_string(),
+        }))
+    }
+
+    fn notify(&self, write: &RolloutWrite) {
+        for item in &write.work {
+            self.notifier.notify(&item.cluster);
+        }
+    }
+}
+
+/// A rollout no round can move: final, or done and waiting only for a command (which the API
+/// applies itself).
+fn is_dormant(state: &RolloutState) -> bool {
+    match state.phase {
+        RolloutPhase::Succeeded | RolloutPhase::Aborted => true,
+        RolloutPhase::Failed => state.count(ClusterState::Upgrading) == 0,
+        _ => false,
+    }
+}
+
+pub(crate) fn decode_state(record: &UpgradeRecord) -> Result<RolloutState> {
+    serde_json::from_value(record.status.clone()).map_err(|e| Error::Corrupt {
+        what: "upgrade status",
+        reason: format!("{}: {e}", record.name),
+    })
+}
+
+pub(crate) fn decode_spec(record: &UpgradeRecord) -> Result<ClusterUpgrade> {
+    serde_json::from_value(record.spec.clone()).map_err(|e| Error::Corrupt {
+        what: "upgrade spec",
+        reason: format!("{}: {e}", record.name),
+    })
+}
+
+pub(crate) fn encode<T: serde::Serialize>(what: &'static str, value: &T) -> Result<Value> {
+    serde_json::to_value(value).map_err(|source| Error::Encode { what, source })
+}
+
+/// The work item that carries out `attempt` of `cluster`.
+pub fn work_item(upgrade: &str, spec: &ClusterUpgrade, cluster: &str, attempt: u32) -> NewWorkItem {
+    NewWorkItem {
+        id: work_id(upgrade, cluster, attempt),
+        cluster: cluster.to_string(),
+        generation: 1,
+        kind: WORK_KIND.to_string(),
+        payload: json!({
+            "upgrade": upgrade,
+            "version": spec.spec.version,
+            "nodeRolling": spec.spec.node_rolling,
+        }),
+    }
+}
+
+/// Everything the transition `before -> after` with `actions` writes, plus work items for
+/// `missing` (cluster, attempt) pairs to queue again. Clusters whose state differs from
+/// `before` get their per-cluster row written.
+pub(crate) fn decision_write(
+    record: &UpgradeRecord,
+    spec: &ClusterUpgrade,
+    before: &RolloutState,
+    after: &RolloutState,
+    actions: &[Action],
+    missing: &[(String, u32)],
+    now: Timestamp,
+) -> Result<RolloutWrite> {
+    let name = &record.name;
+    let mut clusters = Vec::new();
+    for (cluster, rollout) in &after.clusters {
+        if before.clusters.get(cluster) != Some(rollout) {
+            clusters.push((cluster.clone(), encode("rollout cluster state", rollout)?));
+        }
+    }
+    let mut work = Vec::new();
+    let mut queued = BTreeSet::new();
+    let mut events = Vec::new();
+    let starts = actions.iter().filter_map(|a| match a {
+        Action::StartUpgrade { cluster, attempt } => Some((cluster.clone(), *attempt)),
+        Action::Record { .. } => None,
+    });
+    for (cluster, attempt) in starts.chain(missing.iter().cloned()) {
+        if queued.insert((cluster.clone(), attempt)) {
+            work.push(work_item(name, spec, &cluster, attempt));
+        }
+    }
+    for action in actions {
+        if let Action::Record { reason, message } = action {
+            events.push(NewEvent {
+                subject: Subject::Upgrade(name.clone()),
+                reason: reason.clone(),
+                message: message.clone(),
+                at: now,
+            });
+        }
+    }
+    Ok(RolloutWrite {
+        upgrade: name.clone(),
+        expected_generation: record.generation,
+        status: encode("upgrade status", after)?,
+        clusters,
+        work,
+        events,
+    })
+}
