@@ -1,0 +1,199 @@
+//! [`Agent`]: one cluster's agent. Two loops share a [`ClusterView`]: reports every interval,
+//! and work taken from the hub by long-poll and run one item at a time.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use capstan_clock::SharedClock;
+use capstan_kube::connect::Target;
+use capstan_kube::view::ClusterView;
+
+use crate::report::report_body;
+use crate::work::{self, CLUSTER_UPGRADE, ClusterUpgradeWork, UpgradeSettings};
+use crate::{Error, HubClient, Result, WorkItem, WorkStatus};
+
+/// Wait after a failed hub request before the next one.
+const RETRY_DELAY: Duration = Duration::from_secs(2);
+/// Attempts at posting a work item's final status before leaving it to the next poll.
+const FINAL_STATUS_ATTEMPTS: u32 = 5;
+
+/// What an agent needs besides its hub client.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// The cluster (kubeconfig and context).
+    pub target: Target,
+    /// Labels reported for the cluster (the hub selects clusters by them).
+    pub labels: BTreeMap<String, String>,
+    /// Real time between reports.
+    pub report_interval: Duration,
+    /// How long one long-poll for work waits (the hub caps it at 60 s).
+    pub poll_wait: Duration,
+    pub upgrade: UpgradeSettings,
+}
+
+impl AgentConfig {
+    pub fn new(target: Target) -> Self {
+        Self {
+            target,
+            labels: BTreeMap::new(),
+            report_interval: Duration::from_secs(10),
+            poll_wait: Duration::from_secs(30),
+            upgrade: UpgradeSettings::default(),
+        }
+    }
+}
+
+/// One cluster's agent.
+pub struct Agent {
+    hub: HubClient,
+    config: AgentConfig,
+    clock: SharedClock,
+}
+
+/// What became of a work item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    /// Final status posted (or the item was already final).
+    Done,
+    /// The hub holds a newer generation: the next poll brings it.
+    Superseded,
+    /// The hub could not be told; the item stays open and comes back on a later poll.
+    Unreported,
+}
+
+impl Agent {
+    /// `clock` dates the summaries (the twin's clock in a lab, the system clock otherwise).
+    pub fn new(hub: HubClient, config: AgentConfig, clock: SharedClock) -> Self {
+        Self { hub, config, clock }
+    }
+
+    pub fn hub(&self) -> &HubClient {
+        &self.hub
+    }
+
+    /// Runs until the future is dropped. Fails only if the cluster's kubeconfig cannot be
+    /// used; hub and cluster errors along the way are logged and retried.
+    pub async fn run(&self) -> Result<()> {
+        let client = self.config.target.client().await?;
+        let view = ClusterView::start(client.clone(), self.clock.clone());
+        tokio::join!(self.report_loop(&view, &client), self.work_loop());
+        Ok(())
+    }
+
+    async fn report_loop(&self, view: &ClusterView, client: &kube::Client) {
+        // Counts before the first complete list would report an empty cluster.
+        view.wait_synced().await;
+        let mut ticks = tokio::time::interval(self.config.report_interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if let Err(e) = self.report_once(view, client).await {
+                tracing::warn!(cluster = %self.hub.cluster(), error = %e, "report failed");
+            }
+        }
+    }
+
+    /// Sends one report of `view` now. The control plane's version is asked for afresh (one
+    /// small GET): the view refreshes it only every minute or so, and the hub's rollout
+    /// should see an upgrade's end in the next report.
+    pub async fn report_once(&self, view: &ClusterView, client: &kube::Client) -> Result<()> {
+        let mut summary = view.summary(self.clock.now());
+        match client.apiserver_version().await {
+            Ok(info) => summary.control_plane_version = Some(info.git_version),
+            Err(e) => {
+                tracing::debug!(cluster = %self.hub.cluster(), error = %e, "reading the control plane's version failed");
+            }
+        }
+        let body = report_body(&summary, &self.config.labels);
+        self.hub.report(&body).await?;
+        tracing::debug!(cluster = %self.hub.cluster(), nodes = body.node_count, "reported");
+        Ok(())
+    }
+
+    async fn work_loop(&self) {
+        loop {
+            let items = match self.hub.poll_work(self.config.poll_wait).await {
+                Ok(items) => items,
+                Err(e) => {
+                    tracing::warn!(cluster = %self.hub.cluster(), error = %e, "polling for work failed");
+                    tokio::time::sleep(RETRY_DELAY).await;
+                    continue;
+                }
+            };
+            let mut unreported = false;
+            for item in &items {
+                unreported |= self.handle(item).await == Outcome::Unreported;
+            }
+            // An item the hub could not be told about is handed out again at once: do not
+            // spin on it.
+            if unreported {
+                tokio::time::sleep(RETRY_DELAY).await;
+            }
+        }
+    }
+
+    /// Runs one work item and tells the hub how it went. Running it again (after a restart,
+    /// or when its final status was lost) is safe: the upgrader resumes from the cluster.
+    async fn handle(&self, item: &WorkItem) -> Outcome {
+        if item.status.is_final() {
+            return Outcome::Done;
+        }
+        tracing::info!(cluster = %self.hub.cluster(), work = %item.id, kind = %item.kind, "work");
+        let result = match item.kind.as_str() {
+            CLUSTER_UPGRADE => match ClusterUpgradeWork::from_payload(&item.payload) {
+                Ok(upgrade) => {
+                    match self
+                        .post(item, WorkStatus::Running, Some("upgrading"))
+                        .await
+                    {
+                        Outcome::Done => {}
+                        other => return other,
+                    }
+                    work::run_cluster_upgrade(
+                        &self.config.target,
+                        &self.clock,
+                        &upgrade,
+                        &self.config.upgrade,
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            },
+            other => Err(Error::Payload(format!("unknown work kind {other:?}"))),
+        };
+        let (status, message) = match result {
+            Ok(message) => (WorkStatus::Succeeded, message),
+            Err(e) => {
+                tracing::warn!(cluster = %self.hub.cluster(), work = %item.id, error = %e, "work failed");
+                (WorkStatus::Failed, e.to_string())
+            }
+        };
+        for attempt in 1..=FINAL_STATUS_ATTEMPTS {
+            match self.post(item, status, Some(&message)).await {
+                Outcome::Unreported if attempt < FINAL_STATUS_ATTEMPTS => {
+                    tokio::time::sleep(RETRY_DELAY).await;
+                }
+                outcome => return outcome,
+            }
+        }
+        Outcome::Unreported
+    }
+
+    async fn post(&self, item: &WorkItem, status: WorkStatus, message: Option<&str>) -> Outcome {
+        match self
+            .hub
+            .set_status(&item.id, item.generation, status, message)
+            .await
+        {
+            Ok(_) => Outcome::Done,
+            Err(e) if e.hub_status() == Some(409) => {
+                tracing::info!(cluster = %self.hub.cluster(), work = %item.id, "work superseded by a newer generation");
+                Outcome::Superseded
+            }
+            Err(e) => {
+                tracing::warn!(cluster = %self.hub.cluster(), work = %item.id, error = %e, "posting work status failed");
+                Outcome::Unreported
+            }
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! The work the hub hands an agent. One kind so far: [`CLUSTER_UPGRADE`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use capstan_clock::SharedClock;
+use capstan_core::duration::parse_duration;
+use capstan_core::rollout::NodeRolling;
+use capstan_core::upgrade::IntOrPercent;
+use capstan_core::version::KubeVersion;
+use capstan_kube::connect::Target;
+use capstan_kube::drain::{DrainOptions, Drainer, Escalation};
+use capstan_kube::events::EventRecorder;
+use capstan_kube::provider::Provider;
+use capstan_kube::provider::sim::SimProvider;
+use capstan_kube::upgrade::{ClusterUpgrader, LogUpgradeObserver, UpgradeOptions, record};
+use k8s_openapi::api::core::v1::Node;
+use kube::api::{Api, ListParams};
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// Upgrade the cluster: control plane then node pools (payload [`ClusterUpgradeWork`]).
+pub const CLUSTER_UPGRADE: &str = "cluster-upgrade";
+
+/// A `cluster-upgrade` item's payload. Unknown fields are ignored, so that the hub may add
+/// some (the upgrade's name, its step) without breaking older agents.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterUpgradeWork {
+    /// `1.33` (the provider's newest 1.33 patch) or `1.33.2`; when absent, the next minor
+    /// after the oldest version running in the cluster (see [`resolve_target`]).
+    #[serde(default)]
+    pub version: Option<String>,
+    /// maxSurge, maxUnavailable and drainTimeout for the node pools' roll.
+    #[serde(default)]
+    pub node_rolling: Option<NodeRolling>,
+}
+
+impl ClusterUpgradeWork {
+    pub fn from_payload(payload: &serde_json::Value) -> Result<Self> {
+        if payload.is_null() {
+            return Ok(Self::default());
+        }
+        serde_json::from_value(payload.clone()).map_err(|e| Error::Payload(e.to_string()))
+    }
+}
+
+/// How the agent runs an upgrade, beyond what the payload says.
+#[derive(Debug, Clone)]
+pub struct UpgradeSettings {
+    /// Real time between looks at the cluster while waiting.
+    pub poll_interval: Duration,
+    /// A node's drain limit when the payload gives none (`None`: wait forever).
+    pub default_drain_timeout: Option<Duration>,
+}
+
+impl Default for UpgradeSettings {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_secs(2),
+            default_drain_timeout: Some(Duration::from_secs(30 * 60)),
+        }
+    }
+}
+
+/// The version to reach when the payload names none: the next minor after the oldest
+/// version in the cluster. Taking the oldest (control plane or any kubelet, or a roll's
+/// record left in the cluster) means that an agent restarted mid-upgrade, with the control
+/// plane already a minor ahead of the kubelets, finishes the same upgrade instead of
+/// starting another. It cannot tell a finished upgrade whose Succeeded was never posted from
+/// a new one: the hub should name the version (its rollout resolves it per cluster).
+pub async fn resolve_target(client: &kube::Client) -> Result<String> {
+    if let Some(record) = record::load(client).await? {
+        return Ok(record.target.to_string());
+    }
+    let info = client
+        .apiserver_version()
+        .await
+        .map_err(capstan_kube::Error::from)?;
+    let mut oldest = KubeVersion::parse(&info.git_version)
+        .map_err(|e| Error::Payload(format!("the API server's version: {e}")))?;
+    let nodes = Api::<Node>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .map_err(capstan_kube::Error::from)?;
+    for node in &nodes.items {
+        let kubelet = node
+            .status
+            .as_ref()
+            .and_then(|s| s.node_info.as_ref())
+            .and_then(|i| KubeVersion::parse(&i.kubelet_version).ok());
+        if let Some(v) = kubelet
+            && v.minor_version() < oldest.minor_version()
+        {
+            oldest = v;
+        }
+    }
+    Ok(oldest.next_minor().to_string())
+}
+
+/// The upgrade and drain options for `work` reaching `to`.
+pub fn options(
+    work: &ClusterUpgradeWork,
+    to: &str,
+    settings: &UpgradeSettings,
+) -> Result<(UpgradeOptions, DrainOptions)> {
+    let rolling = work.node_rolling.clone().unwrap_or_default();
+    let defaults = UpgradeOptions::new(to);
+    let drain_timeout = match rolling.drain_timeout.as_deref() {
+        Some(s) => {
+            let d = parse_duration(s)
+                .map_err(|e| Error::Payload(format!("nodeRolling.drainTimeout: {e}")))?;
+            (!d.is_zero()).then_some(d)
+        }
+        None => settings.default_drain_timeout,
+    };
+    let upgrade = UpgradeOptions {
+        max_surge: rolling.max_surge.unwrap_or(defaults.max_surge),
+        max_unavailable: rolling.max_unavailable.unwrap_or(IntOrPercent::Int(0)),
+        poll_interval: settings.poll_interval,
+        ..defaults
+    };
+    // As `capstan cluster upgrade`: nodes are replaced, so their emptyDir data and DaemonSet
+    // pods go with them; at the drain timeout the upgrade halts rather than forcing.
+    let drain = DrainOptions {
+        ignore_daemonsets: true,
+        delete_emptydir_data: true,
+        timeout: drain_timeout,
+        on_deadline: Escalation::Halt,
+        ..DrainOptions::default()
+    };
+    Ok((upgrade, drain))
+}
+
+/// Runs one `cluster-upgrade` to the end through the twin's fake cloud ([`SimProvider`]);
+/// the message for the item's final status.
+pub async fn run_cluster_upgrade(
+    target: &Target,
+    clock: &SharedClock,
+    work: &ClusterUpgradeWork,
+    settings: &UpgradeSettings,
+) -> Result<String> {
+    let client = target.client().await?;
+    let to = match &work.version {
+        Some(v) => v.clone(),
+        None => resolve_target(&client).await?,
+    };
+    let (upgrade_options, drain_options) = options(work, &to, settings)?;
+    let provider: Arc<dyn Provider> = Arc::new(SimProvider::connect(client.clone()).await?);
+    // Timings in the provider's (the twin's) time when it has a clock, as the CLI does.
+    let clock = provider.clock().unwrap_or_else(|| clock.clone());
+    let drainer = Drainer::new(
+        client.clone(),
+        target.eviction_client().await?,
+        clock.clone(),
+        drain_options,
+    );
+    let recorder = EventRecorder::new(client.clone(), clock.clone(), "capstan-agent");
+    let upgrader =
+        ClusterUpgrader::new(client, provider, drainer, recorder, clock, upgrade_options);
+    let report = upgrader.run(&LogUpgradeObserver).await?;
+    let nodes: usize = report.pools.iter().map(|p| p.created.len()).sum();
+    Ok(format!(
+        "upgraded to {} ({} control plane step(s), {} node(s) replaced{})",
+        report.target,
+        report.control_plane_steps.len(),
+        nodes,
+        if report.resumed { ", resumed" } else { "" }
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn payloads_parse_with_or_without_node_rolling() {
+        let work = ClusterUpgradeWork::from_payload(&json!({
+            "version": "1.33",
+            "upgrade": "prod-canary",
+            "nodeRolling": {"maxSurge": 2, "maxUnavailable": "0", "drainTimeout": "10m"}
+        }))
+        .unwrap();
+        assert_eq!(work.version.as_deref(), Some("1.33"));
+        let (upgrade, drain) = options(&work, "1.33", &UpgradeSettings::default()).unwrap();
+        assert_eq!(upgrade.to, "1.33");
+        assert_eq!(upgrade.max_surge, IntOrPercent::Int(2));
+        assert_eq!(upgrade.max_unavailable, IntOrPercent::Int(0));
+        assert_eq!(drain.timeout, Some(Duration::from_secs(600)));
+
+        let bare = ClusterUpgradeWork::from_payload(&serde_json::Value::Null).unwrap();
+        assert_eq!(bare, ClusterUpgradeWork::default());
+        let (upgrade, drain) = options(&bare, "1.33", &UpgradeSettings::default()).unwrap();
+        assert_eq!(upgrade.max_surge, IntOrPercent::Percent(10));
+        assert_eq!(drain.timeout, Some(Duration::from_secs(1800)));
+    }
+
+    #[test]
+    fn bad_payloads_are_errors() {
+        assert!(ClusterUpgradeWork::from_payload(&json!({"version": 3})).is_err());
+        let work =
+            ClusterUpgradeWork::from_payload(&json!({"nodeRolling": {"drainTimeout": "soon"}}))
+                .unwrap();
+        let err = options(&work, "1.33", &UpgradeSettings::default()).unwrap_err();
+        assert!(err.to_string().contains("drainTimeout"), "{err}");
+    }
+}
