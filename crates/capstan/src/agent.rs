@@ -1,6 +1,8 @@
 //! `capstan cluster summary` (one shot) and `capstan agent` (the long-lived loop): a
 //! [`ClusterView`] kept current by watchers, summarized.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,9 +33,34 @@ pub struct SummaryArgs {
 pub struct AgentArgs {
     #[command(flatten)]
     pub target: TargetArgs,
-    /// How often to log the summary and print it as JSON (e.g. 30s).
+    /// How often to log the summary and print it as JSON, or with `--hub` how often to
+    /// report to the hub (e.g. 30s).
     #[arg(long, default_value = "30s")]
     pub interval: String,
+    #[command(flatten)]
+    pub hub: HubAgentArgs,
+}
+
+/// With `--hub`, the agent reports to the hub and runs the work it hands out instead of
+/// printing summaries.
+#[derive(clap::Args, Debug)]
+pub struct HubAgentArgs {
+    /// The hub's base URL (e.g. http://127.0.0.1:8443).
+    #[arg(long)]
+    pub hub: Option<String>,
+    /// File holding the hub's bootstrap token: needed only to register the first time.
+    #[arg(long, requires = "hub")]
+    pub bootstrap_token_file: Option<PathBuf>,
+    /// Where this cluster's agent token is kept, mode 0600 (default:
+    /// `<cluster>.agent-token` in the current directory).
+    #[arg(long, requires = "hub")]
+    pub token_file: Option<PathBuf>,
+    /// The cluster's name at the hub (default: the kubeconfig context's name).
+    #[arg(long, requires = "hub")]
+    pub cluster: Option<String>,
+    /// A label reported for the cluster, `key=value`; repeat for more.
+    #[arg(long = "label", value_name = "KEY=VALUE", requires = "hub")]
+    pub labels: Vec<String>,
 }
 
 fn duration_arg(flag: &str, value: &str) -> Result<Duration> {
@@ -109,6 +136,9 @@ pub async fn run(args: AgentArgs) -> Result<()> {
     if interval.is_zero() {
         bail!("--interval must be positive");
     }
+    if let Some(hub) = &args.hub.hub {
+        return run_with_hub(&args, hub, interval).await;
+    }
     let clock: SharedClock = Arc::new(SystemClock);
     let context = args.target.target().describe();
     info!(context, "starting: listing the cluster");
@@ -142,4 +172,60 @@ pub async fn run(args: AgentArgs) -> Result<()> {
         );
         println!("{}", serde_json::to_string(&summary)?);
     }
+}
+
+/// `capstan agent --hub URL`: registers once (the token is kept in the token file), then
+/// reports every `interval` and runs the hub's work until Ctrl-C.
+async fn run_with_hub(args: &AgentArgs, hub: &str, interval: Duration) -> Result<()> {
+    let target = args.target.target();
+    let cluster = args
+        .hub
+        .cluster
+        .clone()
+        .unwrap_or_else(|| target.describe());
+    if cluster == "(current context)" {
+        bail!("the kubeconfig has no current context: name the cluster with --cluster");
+    }
+    let mut labels = BTreeMap::new();
+    for label in &args.hub.labels {
+        let Some((key, value)) = label.split_once('=') else {
+            bail!("--label {label:?}: expected key=value");
+        };
+        labels.insert(key.to_string(), value.to_string());
+    }
+    let token_file = capstan_agent::TokenFile::new(
+        args.hub
+            .token_file
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("{cluster}.agent-token"))),
+    );
+    let client = match token_file.load(hub, &cluster)? {
+        Some(client) => {
+            info!(cluster, path = %token_file.path().display(), "using the stored agent token");
+            client
+        }
+        None => {
+            let Some(path) = &args.hub.bootstrap_token_file else {
+                bail!(
+                    "no agent token for {cluster} in {}: register with --bootstrap-token-file",
+                    token_file.path().display()
+                );
+            };
+            let bootstrap = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            token_file
+                .load_or_register(hub, bootstrap.trim(), &cluster, &labels)
+                .await?
+        }
+    };
+    let mut config = capstan_agent::AgentConfig::new(target);
+    config.labels = labels;
+    config.report_interval = interval;
+    let agent = capstan_agent::Agent::new(client, config, Arc::new(SystemClock));
+    info!(cluster, hub, "agent starting");
+    tokio::select! {
+        result = agent.run() => result.context("running the agent")?,
+        _ = tokio::signal::ctrl_c() => info!("interrupted: stopping"),
+    }
+    Ok(())
 }

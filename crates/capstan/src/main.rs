@@ -1,12 +1,14 @@
 //! `capstan`: operate fleets of Kubernetes clusters.
 
 mod agent;
+mod apply_cmd;
 mod bench;
 mod bench_agent;
 mod bench_drain;
 mod bench_roll;
 mod child_twin;
 mod drain_cmd;
+mod hub_cmd;
 mod sim;
 mod target_args;
 mod upgrade_cmd;
@@ -38,6 +40,12 @@ enum Command {
     Cluster(ClusterCommand),
     /// The long-lived agent: keeps a view of the cluster and reports its summary.
     Agent(agent::AgentArgs),
+    /// Serve the hub: the fleet inventory, the agents' API and ClusterUpgrade rollouts.
+    Hub(hub_cmd::HubArgs),
+    /// Create a ClusterUpgrade on the hub from a file.
+    Apply(apply_cmd::ApplyArgs),
+    /// List the hub's clusters or upgrades.
+    Get(apply_cmd::GetArgs),
     /// Scale benchmarks that print JSON.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -85,6 +93,9 @@ fn run() -> Result<()> {
             Command::Cluster(ClusterCommand::Summary(args)) => agent::summary(args).await,
             Command::Cluster(ClusterCommand::Upgrade(args)) => upgrade_cmd::run(args).await,
             Command::Agent(args) => agent::run(args).await,
+            Command::Hub(args) => hub_cmd::run(args).await,
+            Command::Apply(args) => apply_cmd::apply(args).await,
+            Command::Get(args) => apply_cmd::get(args).await,
             Command::Drain(args) => drain_cmd::run(args).await,
             Command::Uncordon(args) => drain_cmd::uncordon(args).await,
         }

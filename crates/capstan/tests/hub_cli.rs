@@ -1,0 +1,184 @@
+//! `capstan hub`, `capstan apply -f` and `capstan get` as processes: invalid input is refused
+//! with the field named, a valid upgrade is created and listed, the hub stops cleanly on
+//! Ctrl-C (SIGINT), and what it stored is there after a restart on the same data directory.
+
+#![cfg(unix)]
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use capstan_lab::eventually;
+
+const CAPSTAN: &str = env!("CARGO_BIN_EXE_capstan");
+
+/// The canonical example of DESIGN.md, verbatim.
+const CANONICAL: &str = "\
+apiVersion: upgrade.toolkit.io/v1alpha1
+kind: ClusterUpgrade
+metadata: {name: prod-canary}
+spec:
+  clusterSelector: {matchLabels: {environment: production}}
+  strategy:
+    type: Canary
+    canary:
+      steps:
+      - {pause: 1h, percentage: 10}
+      - {pause: 4h, percentage: 50}
+      - {pause: 1h, percentage: 100}
+";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `capstan hub` on `port` over `data_dir`, its log appended to `data_dir/../hub.log`,
+/// and waits until it answers.
+async fn start_hub(data_dir: &Path, port: u16) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(data_dir.with_file_name("hub.log"))
+        .unwrap();
+    let child = Command::new(CAPSTAN)
+        .args([
+            "hub",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .args(["--reconcile-every", "200ms"])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let hub = hub_url(port);
+    eventually("the hub to answer", Duration::from_secs(60), || {
+        let hub = hub.clone();
+        async move {
+            capstan(&hub, &["get", "upgrades"])
+                .status
+                .success()
+                .then_some(())
+        }
+    })
+    .await;
+    child
+}
+
+fn hub_url(port: u16) -> String {
+    format!("http://127.0.0.1:{port}")
+}
+
+fn capstan(hub: &str, args: &[&str]) -> Output {
+    Command::new(CAPSTAN)
+        .args(args)
+        .env("CAPSTAN_HUB", hub)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn listed_upgrades(hub: &str) -> Vec<String> {
+    let out = capstan(hub, &["get", "upgrades", "-o", "json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Sends SIGINT (what Ctrl-C sends) and waits for the process to exit.
+fn interrupt(mut child: Child) -> std::process::ExitStatus {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    child.wait().unwrap()
+}
+
+#[tokio::test]
+async fn apply_and_get_against_a_hub_process_and_survive_its_restart() {
+    let temp = tempfile::tempdir().unwrap();
+    let data_dir = temp.path().join("data");
+    let port = free_port();
+    let hub = hub_url(port);
+    let first = start_hub(&data_dir, port).await;
+
+    // The generated bootstrap token is the owner's only and never logged.
+    let token_path = data_dir.join("bootstrap-token");
+    let token = std::fs::read_to_string(&token_path).unwrap();
+    let token = token.trim();
+    assert_eq!(token.len(), 64, "{token:?}");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&token_path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // A misspelt field: exit 1, the field's path on stderr, nothing created.
+    let bad = temp.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        CANONICAL.replace("pause: 1h, percentage: 10", "pauze: 1h, percentage: 10"),
+    )
+    .unwrap();
+    let out = capstan(&hub, &["apply", "-f", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("spec.strategy.canary.steps[0]"), "{stderr}");
+    assert!(listed_upgrades(&hub).is_empty());
+
+    // The canonical example is created (it selects no clusters: the inventory is empty).
+    let good = temp.path().join("canary.yaml");
+    std::fs::write(&good, CANONICAL).unwrap();
+    let out = capstan(&hub, &["apply", "-f", good.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "clusterupgrade/prod-canary created\n");
+    assert_eq!(listed_upgrades(&hub), ["prod-canary"]);
+
+    // A second apply of the same name is refused.
+    let out = capstan(&hub, &["apply", "-f", good.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("already exists"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // The table names its columns and the upgrade.
+    let out = capstan(&hub, &["get", "upgrades"]);
+    let table = text(&out.stdout);
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["NAME", "PHASE", "STEP", "UPGRADED", "AGE"]);
+    assert!(lines.next().unwrap().starts_with("prod-canary "), "{table}");
+    let out = capstan(&hub, &["get", "clusters"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "No clusters found.\n");
+
+    // Ctrl-C stops the hub cleanly; a new hub on the same data directory still has it.
+    assert!(interrupt(first).success());
+    let second = start_hub(&data_dir, port).await;
+    assert_eq!(listed_upgrades(&hub), ["prod-canary"]);
+    // The same bootstrap token is reused, not regenerated.
+    assert_eq!(std::fs::read_to_string(&token_path).unwrap().trim(), token);
+    assert!(interrupt(second).success());
+
+    let log = std::fs::read_to_string(temp.path().join("hub.log")).unwrap();
+    assert!(log.contains("bootstrap-token"), "{log}");
+    assert!(!log.contains(token), "the log holds the bootstrap token");
+}
