@@ -14,8 +14,6 @@ use capstan_kube::events::EventRecorder;
 use capstan_kube::provider::Provider;
 use capstan_kube::provider::sim::SimProvider;
 use capstan_kube::upgrade::{ClusterUpgrader, LogUpgradeObserver, UpgradeOptions, record};
-use k8s_openapi::api::core::v1::Node;
-use kube::api::{Api, ListParams};
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
@@ -28,8 +26,8 @@ pub const CLUSTER_UPGRADE: &str = "cluster-upgrade";
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterUpgradeWork {
-    /// `1.33` (the provider's newest 1.33 patch) or `1.33.2`; when absent, the next minor
-    /// after the oldest version running in the cluster (see [`resolve_target`]).
+    /// `1.33` (the provider's newest 1.33 patch) or `1.33.2`; when absent, the control
+    /// plane's next minor (see [`resolve_target`]).
     #[serde(default)]
     pub version: Option<String>,
     /// maxSurge, maxUnavailable and drainTimeout for the node pools' roll.
@@ -64,39 +62,25 @@ impl Default for UpgradeSettings {
     }
 }
 
-/// The version to reach when the payload names none: the next minor after the oldest
-/// version in the cluster. Taking the oldest (control plane or any kubelet, or a roll's
-/// record left in the cluster) means that an agent restarted mid-upgrade, with the control
-/// plane already a minor ahead of the kubelets, finishes the same upgrade instead of
-/// starting another. It cannot tell a finished upgrade whose Succeeded was never posted from
-/// a new one: the hub should name the version (its rollout resolves it per cluster).
+/// The version to reach when the payload names none: the target of a roll already recorded
+/// in the cluster (an agent restarted mid-upgrade finishes that one), else the control
+/// plane's next minor, as issue 4 specifies. It cannot tell a finished upgrade whose
+/// Succeeded was never posted from a new one: the hub should name the version (its rollout
+/// resolves it per cluster).
 pub async fn resolve_target(client: &kube::Client) -> Result<String> {
     if let Some(record) = record::load(client).await? {
         return Ok(record.target.to_string());
     }
+    // The issue's rule: without `spec.version`, a cluster goes to its control plane's next
+    // minor. (Lagging kubelets are rolled to the target too; the skew check refuses a step
+    // that would leave them more than three minors behind.)
     let info = client
         .apiserver_version()
         .await
         .map_err(capstan_kube::Error::from)?;
-    let mut oldest = KubeVersion::parse(&info.git_version)
+    let control_plane = KubeVersion::parse(&info.git_version)
         .map_err(|e| Error::Payload(format!("the API server's version: {e}")))?;
-    let nodes = Api::<Node>::all(client.clone())
-        .list(&ListParams::default())
-        .await
-        .map_err(capstan_kube::Error::from)?;
-    for node in &nodes.items {
-        let kubelet = node
-            .status
-            .as_ref()
-            .and_then(|s| s.node_info.as_ref())
-            .and_then(|i| KubeVersion::parse(&i.kubelet_version).ok());
-        if let Some(v) = kubelet
-            && v.minor_version() < oldest.minor_version()
-        {
-            oldest = v;
-        }
-    }
-    Ok(oldest.next_minor().to_string())
+    Ok(control_plane.next_minor().to_string())
 }
 
 /// The upgrade and drain options for `work` reaching `to`.
