@@ -51,7 +51,7 @@ pub struct GetArgs {
     pub output: String,
 }
 
-fn client() -> Result<reqwest::Client> {
+pub(crate) fn client() -> Result<reqwest::Client> {
     reqwest::Client::builder()
         .user_agent(concat!("capstan/", env!("CARGO_PKG_VERSION")))
         .timeout(REQUEST_TIMEOUT)
@@ -59,7 +59,7 @@ fn client() -> Result<reqwest::Client> {
         .context("building the HTTP client")
 }
 
-fn url(hub: &HubArg, path: &str) -> String {
+pub(crate) fn url(hub: &HubArg, path: &str) -> String {
     format!("{}{path}", hub.hub.trim_end_matches('/'))
 }
 
@@ -71,7 +71,10 @@ fn hub_message(body: &str) -> String {
 }
 
 /// Sends `request`, returns the decoded answer or an error naming the status and the message.
-async fn send<T: DeserializeOwned>(what: &str, request: reqwest::RequestBuilder) -> Result<T> {
+pub(crate) async fn send<T: DeserializeOwned>(
+    what: &str,
+    request: reqwest::RequestBuilder,
+) -> Result<T> {
     let response = request
         .send()
         .await
@@ -158,7 +161,7 @@ pub async fn get(args: GetArgs) -> Result<()> {
     Ok(())
 }
 
-fn print_structured<T: serde::Serialize>(format: &str, value: &T) -> Result<()> {
+pub(crate) fn print_structured<T: serde::Serialize>(format: &str, value: &T) -> Result<()> {
     match format {
         "yaml" => print!("{}", serde_saphyr::to_string(value)?),
         _ => println!("{}", serde_json::to_string_pretty(value)?),
@@ -245,7 +248,7 @@ fn upgrades_table(upgrades: &[UpgradeView], now: Timestamp) -> String {
 }
 
 /// Columns padded to their widest cell, three spaces apart, as kubectl prints them.
-fn table<const N: usize>(rows: &[[String; N]]) -> String {
+pub(crate) fn table<const N: usize>(rows: &[[String; N]]) -> String {
     let mut widths = [0usize; N];
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -269,7 +272,7 @@ fn table<const N: usize>(rows: &[[String; N]]) -> String {
 }
 
 /// kubectl's short age: `45s`, `12m`, `5h`, `3d`.
-fn age(since: Timestamp, now: Timestamp) -> String {
+pub(crate) fn age(since: Timestamp, now: Timestamp) -> String {
     let seconds = now.duration_since(since).as_secs().max(0);
     match seconds {
         s if s < 120 => format!("{s}s"),

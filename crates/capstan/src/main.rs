@@ -12,6 +12,7 @@ mod hub_cmd;
 mod sim;
 mod target_args;
 mod upgrade_cmd;
+mod upgrade_ctl;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -46,6 +47,11 @@ enum Command {
     Apply(apply_cmd::ApplyArgs),
     /// List the hub's clusters or upgrades.
     Get(apply_cmd::GetArgs),
+    /// Show one ClusterUpgrade in detail: phase, step, each cluster, recent events.
+    Describe(upgrade_ctl::DescribeArgs),
+    /// Operate a ClusterUpgrade on the hub: pause, resume, abort, approve, retry, skip.
+    #[command(subcommand)]
+    Upgrade(upgrade_ctl::UpgradeCommand),
     /// Scale benchmarks that print JSON.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -96,6 +102,8 @@ fn run() -> Result<()> {
             Command::Hub(args) => hub_cmd::run(args).await,
             Command::Apply(args) => apply_cmd::apply(args).await,
             Command::Get(args) => apply_cmd::get(args).await,
+            Command::Describe(args) => upgrade_ctl::describe(args).await,
+            Command::Upgrade(cmd) => upgrade_ctl::run(cmd).await,
             Command::Drain(args) => drain_cmd::run(args).await,
             Command::Uncordon(args) => drain_cmd::uncordon(args).await,
         }

@@ -1,6 +1,8 @@
 //! `capstan hub`, `capstan apply -f` and `capstan get` as processes: invalid input is refused
 //! with the field named, a valid upgrade is created and listed, the hub stops cleanly on
-//! Ctrl-C (SIGINT), and what it stored is there after a restart on the same data directory.
+//! Ctrl-C (SIGINT), and what it stored is there after a restart on the same data directory;
+//! `capstan describe upgrade` and `capstan upgrade pause|resume|abort|approve|skip` operate a
+//! rollout, say when the rollout did not take a command, and exit 1 on an unknown name.
 
 #![cfg(unix)]
 #![allow(clippy::unwrap_used)]
@@ -181,4 +183,152 @@ async fn apply_and_get_against_a_hub_process_and_survive_its_restart() {
     let log = std::fs::read_to_string(temp.path().join("hub.log")).unwrap();
     assert!(log.contains("bootstrap-token"), "{log}");
     assert!(!log.contains(token), "the log holds the bootstrap token");
+}
+
+/// Registers `cluster` with `labels` as an agent would, so that the hub lists it.
+async fn register(hub: &str, bootstrap_token: &str, cluster: &str, labels: serde_json::Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{hub}/api/v1/agents/register"))
+        .bearer_auth(bootstrap_token)
+        .json(&serde_json::json!({"cluster": cluster, "labels": labels}))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+}
+
+fn describe_json(hub: &str, name: &str) -> serde_json::Value {
+    let out = capstan(hub, &["describe", "upgrade", name, "-o", "json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn describe_and_operate_an_upgrade_against_a_hub_process() {
+    let temp = tempfile::tempdir().unwrap();
+    let data_dir = temp.path().join("data");
+    let port = free_port();
+    let hub = hub_url(port);
+    let child = start_hub(&data_dir, port).await;
+    let token = std::fs::read_to_string(data_dir.join("bootstrap-token")).unwrap();
+    // One production cluster whose agent never reports: it stays Upgrading, so the rollout
+    // stays Progressing and takes pause and resume.
+    register(
+        &hub,
+        token.trim(),
+        "prod-1",
+        serde_json::json!({"environment": "production"}),
+    )
+    .await;
+    let file = temp.path().join("canary.yaml");
+    std::fs::write(&file, CANONICAL).unwrap();
+    let out = capstan(&hub, &["apply", "-f", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        describe_json(&hub, "prod-canary")["status"]["phase"],
+        "Progressing"
+    );
+
+    let out = capstan(&hub, &["upgrade", "pause", "prod-canary"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("clusterupgrade/prod-canary paused\nphase: Paused"),
+        "{stdout}"
+    );
+
+    let out = capstan(&hub, &["describe", "upgrade", "prod-canary"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let described = text(&out.stdout);
+    let field = |key: &str| {
+        described
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}:")))
+            .map(str::trim)
+            .unwrap_or_else(|| panic!("no {key} in {described}"))
+            .to_string()
+    };
+    assert_eq!(field("Name"), "prod-canary");
+    assert_eq!(field("Phase"), "Paused");
+    assert_eq!(field("Step"), "1/3 (10%, pause 1h)");
+    assert!(
+        field("Upgraded").starts_with("0/1 (1 upgrading"),
+        "{described}"
+    );
+    let cluster_row: Vec<&str> = described
+        .lines()
+        .find(|l| l.trim_start().starts_with("prod-1 "))
+        .unwrap_or_else(|| panic!("no prod-1 row in {described}"))
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        cluster_row[..3],
+        ["prod-1", "Upgrading", "1"],
+        "{described}"
+    );
+    let events = described.split("Events:\n").nth(1).unwrap();
+    assert!(
+        events
+            .lines()
+            .any(|l| l.trim_start().starts_with("RolloutPaused ")),
+        "{described}"
+    );
+
+    let out = capstan(&hub, &["upgrade", "resume", "prod-canary"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("clusterupgrade/prod-canary resumed\nphase: Progressing"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(
+        describe_json(&hub, "prod-canary")["status"]["phase"],
+        "Progressing"
+    );
+
+    // A cluster that is upgrading cannot be skipped: exit 1 with the rollout's reason.
+    let out = capstan(
+        &hub,
+        &["upgrade", "skip", "prod-canary", "--cluster", "prod-1"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("was not skipped: prod-1 is upgrading"),
+        "{stderr}"
+    );
+    let out = capstan(&hub, &["upgrade", "approve", "prod-canary", "--step", "1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        describe_json(&hub, "prod-canary")["status"]["approvedSteps"],
+        serde_json::json!([1])
+    );
+
+    // An aborted rollout takes no pause: exit 1, and the phase it is in is named.
+    let out = capstan(&hub, &["upgrade", "abort", "prod-canary"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = capstan(&hub, &["upgrade", "pause", "prod-canary"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("was not paused: its phase is Aborted"),
+        "{stderr}"
+    );
+
+    // Unknown names: exit 1 with the hub's message.
+    for args in [
+        &["upgrade", "pause", "no-such"][..],
+        &["upgrade", "skip", "no-such", "--cluster", "prod-1"][..],
+        &["describe", "upgrade", "no-such"][..],
+    ] {
+        let out = capstan(&hub, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("upgrade \"no-such\" not found"),
+            "{args:?}: {stderr}"
+        );
+    }
+
+    assert!(interrupt(child).success());
 }
