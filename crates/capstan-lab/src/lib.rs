@@ -10,10 +10,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use capstan_clock::ScaledClock;
+use capstan_clock::SharedClock;
 use capstan_kube::connect::Target;
+use capstan_kube::drain::{DrainOptions, Drainer};
+use capstan_kube::events::EventRecorder;
+use capstan_kube::provider::Provider;
+use capstan_kube::upgrade::{ClusterUpgrader, UpgradeOptions};
 use capstan_sim::fleet::parse_fleet_yaml;
 use capstan_sim::server::{Pki, serve_tls, write_kubeconfigs};
 use capstan_sim::{Twin, TwinConfig};
+
+pub mod fixtures;
 
 /// A twin serving on loopback TLS, with its clock and kubeconfigs.
 pub struct LabTwin {
@@ -80,6 +87,35 @@ impl LabTwin {
             .client()
             .await
             .map_err(|e| LabError(e.to_string()))
+    }
+
+    /// A drainer of `cluster` on the twin's clock, its eviction client with kube's retry off.
+    pub async fn drainer(&self, cluster: &str, options: DrainOptions) -> Result<Drainer, LabError> {
+        let target = self.target(cluster);
+        let lab = |e: capstan_kube::Error| LabError(e.to_string());
+        Ok(Drainer::new(
+            target.client().await.map_err(lab)?,
+            target.eviction_client().await.map_err(lab)?,
+            self.clock.clone(),
+            options,
+        ))
+    }
+
+    /// A cluster upgrader of `cluster` through `provider`, on the twin's clock.
+    pub async fn upgrader(
+        &self,
+        cluster: &str,
+        provider: Arc<dyn Provider>,
+        drain: DrainOptions,
+        options: UpgradeOptions,
+    ) -> Result<ClusterUpgrader, LabError> {
+        let client = self.client(cluster).await?;
+        let clock: SharedClock = self.clock.clone();
+        let drainer = self.drainer(cluster, drain).await?;
+        let recorder = EventRecorder::new(client.clone(), clock.clone(), "capstan-upgrade");
+        Ok(ClusterUpgrader::new(
+            client, provider, drainer, recorder, clock, options,
+        ))
     }
 
     /// `kubectl --kubeconfig ... --context CLUSTER args...`: (success, stdout, stderr).

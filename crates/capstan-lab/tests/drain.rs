@@ -8,10 +8,9 @@ use std::time::Duration;
 
 use capstan_core::annotations::{DRAIN_STARTED, DRAINED};
 use capstan_kube::drain::{DrainOptions, DrainOutcome, Drainer, Escalation, LogObserver};
-use capstan_lab::{LabTwin, eventually};
-use k8s_openapi::api::apps::v1::Deployment;
+use capstan_lab::LabTwin;
+use capstan_lab::fixtures::guarded_deployment;
 use k8s_openapi::api::core::v1::{Event, Node, Pod};
-use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::Api;
 use kube::api::{ListParams, PostParams};
 use serde_json::json;
@@ -45,13 +44,7 @@ async fn lab() -> LabTwin {
 }
 
 async fn drainer(lab: &LabTwin, options: DrainOptions) -> Drainer {
-    let target = lab.target("alpha");
-    Drainer::new(
-        target.client().await.unwrap(),
-        target.eviction_client().await.unwrap(),
-        lab.clock.clone(),
-        options,
-    )
+    lab.drainer("alpha", options).await.unwrap()
 }
 
 async fn first_node(client: &kube::Client) -> String {
@@ -207,56 +200,14 @@ async fn filter_errors_refuse_the_drain_and_touch_no_pod() {
     assert!(forced.evicted.contains(&"default/bare".to_string()));
 }
 
-/// A Deployment of two pods pinned to `node`, guarded by a PDB that allows no disruption.
-async fn guarded_workload(client: &kube::Client, node: &str) {
-    let deploy: Deployment = serde_json::from_value(json!({
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": "guarded", "namespace": "default"},
-        "spec": {
-            "replicas": 2,
-            "selector": {"matchLabels": {"app": "guarded"}},
-            "template": {
-                "metadata": {"labels": {"app": "guarded"}},
-                "spec": {
-                    "nodeSelector": {"kubernetes.io/hostname": node},
-                    "containers": [{"name": "c", "image": "nginx"}]
-                }
-            }
-        }
-    }))
-    .unwrap();
-    Api::<Deployment>::namespaced(client.clone(), "default")
-        .create(&PostParams::default(), &deploy)
-        .await
-        .unwrap();
-    let pdb: PodDisruptionBudget = serde_json::from_value(json!({
-        "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
-        "metadata": {"name": "guarded", "namespace": "default"},
-        "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app": "guarded"}}}
-    }))
-    .unwrap();
-    let pdbs: Api<PodDisruptionBudget> = Api::namespaced(client.clone(), "default");
-    pdbs.create(&PostParams::default(), &pdb).await.unwrap();
-    eventually(
-        "the guarded pods Ready and the PDB counting them",
-        Duration::from_secs(30),
-        || {
-            let pdbs = pdbs.clone();
-            async move {
-                let s = pdbs.get("guarded").await.ok()?.status?;
-                (s.current_healthy == 2 && s.observed_generation == Some(1)).then_some(())
-            }
-        },
-    )
-    .await;
-}
-
 #[tokio::test]
 async fn a_pdb_that_allows_nothing_halts_at_the_deadline_naming_the_budget() {
     let lab = lab().await;
     let client = lab.client("alpha").await.unwrap();
     let node = first_node(&client).await;
-    guarded_workload(&client, &node).await;
+    guarded_deployment(&client, &node, json!({"minAvailable": 2}))
+        .await
+        .unwrap();
 
     let report = drainer(
         &lab,
@@ -313,7 +264,9 @@ async fn escalation_force_deletes_held_pods_and_records_an_event_for_each() {
     let lab = lab().await;
     let client = lab.client("alpha").await.unwrap();
     let node = first_node(&client).await;
-    guarded_workload(&client, &node).await;
+    guarded_deployment(&client, &node, json!({"minAvailable": 2}))
+        .await
+        .unwrap();
 
     let report = drainer(
         &lab,

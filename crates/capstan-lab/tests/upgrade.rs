@@ -7,12 +7,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use capstan_clock::SharedClock;
 use capstan_core::annotations::{DRAIN_STARTED, DRAINED};
 use capstan_core::lifecycle::NodePhase;
 use capstan_core::upgrade::IntOrPercent;
-use capstan_kube::drain::{DrainOptions, Drainer};
-use capstan_kube::events::EventRecorder;
+use capstan_kube::drain::DrainOptions;
 use capstan_kube::provider::Provider;
 use capstan_kube::provider::sim::SimProvider;
 use capstan_kube::upgrade::{ClusterUpgrader, LogUpgradeObserver, UpgradeOptions, record};
@@ -45,25 +43,23 @@ const SCALE: f64 = 3000.0;
 const DEADLINE: Duration = Duration::from_secs(60);
 
 async fn upgrader(lab: &LabTwin, options: UpgradeOptions) -> ClusterUpgrader {
-    let target = lab.target("alpha");
-    let client = target.client().await.unwrap();
-    let clock: SharedClock = lab.clock.clone();
-    let drainer = Drainer::new(
-        client.clone(),
-        target.eviction_client().await.unwrap(),
-        clock.clone(),
-        DrainOptions {
-            ignore_daemonsets: true,
-            delete_emptydir_data: true,
-            timeout: Some(Duration::from_secs(30 * 60)),
-            ..DrainOptions::default()
-        },
-    );
     // Over the wire like the CLI: the provider's clock follows the twin's reported time.
-    let provider: Arc<dyn Provider> = Arc::new(SimProvider::connect(client.clone()).await.unwrap());
+    let client = lab.client("alpha").await.unwrap();
+    let provider: Arc<dyn Provider> = Arc::new(SimProvider::connect(client).await.unwrap());
     assert!(provider.clock().is_some(), "the twin reports its time");
-    let recorder = EventRecorder::new(client.clone(), clock.clone(), "capstan-upgrade");
-    ClusterUpgrader::new(client, provider, drainer, recorder, clock, options)
+    lab.upgrader("alpha", provider, drain_options(), options)
+        .await
+        .unwrap()
+}
+
+/// kubectl-like flags with the upgrade's 30-minute drain deadline.
+fn drain_options() -> DrainOptions {
+    DrainOptions {
+        ignore_daemonsets: true,
+        delete_emptydir_data: true,
+        timeout: Some(Duration::from_secs(30 * 60)),
+        ..DrainOptions::default()
+    }
 }
 
 fn options(to: &str) -> UpgradeOptions {

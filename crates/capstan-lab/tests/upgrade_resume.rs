@@ -10,8 +10,7 @@ use std::time::Duration;
 use capstan_clock::SharedClock;
 use capstan_core::annotations::{DRAIN_STARTED, DRAINED};
 use capstan_core::upgrade::IntOrPercent;
-use capstan_kube::drain::{DrainOptions, Drainer};
-use capstan_kube::events::EventRecorder;
+use capstan_kube::drain::DrainOptions;
 use capstan_kube::provider::Provider;
 use capstan_kube::provider::sim::SimProvider;
 use capstan_kube::upgrade::{ClusterUpgrader, LogUpgradeObserver, UpgradeOptions, record};
@@ -43,30 +42,24 @@ const SCALE: f64 = 3000.0;
 const DEADLINE: Duration = Duration::from_secs(60);
 
 async fn upgrader(lab: &LabTwin) -> ClusterUpgrader {
-    let target = lab.target("alpha");
-    let client = target.client().await.unwrap();
+    let client = lab.client("alpha").await.unwrap();
     let clock: SharedClock = lab.clock.clone();
-    let drainer = Drainer::new(
-        client.clone(),
-        target.eviction_client().await.unwrap(),
-        clock.clone(),
-        DrainOptions {
-            ignore_daemonsets: true,
-            delete_emptydir_data: true,
-            timeout: Some(Duration::from_secs(30 * 60)),
-            ..DrainOptions::default()
-        },
-    );
-    let provider: Arc<dyn Provider> =
-        Arc::new(SimProvider::new(client.clone(), Some(clock.clone())));
-    let recorder = EventRecorder::new(client.clone(), clock.clone(), "capstan-upgrade");
+    let provider: Arc<dyn Provider> = Arc::new(SimProvider::new(client, Some(clock)));
+    let drain = DrainOptions {
+        ignore_daemonsets: true,
+        delete_emptydir_data: true,
+        timeout: Some(Duration::from_secs(30 * 60)),
+        ..DrainOptions::default()
+    };
     let options = UpgradeOptions {
         max_surge: IntOrPercent::Int(2),
         max_unavailable: IntOrPercent::Int(1),
         poll_interval: Duration::from_millis(50),
         ..UpgradeOptions::new("1.32")
     };
-    ClusterUpgrader::new(client, provider, drainer, recorder, clock, options)
+    lab.upgrader("alpha", provider, drain, options)
+        .await
+        .unwrap()
 }
 
 async fn nodes(client: &kube::Client) -> Vec<Node> {

@@ -5,14 +5,12 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
-use capstan_lab::{LabTwin, eventually};
-use k8s_openapi::api::apps::v1::Deployment;
+use capstan_lab::LabTwin;
+use capstan_lab::fixtures::guarded_deployment;
 use k8s_openapi::api::core::v1::Node;
-use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::Api;
-use kube::api::{ListParams, PostParams};
+use kube::api::ListParams;
 use serde_json::json;
 
 const FLEET: &str = r#"
@@ -40,43 +38,6 @@ async fn node_names(client: &kube::Client) -> Vec<String> {
     names
 }
 
-/// The same pinned, fully guarded Deployment in a cluster.
-async fn guard(client: &kube::Client, node: &str) {
-    let deploy: Deployment = serde_json::from_value(json!({
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": "guarded", "namespace": "default"},
-        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "guarded"}},
-                 "template": {"metadata": {"labels": {"app": "guarded"}},
-                              "spec": {"nodeSelector": {"kubernetes.io/hostname": node},
-                                       "containers": [{"name": "c", "image": "nginx"}]}}}
-    }))
-    .unwrap();
-    Api::<Deployment>::namespaced(client.clone(), "default")
-        .create(&PostParams::default(), &deploy)
-        .await
-        .unwrap();
-    let pdb: PodDisruptionBudget = serde_json::from_value(json!({
-        "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
-        "metadata": {"name": "guarded", "namespace": "default"},
-        "spec": {"maxUnavailable": 0, "selector": {"matchLabels": {"app": "guarded"}}}
-    }))
-    .unwrap();
-    let pdbs: Api<PodDisruptionBudget> = Api::namespaced(client.clone(), "default");
-    pdbs.create(&PostParams::default(), &pdb).await.unwrap();
-    eventually(
-        "the guarded pods counted by their PDB",
-        Duration::from_secs(30),
-        || {
-            let pdbs = pdbs.clone();
-            async move {
-                let s = pdbs.get("guarded").await.ok()?.status?;
-                (s.current_healthy == 2 && s.observed_generation == Some(1)).then_some(())
-            }
-        },
-    )
-    .await;
-}
-
 /// Names in lines `<prefix>NAME<suffix>`.
 fn names(text: &str, prefix: &str, suffix: &str) -> BTreeSet<String> {
     text.lines()
@@ -95,8 +56,12 @@ async fn capstan_drain_and_kubectl_drain_agree() {
     let nodes = node_names(&left).await;
     assert_eq!(nodes, node_names(&right).await, "identical clusters");
     let node = nodes[0].clone();
-    guard(&left, &node).await;
-    guard(&right, &node).await;
+    // The same pinned Deployment, fully guarded, in both.
+    for client in [&left, &right] {
+        guarded_deployment(client, &node, json!({"maxUnavailable": 0}))
+            .await
+            .unwrap();
+    }
 
     let flags = [
         "--ignore-daemonsets",
