@@ -25,7 +25,6 @@ use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::Api;
 use kube::api::ListParams;
 
@@ -600,22 +599,5 @@ pub fn pdb_state(pdb: &PodDisruptionBudget) -> PdbState {
         observed_generation: status.and_then(|s| s.observed_generation).unwrap_or(0),
         always_allow_unhealthy: spec.and_then(|s| s.unhealthy_pod_eviction_policy.as_deref())
             == Some("AlwaysAllow"),
-    }
-}
-
-/// `minAvailable`/`maxUnavailable` as written, for messages.
-pub fn budget_text(pdb: &PodDisruptionBudget) -> String {
-    let text = |v: &IntOrString| match v {
-        IntOrString::Int(i) => i.to_string(),
-        IntOrString::String(s) => s.clone(),
-    };
-    let spec = pdb.spec.as_ref();
-    match (
-        spec.and_then(|s| s.min_available.as_ref()),
-        spec.and_then(|s| s.max_unavailable.as_ref()),
-    ) {
-        (Some(m), _) => format!("minAvailable {}", text(m)),
-        (None, Some(m)) => format!("maxUnavailable {}", text(m)),
-        (None, None) => "no budget".into(),
     }
 }
