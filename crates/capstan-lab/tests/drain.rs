@@ -3,7 +3,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use capstan_core::annotations::{DRAIN_STARTED, DRAINED};
@@ -351,5 +350,4 @@ async fn server_dry_run_changes_nothing() {
     assert_eq!(before, after);
     let n: Node = Api::all(client.clone()).get(&node).await.unwrap();
     assert_ne!(n.spec.unwrap().unschedulable, Some(true));
-    let _ = Arc::new(());
 }
