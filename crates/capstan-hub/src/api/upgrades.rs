@@ -51,6 +51,11 @@ pub struct UpgradeDetail {
     pub clusters: Vec<ClusterRolloutView>,
     /// The most recent events, oldest first.
     pub events: Vec<UpgradeEvent>,
+    /// The hub's clock when it answered (simulated time when the hub runs on a scaled
+    /// clock): what a reader measures remaining soak and elapsed upgrade time against,
+    /// never its own clock. Absent from older hubs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub now: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -313,5 +318,6 @@ async fn detail(api: &ApiState, record: UpgradeRecord) -> Result<UpgradeDetail, 
         upgrade: view(record),
         clusters,
         events,
+        now: Some(api.clock.now()),
     })
 }
