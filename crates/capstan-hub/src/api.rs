@@ -9,7 +9,10 @@
 //! | `POST /api/v1/agents/{cluster}/work/{id}/status` | cluster token | `{"generation","status","message"}` |
 //! | `GET /api/v1/clusters[?labelSelector=..]` | none | inventory, health computed at read |
 //! | `GET /api/v1/clusters/{name}` | none | one cluster, 404 if unknown |
+//! | `GET /api/v1/upgrades/{name}/results` | none | each cluster's posted upgrade result |
 //! | `POST /api/v1/upgrades`, `GET /api/v1/upgrades[/{name}]`, `POST /api/v1/upgrades/{name}/{command}` | none | `ClusterUpgrade`s (see `upgrades`) |
+//! | `GET /metrics` | none | Prometheus text format (see `metrics`) |
+//! | `GET /openapi/v3`, `GET /api/v1/openapi.json` | none | this API's OpenAPI 3.0 document (see `openapi`) |
 //!
 //! **Tokens.** The bootstrap token is held only as its SHA-256 ([`ApiState::bootstrap_token_hash`]);
 //! cluster tokens are stored hashed by the [`Store`](crate::store::Store). A cluster token reads
@@ -34,16 +37,20 @@ use capstan_clock::SharedClock;
 use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 
+use crate::metrics::HubMetrics;
 use crate::store::SharedStore;
 
 mod agents;
 mod clusters;
+mod metrics;
+mod openapi;
 mod status;
 mod upgrades;
 mod wire;
 
+pub use openapi::openapi_document;
 pub use status::{ApiError, Status};
-pub use upgrades::{ClusterRolloutView, InvalidUpgrade, UpgradeDetail, UpgradeEvent, UpgradeView};
+pub use upgrades::{ClusterResult, ClusterRolloutView, InvalidUpgrade, UpgradeDetail, UpgradeEvent, UpgradeView};
 pub use wire::{
     ClusterView, RegisterRequest, RegisterResponse, ReportRequest, WorkItemView, WorkStatusRequest,
 };
@@ -66,6 +73,8 @@ pub struct ApiState {
     pub lease: Duration,
     /// Wakes long-polling agents; shared by clones of this state.
     pub work: WorkNotifier,
+    /// What `GET /metrics` exposes besides the store's state; shared by clones.
+    pub metrics: HubMetrics,
 }
 
 impl ApiState {
@@ -82,6 +91,7 @@ impl ApiState {
             bootstrap_token_hash,
             lease,
             work: WorkNotifier::default(),
+            metrics: HubMetrics::default(),
         }
     }
 
@@ -154,7 +164,11 @@ pub fn router(state: ApiState) -> Router {
             post(upgrades::apply).get(upgrades::list),
         )
         .route("/api/v1/upgrades/{name}", get(upgrades::get_one))
+        .route("/api/v1/upgrades/{name}/results", get(upgrades::results))
         .route("/api/v1/upgrades/{name}/{command}", post(upgrades::command))
+        .route("/metrics", get(metrics::metrics))
+        .route("/openapi/v3", get(openapi::serve))
+        .route("/api/v1/openapi.json", get(openapi::serve))
         .fallback(status::not_found_route)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)

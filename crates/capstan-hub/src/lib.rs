@@ -7,6 +7,7 @@
 //! that a scaled clock (the demo, the twin) is honoured everywhere.
 
 pub mod api;
+pub mod metrics;
 pub mod rollout;
 pub mod store;
 

@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use capstan_clock::Stopwatch;
 use capstan_core::duration::parse_duration;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
@@ -135,6 +136,7 @@ pub(crate) async fn report(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, ApiError> {
+    let received = Stopwatch::start();
     authenticate_agent(&state, &headers, &cluster).await?;
     let request: ReportRequest = decode_json(&body?)?;
     let report = request.into_report(&cluster);
@@ -142,6 +144,7 @@ pub(crate) async fn report(
         .store
         .upsert_cluster(&report, state.clock.now())
         .await?;
+    state.metrics.report_ingest.observe(received.elapsed());
     tracing::debug!(cluster = %cluster, "report stored");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -230,6 +233,18 @@ pub(crate) async fn work_status(
     match state.store.get_work(&id).await? {
         Some(item) if item.cluster == cluster => {}
         _ => return Err(not_found()),
+    }
+    if let Some(result) = &request.result {
+        if !request.status.is_final() {
+            return Err(ApiError::invalid(
+                "result",
+                "a result comes with a final status (Succeeded or Failed)",
+            ));
+        }
+        state
+            .store
+            .set_work_result(&id, request.generation, result)
+            .await?;
     }
     let item = state
         .store

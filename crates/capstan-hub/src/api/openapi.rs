@@ -1,0 +1,617 @@
+//! The hub's OpenAPI 3.0 document, served at `GET /openapi/v3` (where kube-apiserver serves
+//! its own) and `GET /api/v1/openapi.json`.
+//!
+//! Written by hand as `serde_json` rather than derived (`utoipa` and the like): the bodies mix
+//! the hub's wire types with `capstan_core`'s rollout types, which know nothing of OpenAPI, and
+//! the document is small. It is kept true to the handlers by the crate's tests, which call
+//! every documented path and method on the router and check the router has no undocumented
+//! route.
+
+use std::sync::OnceLock;
+
+use axum::Json;
+use serde_json::{Value, json};
+
+/// The document, built once.
+pub fn openapi_document() -> &'static Value {
+    static DOCUMENT: OnceLock<Value> = OnceLock::new();
+    DOCUMENT.get_or_init(build)
+}
+
+/// `GET /openapi/v3` and `GET /api/v1/openapi.json`.
+pub(crate) async fn serve() -> Json<Value> {
+    Json(openapi_document().clone())
+}
+
+/// A `$ref` to a schema in `components.schemas`.
+fn schema_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn json_content(schema: Value) -> Value {
+    json!({"application/json": {"schema": schema}})
+}
+
+/// A JSON response with `schema`.
+fn json_response(description: &str, schema: Value) -> Value {
+    json!({"description": description, "content": json_content(schema)})
+}
+
+/// An error answer: the [`super::Status`] shape.
+fn status_response(description: &str) -> Value {
+    json_response(description, schema_ref("Status"))
+}
+
+fn path_param(name: &str, description: &str) -> Value {
+    json!({
+        "name": name, "in": "path", "required": true, "description": description,
+        "schema": {"type": "string"}
+    })
+}
+
+fn query_param(name: &str, description: &str, schema: Value) -> Value {
+    json!({
+        "name": name, "in": "query", "required": false, "description": description,
+        "schema": schema
+    })
+}
+
+/// The error answers every agent route with a cluster token shares.
+fn agent_auth_errors() -> Value {
+    json!({
+        "401": status_response("No token, or not a valid one (reason Unauthorized)."),
+        "403": status_response("A valid token of another cluster (reason Forbidden)."),
+        "500": status_response("The hub's store failed (reason InternalError)."),
+    })
+}
+
+/// Adds `extra` responses to `base`.
+fn with_responses(mut base: Value, extra: Value) -> Value {
+    if let (Some(base), Value::Object(extra)) = (base.as_object_mut(), extra) {
+        base.extend(extra);
+    }
+    base
+}
+
+fn build() -> Value {
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Capstan hub API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "The agents' protocol (register, report, long-polled work, work \
+                status), the fleet inventory and `ClusterUpgrade` canary rollouts. Every error \
+                answer is a `Status`. Inventory, upgrade and metrics routes are \
+                unauthenticated for now: the hub listens on loopback or behind the operator's \
+                proxy."
+        },
+        "tags": [
+            {"name": "agents", "description": "The agent protocol (DESIGN.md, Protocols)."},
+            {"name": "clusters", "description": "The fleet inventory, health computed at read."},
+            {"name": "upgrades", "description": "`ClusterUpgrade` canary rollouts."},
+            {"name": "meta", "description": "Metrics and this document."}
+        ],
+        "paths": paths(),
+        "components": {
+            "securitySchemes": {
+                "bootstrapToken": {
+                    "type": "http", "scheme": "bearer",
+                    "description": "The hub's bootstrap token, exchanged once per cluster for \
+                        a cluster token."
+                },
+                "clusterToken": {
+                    "type": "http", "scheme": "bearer", "bearerFormat": "capstan.{cluster}.{64 hex}",
+                    "description": "The cluster token `register` returned; valid only for the \
+                        cluster in the path."
+                }
+            },
+            "schemas": schemas()
+        }
+    })
+}
+
+fn paths() -> Value {
+    let cluster = path_param("cluster", "The cluster's name (a DNS-1123 label).");
+    let upgrade = path_param("name", "The upgrade's name.");
+    json!({
+        "/api/v1/agents/register": {"post": {
+            "tags": ["agents"], "operationId": "registerAgent",
+            "summary": "Register a cluster's agent; registering again rotates its token.",
+            "security": [{"bootstrapToken": []}],
+            "requestBody": {"required": true, "content": json_content(schema_ref("RegisterRequest"))},
+            "responses": {
+                "200": json_response("The cluster token, shown this once.", schema_ref("RegisterResponse")),
+                "400": status_response("The body is not JSON."),
+                "401": status_response("No bootstrap token, or not the hub's."),
+                "413": status_response("The body exceeds 1 MiB (reason RequestEntityTooLarge)."),
+                "422": status_response("A field is invalid (unknown, wrong type, not a DNS-1123 label); `field` names it."),
+                "500": status_response("The hub's store failed.")
+            }
+        }},
+        "/api/v1/agents/{cluster}/report": {"post": {
+            "tags": ["agents"], "operationId": "reportCluster",
+            "summary": "The cluster's bounded report: replaces what the inventory holds for it.",
+            "security": [{"clusterToken": []}],
+            "parameters": [cluster],
+            "requestBody": {"required": true, "content": json_content(schema_ref("ReportRequest"))},
+            "responses": with_responses(agent_auth_errors(), json!({
+                "204": {"description": "Stored."},
+                "400": status_response("The body is not JSON."),
+                "413": status_response("The body exceeds 1 MiB."),
+                "422": status_response("A field is unknown or of the wrong type; `field` names its path.")
+            }))
+        }},
+        "/api/v1/agents/{cluster}/work": {"get": {
+            "tags": ["agents"], "operationId": "pollWork",
+            "summary": "Long-poll for the cluster's open work (Pending or Running, oldest first).",
+            "description": "Answers at once when there is open work, else as soon as some is \
+                queued within `wait`, else with `[]`.",
+            "security": [{"clusterToken": []}],
+            "parameters": [
+                cluster,
+                query_param("wait", "How long to wait for work, as a duration (`30s`, `1m`); \
+                    at most 60s (larger is clamped); none means do not wait.",
+                    json!({"type": "string", "example": "30s"}))
+            ],
+            "responses": with_responses(agent_auth_errors(), json!({
+                "200": json_response("The open work items.", array_of(schema_ref("WorkItemView"))),
+                "400": status_response("`wait` is not a duration (`field`: wait).")
+            }))
+        }},
+        "/api/v1/agents/{cluster}/work/{id}/status": {"post": {
+            "tags": ["agents"], "operationId": "setWorkStatus",
+            "summary": "An agent's status for a work item. Final states stay final; a retried message returns the stored item.",
+            "security": [{"clusterToken": []}],
+            "parameters": [cluster, path_param("id", "The work item's id (`{upgrade}/{cluster}/{attempt}`, URL-encoded).")],
+            "requestBody": {"required": true, "content": json_content(schema_ref("WorkStatusRequest"))},
+            "responses": with_responses(agent_auth_errors(), json!({
+                "200": json_response("The stored item.", schema_ref("WorkItemView")),
+                "400": status_response("The body is not JSON."),
+                "404": status_response("No such work item for this cluster."),
+                "409": status_response("`generation` is not the item's current one (reason Conflict)."),
+                "413": status_response("The body exceeds 1 MiB."),
+                "422": status_response("A field is invalid, or `status` is Pending.")
+            }))
+        }},
+        "/api/v1/clusters": {"get": {
+            "tags": ["clusters"], "operationId": "listClusters",
+            "summary": "The clusters in the inventory, by name.",
+            "parameters": [query_param("labelSelector",
+                "A Kubernetes label selector (`environment=production,region in (eu,us)`).",
+                json!({"type": "string"}))],
+            "responses": {
+                "200": json_response("The clusters.", array_of(schema_ref("ClusterView"))),
+                "400": status_response("`labelSelector` does not parse (`field`: labelSelector)."),
+                "500": status_response("The hub's store failed.")
+            }
+        }},
+        "/api/v1/clusters/{name}": {"get": {
+            "tags": ["clusters"], "operationId": "getCluster",
+            "summary": "One cluster.",
+            "parameters": [path_param("name", "The cluster's name.")],
+            "responses": {
+                "200": json_response("The cluster.", schema_ref("ClusterView")),
+                "404": status_response("No such cluster."),
+                "500": status_response("The hub's store failed.")
+            }
+        }},
+        "/api/v1/upgrades": {
+            "post": {
+                "tags": ["upgrades"], "operationId": "applyUpgrade",
+                "summary": "Validate a ClusterUpgrade, freeze its cluster set and start its rollout.",
+                "description": "YAML or JSON (one parser takes both). Nothing is stored for an \
+                    invalid document. Without `metadata.name` the hub names the upgrade.",
+                "requestBody": {"required": true, "content": {
+                    "application/yaml": {"schema": schema_ref("ClusterUpgrade")},
+                    "application/json": {"schema": schema_ref("ClusterUpgrade")}
+                }},
+                "responses": {
+                    "201": json_response("Created; the first clusters' work is queued.", schema_ref("UpgradeDetail")),
+                    "400": status_response("Not UTF-8, or not YAML."),
+                    "409": status_response("An upgrade of this name exists (reason AlreadyExists)."),
+                    "413": status_response("The body exceeds 1 MiB."),
+                    "422": json_response("Every broken rule, each with its field path.", schema_ref("InvalidUpgrade")),
+                    "500": status_response("The hub's store failed.")
+                }
+            },
+            "get": {
+                "tags": ["upgrades"], "operationId": "listUpgrades",
+                "summary": "The upgrades, by name.",
+                "responses": {
+                    "200": json_response("The upgrades.", array_of(schema_ref("UpgradeView"))),
+                    "500": status_response("The hub's store failed.")
+                }
+            }
+        },
+        "/api/v1/upgrades/{name}": {"get": {
+            "tags": ["upgrades"], "operationId": "getUpgrade",
+            "summary": "One upgrade: spec, status, its clusters in plan order, recent events.",
+            "parameters": [upgrade.clone()],
+            "responses": {
+                "200": json_response("The upgrade.", schema_ref("UpgradeDetail")),
+                "404": status_response("No such upgrade."),
+                "500": status_response("The hub's store failed.")
+            }
+        }},
+        "/api/v1/upgrades/{name}/{command}": {"post": {
+            "tags": ["upgrades"], "operationId": "commandUpgrade",
+            "summary": "An operator command; idempotent (a command that changes nothing returns the upgrade as is).",
+            "parameters": [
+                upgrade,
+                {
+                    "name": "command", "in": "path", "required": true,
+                    "description": "pause, resume, abort (final), approve (a step waiting for \
+                        approval), retry (the failed clusters only, same frozen plan), skip (one \
+                        cluster).",
+                    "schema": {"type": "string", "enum": ["pause", "resume", "abort", "approve", "retry", "skip"]}
+                },
+                query_param("step", "approve: the step to approve (0-based); default the step the rollout is at.",
+                    json!({"type": "integer", "minimum": 0})),
+                query_param("cluster", "skip: the cluster to skip (required for skip).",
+                    json!({"type": "string"}))
+            ],
+            "responses": {
+                "200": json_response("The upgrade after the command.", schema_ref("UpgradeDetail")),
+                "400": status_response("A query parameter is malformed or unknown."),
+                "404": status_response("No such upgrade, or no such command."),
+                "409": status_response("Another writer kept moving the upgrade (reason Conflict); retry."),
+                "422": status_response("skip without `cluster` (`field`: cluster)."),
+                "500": status_response("The hub's store failed.")
+            }
+        }},
+        "/metrics": {"get": {
+            "tags": ["meta"], "operationId": "metrics",
+            "summary": "The hub's metrics in the Prometheus text exposition format 0.0.4.",
+            "description": "capstan_hub_clusters{health}, capstan_hub_upgrades{phase}, \
+                capstan_hub_upgrade_step{upgrade}, capstan_hub_upgrade_steps{upgrade}, \
+                capstan_hub_upgrade_clusters{upgrade,state}, capstan_hub_report_ingest_seconds \
+                (histogram).",
+            "responses": {
+                "200": {"description": "The exposition.", "content": {
+                    "text/plain; version=0.0.4; charset=utf-8": {"schema": {"type": "string"}}
+                }},
+                "500": status_response("The hub's store failed.")
+            }
+        }},
+        "/openapi/v3": {"get": {
+            "tags": ["meta"], "operationId": "openapiV3",
+            "summary": "This document.",
+            "responses": {"200": json_response("The OpenAPI 3.0 document.", json!({"type": "object"}))}
+        }},
+        "/api/v1/openapi.json": {"get": {
+            "tags": ["meta"], "operationId": "openapiJson",
+            "summary": "This document (same as /openapi/v3).",
+            "responses": {"200": json_response("The OpenAPI 3.0 document.", json!({"type": "object"}))}
+        }}
+    })
+}
+
+fn array_of(items: Value) -> Value {
+    json!({"type": "array", "items": items})
+}
+
+fn string_map() -> Value {
+    json!({"type": "object", "additionalProperties": {"type": "string"}})
+}
+
+fn timestamp() -> Value {
+    json!({"type": "string", "format": "date-time"})
+}
+
+/// `maxSurge: 2` or `"25%"`.
+fn int_or_percent() -> Value {
+    json!({"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": "^[0-9]+%$"}]})
+}
+
+fn schemas() -> Value {
+    let mut all = wire_schemas();
+    if let (Some(all), Value::Object(upgrades)) = (all.as_object_mut(), upgrade_schemas()) {
+        all.extend(upgrades);
+    }
+    all
+}
+
+/// The agent protocol's and inventory's bodies (`super::wire`, `super::status`).
+fn wire_schemas() -> Value {
+    json!({
+        "Status": {
+            "type": "object",
+            "description": "Every error answer, shaped like a Kubernetes Status.",
+            "required": ["kind", "code", "reason", "message"],
+            "properties": {
+                "kind": {"type": "string", "enum": ["Status"]},
+                "code": {"type": "integer", "description": "The HTTP status code."},
+                "reason": {"type": "string", "description": "Unauthorized, Forbidden, Invalid, \
+                    NotFound, Conflict, AlreadyExists, BadRequest, RequestEntityTooLarge, InternalError."},
+                "message": {"type": "string"},
+                "field": {"type": "string", "description": "The offending field's path, when one is to blame."}
+            }
+        },
+        "ClusterHealth": {"type": "string", "enum": ["Healthy", "Degraded", "Unhealthy", "Unknown"]},
+        "WorkStatus": {"type": "string", "enum": ["Pending", "Running", "Succeeded", "Failed"]},
+        "ClusterVersions": {
+            "type": "object",
+            "properties": {
+                "controlPlane": {"type": "string", "nullable": true, "example": "v1.32.4"},
+                "kubelet": {"type": "object", "description": "Nodes per kubelet version.",
+                    "additionalProperties": {"type": "integer", "minimum": 0}}
+            }
+        },
+        "RegisterRequest": {
+            "type": "object", "additionalProperties": false,
+            "required": ["cluster"],
+            "properties": {
+                "cluster": {"type": "string", "maxLength": 63, "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},
+                "labels": string_map()
+            }
+        },
+        "RegisterResponse": {
+            "type": "object",
+            "required": ["cluster", "token"],
+            "properties": {"cluster": {"type": "string"}, "token": {"type": "string"}}
+        },
+        "ReportRequest": {
+            "type": "object", "additionalProperties": false,
+            "required": ["nodeCount", "podCount", "health"],
+            "properties": {
+                "labels": string_map(),
+                "versions": {
+                    "type": "object", "additionalProperties": false,
+                    "properties": {
+                        "controlPlane": {"type": "string", "nullable": true},
+                        "kubelet": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}
+                    }
+                },
+                "nodeCount": {"type": "integer", "minimum": 0},
+                "podCount": {"type": "integer", "minimum": 0},
+                "health": schema_ref("ClusterHealth"),
+                "summary": {"description": "The agent's bounded summary, opaque to the hub."}
+            }
+        },
+        "WorkStatusRequest": {
+            "type": "object", "additionalProperties": false,
+            "required": ["generation", "status"],
+            "properties": {
+                "generation": {"type": "integer", "format": "int64"},
+                "status": {"allOf": [schema_ref("WorkStatus")], "description": "Running, Succeeded or Failed."},
+                "message": {"type": "string", "nullable": true}
+            }
+        },
+        "WorkItemView": {
+            "type": "object",
+            "required": ["id", "cluster", "generation", "kind", "payload", "status", "createdAt", "updatedAt"],
+            "properties": {
+                "id": {"type": "string"},
+                "cluster": {"type": "string"},
+                "generation": {"type": "integer", "format": "int64"},
+                "kind": {"type": "string", "example": "cluster-upgrade"},
+                "payload": {"description": "The work's parameters, by kind."},
+                "status": schema_ref("WorkStatus"),
+                "message": {"type": "string"},
+                "createdAt": timestamp(),
+                "updatedAt": timestamp()
+            }
+        },
+        "ClusterView": {
+            "type": "object",
+            "required": ["name", "labels", "versions", "nodeCount", "podCount", "health",
+                "reportedHealth", "summary", "lastSeen", "registeredAt"],
+            "properties": {
+                "name": {"type": "string"},
+                "labels": string_map(),
+                "versions": schema_ref("ClusterVersions"),
+                "nodeCount": {"type": "integer", "minimum": 0},
+                "podCount": {"type": "integer", "minimum": 0},
+                "health": {"allOf": [schema_ref("ClusterHealth")],
+                    "description": "At read time: Unknown once the agent is silent past the lease."},
+                "reportedHealth": schema_ref("ClusterHealth"),
+                "summary": {"description": "What the agent last reported, opaque to the hub."},
+                "lastSeen": timestamp(),
+                "registeredAt": timestamp()
+            }
+        }
+    })
+}
+
+/// `ClusterUpgrade` and the rollout's status (`capstan_core::rollout`, `super::upgrades`).
+fn upgrade_schemas() -> Value {
+    json!({
+        "ClusterUpgrade": cluster_upgrade_schema(),
+        "CanaryStrategy": canary_strategy_schema(),
+        "ClusterSelector": {
+            "type": "object", "additionalProperties": false,
+            "properties": {
+                "matchLabels": string_map(),
+                "matchExpressions": {"type": "array", "items": {
+                    "type": "object", "additionalProperties": false,
+                    "required": ["key", "operator"],
+                    "properties": {
+                        "key": {"type": "string"},
+                        "operator": {"type": "string", "enum": ["In", "NotIn", "Exists", "DoesNotExist"]},
+                        "values": {"type": "array", "items": {"type": "string"}}
+                    }
+                }}
+            }
+        },
+        "RolloutPhase": {"type": "string", "enum": ["Pending", "Progressing", "Soaking",
+            "AwaitingApproval", "Paused", "Halted", "Succeeded", "Failed", "Aborted"]},
+        "ClusterState": {"type": "string", "enum": ["Pending", "Upgrading", "Succeeded", "Failed", "Skipped", "Removed"]},
+        "ClusterRollout": {
+            "type": "object",
+            "required": ["state", "attempts"],
+            "properties": {
+                "state": schema_ref("ClusterState"),
+                "started": timestamp(),
+                "finished": timestamp(),
+                "attempts": {"type": "integer", "minimum": 0},
+                "message": {"type": "string"}
+            }
+        },
+        "RolloutState": rollout_state_schema(),
+        "UpgradeView": {
+            "type": "object",
+            "required": ["name", "generation", "createdAt", "updatedAt", "spec", "status"],
+            "properties": {
+                "name": {"type": "string"},
+                "generation": {"type": "integer", "format": "int64"},
+                "createdAt": timestamp(),
+                "updatedAt": timestamp(),
+                "spec": schema_ref("ClusterUpgrade"),
+                "status": schema_ref("RolloutState")
+            }
+        },
+        "UpgradeDetail": {
+            "allOf": [
+                schema_ref("UpgradeView"),
+                {
+                    "type": "object",
+                    "required": ["clusters", "events"],
+                    "properties": {
+                        "clusters": {"type": "array", "description": "The frozen clusters in upgrade order.",
+                            "items": {"allOf": [
+                                schema_ref("ClusterRollout"),
+                                {"type": "object", "required": ["cluster", "position"], "properties": {
+                                    "cluster": {"type": "string"},
+                                    "position": {"type": "integer", "minimum": 0}
+                                }}
+                            ]}},
+                        "events": {"type": "array", "description": "The most recent events, oldest first.",
+                            "items": {
+                                "type": "object",
+                                "required": ["reason", "message", "at"],
+                                "properties": {
+                                    "reason": {"type": "string"},
+                                    "message": {"type": "string"},
+                                    "at": timestamp()
+                                }
+                            }}
+                    }
+                }
+            ]
+        },
+        "FieldError": {
+            "type": "object",
+            "required": ["path", "reason"],
+            "properties": {"path": {"type": "string", "example": "spec.strategy.canary.steps[1].percentage"},
+                "reason": {"type": "string"}}
+        },
+        "InvalidUpgrade": {
+            "allOf": [
+                schema_ref("Status"),
+                {
+                    "type": "object",
+                    "required": ["errors"],
+                    "properties": {
+                        "errors": {"type": "array", "items": schema_ref("FieldError"),
+                            "description": "Every broken rule; `field` is the first one's path."}
+                    }
+                }
+            ]
+        }
+    })
+}
+
+/// The `ClusterUpgrade` document as `capstan_core::rollout::ClusterUpgrade` reads it (unknown
+/// fields rejected).
+fn cluster_upgrade_schema() -> Value {
+    json!({
+        "type": "object", "additionalProperties": false,
+        "required": ["apiVersion", "kind", "spec"],
+        "properties": {
+            "apiVersion": {"type": "string", "enum": ["upgrade.toolkit.io/v1alpha1"]},
+            "kind": {"type": "string", "enum": ["ClusterUpgrade"]},
+            "metadata": {
+                "type": "object", "additionalProperties": false,
+                "properties": {"name": {"type": "string"}, "labels": string_map(), "annotations": string_map()}
+            },
+            "spec": {
+                "type": "object", "additionalProperties": false,
+                "required": ["clusterSelector", "strategy"],
+                "properties": {
+                    "clusterSelector": schema_ref("ClusterSelector"),
+                    "version": {"type": "string", "example": "1.31",
+                        "description": "`1.31` (newest patch offered) or `1.31.4`; omitted: each cluster's next minor."},
+                    "paused": {"type": "boolean"},
+                    "strategy": {
+                        "type": "object", "additionalProperties": false,
+                        "required": ["type", "canary"],
+                        "properties": {
+                            "type": {"type": "string", "enum": ["Canary"]},
+                            "canary": schema_ref("CanaryStrategy")
+                        }
+                    },
+                    "nodeRolling": {
+                        "type": "object", "additionalProperties": false,
+                        "properties": {
+                            "maxSurge": int_or_percent(),
+                            "maxUnavailable": int_or_percent(),
+                            "drainTimeout": {"type": "string", "example": "30m"}
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// `capstan_core::rollout::RolloutState`, the upgrade's `status`.
+fn rollout_state_schema() -> Value {
+    json!({
+        "type": "object",
+        "description": "The rollout's persisted state.",
+        "required": ["phase", "plan", "step", "clusters", "updated"],
+        "properties": {
+            "phase": schema_ref("RolloutPhase"),
+            "plan": {
+                "type": "object",
+                "description": "Resolved when the rollout started; never changes.",
+                "required": ["clusters", "stepTargets", "steps", "maxConcurrency", "failureBudget"],
+                "properties": {
+                    "clusters": {"type": "array", "items": {"type": "string"}, "description": "Upgrade order."},
+                    "stepTargets": {"type": "array", "items": {"type": "integer"}},
+                    "steps": {"type": "array", "items": {
+                        "type": "object",
+                        "required": ["percentage", "pause", "approval"],
+                        "properties": {
+                            "percentage": {"type": "integer"},
+                            "pause": {"type": "string"},
+                            "approval": {"type": "boolean"}
+                        }
+                    }},
+                    "maxConcurrency": {"type": "integer"},
+                    "failureBudget": {"type": "integer"}
+                }
+            },
+            "step": {"type": "integer", "description": "The current step, 0-based."},
+            "clusters": {"type": "object", "additionalProperties": schema_ref("ClusterRollout")},
+            "soakUntil": timestamp(),
+            "approvedSteps": {"type": "array", "items": {"type": "integer"}},
+            "pausedFrom": schema_ref("RolloutPhase"),
+            "message": {"type": "string"},
+            "updated": timestamp()
+        }
+    })
+}
+
+/// `spec.strategy.canary`.
+fn canary_strategy_schema() -> Value {
+    json!({
+        "type": "object", "additionalProperties": false,
+        "required": ["steps"],
+        "properties": {
+            "steps": {"type": "array", "minItems": 1, "items": {
+                "type": "object", "additionalProperties": false,
+                "required": ["percentage"],
+                "properties": {
+                    "percentage": {"type": "integer", "minimum": 1, "maximum": 100,
+                        "description": "Cumulative; strictly increasing, the last is 100."},
+                    "pause": {"type": "string", "example": "1h30m"},
+                    "approval": {"type": "boolean"}
+                }
+            }},
+            "sortBy": {"type": "string", "description": "A label key ordering clusters after the canaries."},
+            "maxConcurrency": int_or_percent(),
+            "maxFailures": int_or_percent()
+        }
+    })
+}
