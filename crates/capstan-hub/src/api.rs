@@ -9,7 +9,6 @@
 //! | `POST /api/v1/agents/{cluster}/work/{id}/status` | cluster token | `{"generation","status","message"}` |
 //! | `GET /api/v1/clusters[?labelSelector=..]` | none | inventory, health computed at read |
 //! | `GET /api/v1/clusters/{name}` | none | one cluster, 404 if unknown |
-//! | `GET /api/v1/upgrades/{name}/results` | none | each cluster's posted upgrade result |
 //! | `POST /api/v1/upgrades`, `GET /api/v1/upgrades[/{name}]`, `POST /api/v1/upgrades/{name}/{command}` | none | `ClusterUpgrade`s (see `upgrades`) |
 //! | `GET /metrics` | none | Prometheus text format (see `metrics`) |
 //! | `GET /openapi/v3`, `GET /api/v1/openapi.json` | none | this API's OpenAPI 3.0 document (see `openapi`) |
@@ -50,7 +49,7 @@ mod wire;
 
 pub use openapi::openapi_document;
 pub use status::{ApiError, Status};
-pub use upgrades::{ClusterResult, ClusterRolloutView, InvalidUpgrade, UpgradeDetail, UpgradeEvent, UpgradeView};
+pub use upgrades::{ClusterRolloutView, InvalidUpgrade, UpgradeDetail, UpgradeEvent, UpgradeView};
 pub use wire::{
     ClusterView, RegisterRequest, RegisterResponse, ReportRequest, WorkItemView, WorkStatusRequest,
 };
@@ -164,7 +163,6 @@ pub fn router(state: ApiState) -> Router {
             post(upgrades::apply).get(upgrades::list),
         )
         .route("/api/v1/upgrades/{name}", get(upgrades::get_one))
-        .route("/api/v1/upgrades/{name}/results", get(upgrades::results))
         .route("/api/v1/upgrades/{name}/{command}", post(upgrades::command))
         .route("/metrics", get(metrics::metrics))
         .route("/openapi/v3", get(openapi::serve))
