@@ -21,6 +21,7 @@ use crate::version::KubeVersion;
 
 mod machine;
 mod plan;
+pub mod preflight;
 mod validate;
 
 #[cfg(test)]
@@ -34,6 +35,7 @@ pub use plan::{
     CANARY_LABEL, failure_budget, max_concurrency, name_hash, order_clusters, resolve_count,
     step_targets,
 };
+pub use preflight::{ClusterFacts, PreflightPolicy, preflight, resolve_cluster_target};
 pub use validate::{FieldError, validate};
 
 pub const API_VERSION: &str = "upgrade.toolkit.io/v1alpha1";

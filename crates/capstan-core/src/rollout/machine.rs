@@ -107,6 +107,15 @@ pub struct ClusterRollout {
     pub attempts: u32,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
+    /// The cluster's control-plane version before the upgrade, set by the hub when it queues
+    /// the cluster's first work item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// The version the cluster goes to, resolved by the hub against what the cluster's
+    /// provider offers and fixed from the first work item on (retries keep it); `None` when
+    /// the agent resolves it (its provider's versions were not reported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
 }
 
 /// Everything the hub persists about one rollout.
@@ -227,6 +236,8 @@ where
                 finished: None,
                 attempts: 0,
                 message: String::new(),
+                from: None,
+                to: None,
             };
             (name.clone(), pending)
         })
