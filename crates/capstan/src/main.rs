@@ -13,6 +13,7 @@ mod sim;
 mod target_args;
 mod upgrade_cmd;
 mod upgrade_ctl;
+mod upgrade_watch;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};

@@ -71,10 +71,13 @@ pub enum UpgradeCommand {
     Retry(NameArgs),
     /// Leave one cluster out of the rollout.
     Skip(SkipArgs),
+    /// Follow the rollout live until it ends: progress bars on a terminal, one line per
+    /// change otherwise; exit 0 when it succeeds, 1 when it fails or is aborted.
+    Watch(crate::upgrade_watch::WatchArgs),
 }
 
 /// `https://hub/api/v1/upgrades/{name}[/{command}]`, the name as one escaped path segment.
-fn upgrade_url(hub: &HubArg, name: &str, command: Option<&str>) -> Result<reqwest::Url> {
+pub(crate) fn upgrade_url(hub: &HubArg, name: &str, command: Option<&str>) -> Result<reqwest::Url> {
     let base = hub.hub.trim_end_matches('/');
     let mut url =
         reqwest::Url::parse(base).with_context(|| format!("--hub {base:?} is not a URL"))?;
@@ -120,6 +123,7 @@ pub async fn run(command: UpgradeCommand) -> Result<()> {
             cluster = Some(a.cluster);
             (a.upgrade, "skip", "skipped")
         }
+        UpgradeCommand::Watch(a) => return crate::upgrade_watch::run(a).await,
     };
     let mut query = Vec::new();
     if let Some(step) = step {
