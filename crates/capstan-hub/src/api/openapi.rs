@@ -185,16 +185,30 @@ fn paths() -> Value {
                 "500": status_response("The hub's store failed.")
             }
         }},
-        "/api/v1/clusters/{name}": {"get": {
-            "tags": ["clusters"], "operationId": "getCluster",
-            "summary": "One cluster.",
+        "/api/v1/clusters/{name}": {
             "parameters": [path_param("name", "The cluster's name.")],
-            "responses": {
-                "200": json_response("The cluster.", schema_ref("ClusterView")),
-                "404": status_response("No such cluster."),
-                "500": status_response("The hub's store failed.")
+            "get": {
+                "tags": ["clusters"], "operationId": "getCluster",
+                "summary": "One cluster.",
+                "responses": {
+                    "200": json_response("The cluster.", schema_ref("ClusterView")),
+                    "404": status_response("No such cluster."),
+                    "500": status_response("The hub's store failed.")
+                }
+            },
+            "delete": {
+                "tags": ["clusters"], "operationId": "deleteCluster",
+                "summary": "Deregister a cluster: its inventory row and its agent's token.",
+                "description": "Rollouts that froze it skip it from their next round on \
+                    (ClusterRemoved). An agent still running with the bootstrap token registers \
+                    again at its next request: stop it first to retire the cluster.",
+                "responses": {
+                    "204": {"description": "Deregistered."},
+                    "404": status_response("The hub knows neither the cluster nor its agent."),
+                    "500": status_response("The hub's store failed.")
+                }
             }
-        }},
+        },
         "/api/v1/upgrades": {
             "post": {
                 "tags": ["upgrades"], "operationId": "applyUpgrade",
@@ -229,6 +243,16 @@ fn paths() -> Value {
             "parameters": [upgrade.clone()],
             "responses": {
                 "200": json_response("The upgrade.", schema_ref("UpgradeDetail")),
+                "404": status_response("No such upgrade."),
+                "500": status_response("The hub's store failed.")
+            }
+        }},
+        "/api/v1/upgrades/{name}/results": {"get": {
+            "tags": ["upgrades"], "operationId": "getUpgradeResults",
+            "summary": "Each cluster's result for its current attempt, in plan order (clusters without one are left out).",
+            "parameters": [upgrade.clone()],
+            "responses": {
+                "200": json_response("The results.", array_of(schema_ref("ClusterResult"))),
                 "404": status_response("No such upgrade."),
                 "500": status_response("The hub's store failed.")
             }
@@ -334,7 +358,9 @@ fn wire_schemas() -> Value {
             "properties": {
                 "controlPlane": {"type": "string", "nullable": true, "example": "v1.32.4"},
                 "kubelet": {"type": "object", "description": "Nodes per kubelet version.",
-                    "additionalProperties": {"type": "integer", "minimum": 0}}
+                    "additionalProperties": {"type": "integer", "minimum": 0}},
+                "offered": {"type": "array", "items": {"type": "string"},
+                    "description": "Versions the cluster's provider offers, when reported."}
             }
         },
         "RegisterRequest": {
@@ -365,6 +391,8 @@ fn wire_schemas() -> Value {
                 "nodeCount": {"type": "integer", "minimum": 0},
                 "podCount": {"type": "integer", "minimum": 0},
                 "health": schema_ref("ClusterHealth"),
+                "offeredVersions": {"type": "array", "items": {"type": "string", "example": "1.33.3"},
+                    "description": "Versions the cluster's provider offers; `spec.version` is resolved against them."},
                 "summary": {"description": "The agent's bounded summary, opaque to the hub."}
             }
         },
@@ -374,7 +402,9 @@ fn wire_schemas() -> Value {
             "properties": {
                 "generation": {"type": "integer", "format": "int64"},
                 "status": {"allOf": [schema_ref("WorkStatus")], "description": "Running, Succeeded or Failed."},
-                "message": {"type": "string", "nullable": true}
+                "message": {"type": "string", "nullable": true},
+                "result": {"nullable": true, "description": "The structured outcome, only with a \
+                    final status; served by GET /api/v1/upgrades/{name}/results."}
             }
         },
         "WorkItemView": {
@@ -444,7 +474,9 @@ fn upgrade_schemas() -> Value {
                 "started": timestamp(),
                 "finished": timestamp(),
                 "attempts": {"type": "integer", "minimum": 0},
-                "message": {"type": "string"}
+                "message": {"type": "string"},
+                "from": {"type": "string", "description": "The control-plane version before the upgrade."},
+                "to": {"type": "string", "description": "The resolved target version, fixed from the first attempt."}
             }
         },
         "RolloutState": rollout_state_schema(),
@@ -467,6 +499,9 @@ fn upgrade_schemas() -> Value {
                     "type": "object",
                     "required": ["clusters", "events"],
                     "properties": {
+                        "now": {"allOf": [timestamp()], "description": "The hub's clock when it \
+                            answered (simulated time on a scaled clock): measure soak and elapsed \
+                            time against it."},
                         "clusters": {"type": "array", "description": "The frozen clusters in upgrade order.",
                             "items": {"allOf": [
                                 schema_ref("ClusterRollout"),
@@ -488,6 +523,16 @@ fn upgrade_schemas() -> Value {
                     }
                 }
             ]
+        },
+        "ClusterResult": {
+            "type": "object",
+            "required": ["cluster", "attempt", "result"],
+            "properties": {
+                "cluster": {"type": "string"},
+                "attempt": {"type": "integer", "minimum": 1},
+                "result": {"description": "What the agent posted with the attempt's final status \
+                    (for cluster-upgrade: versions, timings, the replaced nodes' lifecycle)."}
+            }
         },
         "FieldError": {
             "type": "object",
