@@ -403,7 +403,7 @@ fn wire_schemas() -> Value {
                 "generation": {"type": "integer", "format": "int64"},
                 "status": {"allOf": [schema_ref("WorkStatus")], "description": "Running, Succeeded or Failed."},
                 "message": {"type": "string", "nullable": true},
-                "result": {"nullable": true, "description": "The structured outcome, only with a \
+                "result": {"description": "The structured outcome, only with a \
                     final status; served by GET /api/v1/upgrades/{name}/results."}
             }
         },
