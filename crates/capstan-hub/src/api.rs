@@ -9,6 +9,7 @@
 //! | `POST /api/v1/agents/{cluster}/work/{id}/status` | cluster token | `{"generation","status","message"}` |
 //! | `GET /api/v1/clusters[?labelSelector=..]` | none | inventory, health computed at read |
 //! | `GET /api/v1/clusters/{name}` | none | one cluster, 404 if unknown |
+//! | `DELETE /api/v1/clusters/{name}` | none | deregister: inventory row and agent token, 404 if unknown |
 //! | `POST /api/v1/upgrades`, `GET /api/v1/upgrades[/{name}]`, `POST /api/v1/upgrades/{name}/{command}` | none | `ClusterUpgrade`s (see `upgrades`) |
 //! | `GET /metrics` | none | Prometheus text format (see `metrics`) |
 //! | `GET /openapi/v3`, `GET /api/v1/openapi.json` | none | this API's OpenAPI 3.0 document (see `openapi`) |
@@ -157,7 +158,10 @@ pub fn router(state: ApiState) -> Router {
             post(agents::work_status),
         )
         .route("/api/v1/clusters", get(clusters::list))
-        .route("/api/v1/clusters/{name}", get(clusters::get_one))
+        .route(
+            "/api/v1/clusters/{name}",
+            get(clusters::get_one).delete(clusters::delete_one),
+        )
         .route(
             "/api/v1/upgrades",
             post(upgrades::apply).get(upgrades::list),

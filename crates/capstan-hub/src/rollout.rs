@@ -16,23 +16,37 @@
 //! queues it again if not: the one non-transactional step, creating an upgrade and then
 //! writing its first decision, cannot lose a cluster either.
 //!
+//! **Per cluster**, before a work item is queued: [`preflight`] (health, version skew,
+//! permanent drain blockers; a refusal fails the cluster in the same decision) and
+//! [`target`] (the version resolved against what the cluster's provider offers, fixed from
+//! the first work item on). A frozen cluster that left the inventory before finishing is
+//! fed to the machine as removed (skipped and reported).
+//!
 //! [`Store::write_rollout`]: crate::store::Store::write_rollout
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
 
 use capstan_clock::SharedClock;
 use capstan_core::rollout::{
-    Action, ClusterState, ClusterUpgrade, Input, RolloutPhase, RolloutState, step,
+    Action, ClusterState, ClusterUpgrade, Input, PreflightPolicy, RolloutPhase, RolloutState, step,
 };
 use jiff::Timestamp;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::api::{ApiState, WorkNotifier};
-use crate::store::{
-    NewEvent, NewWorkItem, RolloutWrite, SharedStore, Subject, UpgradeRecord, WorkStatus,
-};
+use crate::store::{NewEvent, RolloutWrite, SharedStore, Subject, UpgradeRecord, WorkStatus};
 use crate::{Error, Result};
+
+mod preflight;
+mod target;
+
+pub use preflight::PREFLIGHT_FAILED;
+pub use target::work_item;
+
+/// How long a cluster's last report counts for preflight when no lease is given (the hub's
+/// `--lease` default).
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(120);
 
 /// The kind of the work items that upgrade one cluster.
 pub const WORK_KIND: &str = "cluster-upgrade";
@@ -52,6 +66,9 @@ pub struct RolloutController {
     pub clock: SharedClock,
     /// Wakes agents long-polling for work (the API's notifier).
     pub notifier: WorkNotifier,
+    /// A cluster whose last report is older than this is Unknown, and refused by preflight.
+    pub lease: Duration,
+    pub preflight: PreflightPolicy,
 }
 
 /// The outcome of one persisted decision.
@@ -64,26 +81,33 @@ pub struct Decision {
 }
 
 impl RolloutController {
+    /// With [`DEFAULT_LEASE`] and the default [`PreflightPolicy`].
     pub fn new(store: SharedStore, clock: SharedClock, notifier: WorkNotifier) -> Self {
         Self {
             store,
             clock,
             notifier,
+            lease: DEFAULT_LEASE,
+            preflight: PreflightPolicy::default(),
         }
     }
 
-    /// A controller over the API's store, clock and work notifier.
+    /// A controller over the API's store, clock, work notifier and lease.
     pub fn from_api(state: &ApiState) -> Self {
-        Self::new(state.store.clone(), state.clock.clone(), state.work.clone())
+        Self {
+            lease: state.lease,
+            ..Self::new(state.store.clone(), state.clock.clone(), state.work.clone())
+        }
     }
 
     /// Reconciles every live upgrade once. One upgrade's failure does not stop the others;
     /// the first error is returned after all were tried.
     pub async fn reconcile_once(&self) -> Result<()> {
         let mut first_error = None;
+        let mut inventory = None;
         for record in self.store.list_upgrades().await? {
             let name = record.name.clone();
-            if let Err(error) = self.reconcile_upgrade(record).await {
+            if let Err(error) = self.reconcile_upgrade(record, &mut inventory).await {
                 tracing::warn!(upgrade = %name, %error, "reconciling the upgrade failed");
                 first_error.get_or_insert(error);
             }
@@ -103,7 +127,12 @@ impl RolloutController {
         }
     }
 
-    async fn reconcile_upgrade(&self, record: UpgradeRecord) -> Result<()> {
+    /// `inventory` is the clusters' names, read once per round when a live upgrade needs it.
+    async fn reconcile_upgrade(
+        &self,
+        record: UpgradeRecord,
+        inventory: &mut Option<HashSet<String>>,
+    ) -> Result<()> {
         let state = decode_state(&record)?;
         if is_dormant(&state) {
             return Ok(());
@@ -119,6 +148,15 @@ impl RolloutController {
             // Only the current attempt's item: an older attempt's result is not this one's.
             let id = work_id(&record.name, cluster, rollout.attempts);
             let input = match self.store.get_work(&id).await? {
+                // Never queued: a hub stopped between creating the upgrade and writing its
+                // first decision. Preflight it as a start; otherwise queue it again.
+                None if rollout.from.is_none() && rollout.to.is_none() => {
+                    actions.push(Action::StartUpgrade {
+                        cluster: cluster.clone(),
+                        attempt: rollout.attempts,
+                    });
+                    continue;
+                }
                 None => {
                     missing.push((cluster.clone(), rollout.attempts));
                     continue;
@@ -138,16 +176,43 @@ impl RolloutController {
             next = after;
             actions.extend(more);
         }
+        // Clusters that left the inventory before finishing are skipped and reported.
+        let unfinished = state
+            .clusters
+            .values()
+            .any(|c| matches!(c.state, ClusterState::Pending | ClusterState::Upgrading));
+        if unfinished {
+            if inventory.is_none() {
+                *inventory = Some(self.store.cluster_names().await?.into_iter().collect());
+            }
+            let names = inventory.as_ref().map_or_else(HashSet::new, Clone::clone);
+            let removed: Vec<String> = next
+                .clusters
+                .iter()
+                .filter(|(name, c)| {
+                    matches!(c.state, ClusterState::Pending | ClusterState::Upgrading)
+                        && !names.contains(*name)
+                })
+                .map(|(name, _)| name.clone())
+                .collect();
+            for cluster in removed {
+                missing.retain(|(c, _)| *c != cluster);
+                let (after, more) = step(&next, Input::ClusterRemoved { cluster }, now);
+                next = after;
+                actions.extend(more);
+            }
+        }
         let (after, more) = step(&next, Input::Tick, now);
         next = after;
         actions.extend(more);
         if next == state && actions.is_empty() && missing.is_empty() {
             return Ok(());
         }
+        let spec = decode_spec(&record)?;
+        let (next, actions) = self.admit(&spec, next, actions, now).await?;
         for (cluster, attempt) in &missing {
             tracing::warn!(upgrade = %record.name, %cluster, attempt, "work item missing; queuing it again");
         }
-        let spec = decode_spec(&record)?;
         let write = decision_write(&record, &spec, &state, &next, &actions, &missing, now)?;
         match self.store.write_rollout(&write, now).await {
             Ok(_) => {
@@ -193,6 +258,7 @@ impl RolloutController {
                 });
             }
             let spec = decode_spec(&record)?;
+            let (next, actions) = self.admit(&spec, next, actions, now).await?;
             let write = decision_write(&record, &spec, &state, &next, &actions, &[], now)?;
             match self.store.write_rollout(&write, now).await {
                 Ok(record) => {
@@ -248,21 +314,6 @@ pub(crate) fn encode<T: serde::Serialize>(what: &'static str, value: &T) -> Resu
     serde_json::to_value(value).map_err(|source| Error::Encode { what, source })
 }
 
-/// The work item that carries out `attempt` of `cluster`.
-pub fn work_item(upgrade: &str, spec: &ClusterUpgrade, cluster: &str, attempt: u32) -> NewWorkItem {
-    NewWorkItem {
-        id: work_id(upgrade, cluster, attempt),
-        cluster: cluster.to_string(),
-        generation: 1,
-        kind: WORK_KIND.to_string(),
-        payload: json!({
-            "upgrade": upgrade,
-            "version": spec.spec.version,
-            "nodeRolling": spec.spec.node_rolling,
-        }),
-    }
-}
-
 /// Everything the transition `before -> after` with `actions` writes, plus work items for
 /// `missing` (cluster, attempt) pairs to queue again. Clusters whose state differs from
 /// `before` get their per-cluster row written.
@@ -290,8 +341,11 @@ pub(crate) fn decision_write(
         Action::Record { .. } => None,
     });
     for (cluster, attempt) in starts.chain(missing.iter().cloned()) {
-        if queued.insert((cluster.clone(), attempt)) {
-            work.push(work_item(name, spec, &cluster, attempt));
+        let Some(rollout) = after.clusters.get(&cluster) else {
+            continue;
+        };
+        if rollout.attempts == attempt && queued.insert((cluster.clone(), attempt)) {
+            work.push(work_item(name, spec, &cluster, rollout));
         }
     }
     for action in actions {

@@ -54,6 +54,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Vec<ClusterRecord>>>;
     /// Removes a cluster from the inventory; `false` when there was none.
     fn delete_cluster<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<bool>>;
+    /// Deregisters a cluster: its inventory row and its agent's token hash go together (one
+    /// transaction), so that its agent gets 401 and must register again. `false` when there
+    /// was neither.
+    fn deregister_cluster<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<bool>>;
+    /// The names of every cluster in the inventory, sorted (cheaper than
+    /// [`Self::list_clusters`]: no labels, versions or summaries).
+    fn cluster_names(&self) -> BoxFuture<'_, Result<Vec<String>>>;
 
     // --- agents ---
 
@@ -214,6 +221,11 @@ pub struct ClusterVersions {
     pub control_plane: Option<String>,
     /// Nodes per kubelet version.
     pub kubelet: BTreeMap<String, u64>,
+    /// Versions the cluster's provider offers (the report's `offeredVersions`); empty when
+    /// the agent reported none. Kept here, in the versions document, so that it needs no
+    /// column of its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offered: Vec<String>,
 }
 
 /// What an agent report contributes to the inventory.

@@ -10,14 +10,33 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use capstan_clock::{Clock, ScaledClock};
+use capstan_core::rollout::ClusterState;
+use capstan_core::selector::LabelSelector;
 use capstan_hub::api::{self, ApiState, InvalidUpgrade, UpgradeDetail, WorkNotifier};
-use capstan_hub::rollout::{RolloutController, WORK_KIND, work_id};
+use capstan_hub::rollout::{PREFLIGHT_FAILED, RolloutController, WORK_KIND, work_id};
 use capstan_hub::store::{
     ClusterHealth, ClusterReport, ClusterVersions, SharedStore, SqliteStore, WorkStatus,
 };
 use jiff::Timestamp;
 use serde_json::{Value, json};
 use tower::ServiceExt;
+
+/// A production cluster at `control_plane`, Healthy, whose provider offers `offered`.
+fn healthy(name: &str, environment: &str, control_plane: &str, offered: &[&str]) -> ClusterReport {
+    ClusterReport {
+        name: name.to_string(),
+        labels: BTreeMap::from([("environment".to_string(), environment.to_string())]),
+        versions: ClusterVersions {
+            control_plane: Some(control_plane.to_string()),
+            kubelet: BTreeMap::from([(control_plane.to_string(), 3)]),
+            offered: offered.iter().map(ToString::to_string).collect(),
+        },
+        node_count: 3,
+        pod_count: 40,
+        health: ClusterHealth::Healthy,
+        summary: Value::Null,
+    }
+}
 
 /// The canonical example of DESIGN.md, verbatim but for the name.
 const CANONICAL: &str = "\
@@ -79,22 +98,41 @@ impl Hub {
     }
 
     async fn register(&self, name: &str, environment: &str) {
-        let report = ClusterReport {
-            name: name.to_string(),
-            labels: BTreeMap::from([("environment".to_string(), environment.to_string())]),
-            versions: ClusterVersions {
-                control_plane: Some("v1.32.4".to_string()),
-                kubelet: BTreeMap::from([("v1.32.4".to_string(), 3)]),
-            },
-            node_count: 3,
-            pod_count: 40,
-            health: ClusterHealth::Healthy,
-            summary: Value::Null,
-        };
+        self.report(&healthy(name, environment, "v1.32.4", &[]))
+            .await;
+    }
+
+    /// What an agent's report would store, now.
+    async fn report(&self, report: &ClusterReport) {
         self.store
-            .upsert_cluster(&report, self.clock.now())
+            .upsert_cluster(report, self.clock.now())
             .await
             .unwrap();
+    }
+
+    /// Every cluster's agent reports again (unchanged), as live agents do every few seconds:
+    /// without it, a cluster's report would age past the lease as the test advances the
+    /// clock, and preflight would refuse it as Unknown.
+    async fn heartbeat(&self) {
+        let everything = LabelSelector::everything();
+        for c in self.store.list_clusters(&everything).await.unwrap() {
+            self.report(&ClusterReport {
+                name: c.name,
+                labels: c.labels,
+                versions: c.versions,
+                node_count: c.node_count,
+                pod_count: c.pod_count,
+                health: c.reported_health,
+                summary: c.summary,
+            })
+            .await;
+        }
+    }
+
+    /// One controller round with every agent alive.
+    async fn reconcile(&self, controller: &RolloutController) {
+        self.heartbeat().await;
+        controller.reconcile_once().await.unwrap();
     }
 
     async fn call(&self, method: &str, uri: &str, body: Option<&str>) -> (StatusCode, Value) {
@@ -201,20 +239,20 @@ async fn canonical_example_over_20_clusters_succeeds_with_each_cluster_started_o
     let next_sizes = [8, 10, 0];
     for (soak, next_size) in soaks.into_iter().zip(next_sizes) {
         hub.finish_open_work(20, WorkStatus::Succeeded).await;
-        controller.reconcile_once().await.unwrap();
+        hub.reconcile(&controller).await;
         assert_eq!(hub.phase("to-1-33").await, "Soaking");
         hub.clock.advance(soak - Duration::from_secs(60));
-        controller.reconcile_once().await.unwrap();
+        hub.reconcile(&controller).await;
         assert!(
             hub.open_work(20).await.is_empty(),
             "no work during the soak"
         );
         assert_eq!(hub.phase("to-1-33").await, "Soaking");
         hub.clock.advance(Duration::from_secs(60));
-        controller.reconcile_once().await.unwrap();
+        hub.reconcile(&controller).await;
         assert_eq!(hub.open_work(20).await.len(), next_size);
         // A repeated round changes nothing.
-        controller.reconcile_once().await.unwrap();
+        hub.reconcile(&controller).await;
         assert_eq!(hub.open_work(20).await.len(), next_size);
     }
 
@@ -300,9 +338,9 @@ async fn pause_stops_new_work_and_resume_continues() {
     assert_eq!(body["status"]["phase"], "Paused");
     // The running clusters finish and are recorded, but nothing new starts, soak or not.
     hub.finish_open_work(20, WorkStatus::Succeeded).await;
-    controller.reconcile_once().await.unwrap();
+    hub.reconcile(&controller).await;
     hub.clock.advance(2 * HOUR);
-    controller.reconcile_once().await.unwrap();
+    hub.reconcile(&controller).await;
     assert!(hub.open_work(20).await.is_empty());
     let paused = hub.describe("to-1-33").await;
     assert_eq!(paused.upgrade.status["phase"], "Paused");
@@ -319,10 +357,10 @@ async fn pause_stops_new_work_and_resume_continues() {
     assert_eq!(code, StatusCode::OK, "{body}");
     // The step's clusters finished while paused, so its soak starts now, not before.
     assert_eq!(body["status"]["phase"], "Soaking");
-    controller.reconcile_once().await.unwrap();
+    hub.reconcile(&controller).await;
     assert!(hub.open_work(20).await.is_empty());
     hub.clock.advance(HOUR);
-    controller.reconcile_once().await.unwrap();
+    hub.reconcile(&controller).await;
     assert_eq!(hub.open_work(20).await.len(), 8);
 
     let (code, _) = hub
@@ -352,7 +390,7 @@ async fn failed_cluster_halts_and_retry_starts_only_it_again() {
         )
         .await
         .unwrap();
-    controller.reconcile_once().await.unwrap();
+    hub.reconcile(&controller).await;
     let halted = hub.describe("to-1-33").await;
     assert_eq!(
         halted.upgrade.status["phase"], "Halted",
@@ -369,7 +407,7 @@ async fn failed_cluster_halts_and_retry_starts_only_it_again() {
         .call("POST", "/api/v1/upgrades/to-1-33/retry", None)
         .await;
     assert_eq!(code, StatusCode::OK, "{body}");
-    controller.reconcile_once().await.unwrap();
+    hub.reconcile(&controller).await;
     let retry_id = work_id("to-1-33", &failed_cluster, 2);
     let retry = hub.store.get_work(&retry_id).await.unwrap().unwrap();
     assert_eq!(retry.status, WorkStatus::Pending);
@@ -396,9 +434,9 @@ async fn restarted_controller_continues_without_duplicating_work() {
     hub.register_fleet(20).await;
     hub.apply(CANONICAL).await;
     hub.finish_open_work(20, WorkStatus::Succeeded).await;
-    hub.controller().reconcile_once().await.unwrap();
+    hub.reconcile(&hub.controller()).await;
     clock.advance(HOUR);
-    hub.controller().reconcile_once().await.unwrap();
+    hub.reconcile(&hub.controller()).await;
     assert_eq!(hub.open_work(20).await.len(), 8);
     // Half of step 2 reports back before the "crash".
     let open = hub.open_work(20).await;
@@ -415,7 +453,7 @@ async fn restarted_controller_continues_without_duplicating_work() {
     let hub = Hub::over(SqliteStore::open(&path).await.unwrap(), clock.clone()).await;
     let controller =
         RolloutController::new(hub.store.clone(), clock.clone(), WorkNotifier::default());
-    controller.reconcile_once().await.unwrap();
+    hub.reconcile(&controller).await;
     assert_eq!(
         hub.open_work(20).await.len(),
         4,
@@ -423,9 +461,9 @@ async fn restarted_controller_continues_without_duplicating_work() {
     );
     for soak_and_step in 0..2 {
         hub.finish_open_work(20, WorkStatus::Succeeded).await;
-        controller.reconcile_once().await.unwrap();
+        hub.reconcile(&controller).await;
         clock.advance(if soak_and_step == 0 { 4 * HOUR } else { HOUR });
-        controller.reconcile_once().await.unwrap();
+        hub.reconcile(&controller).await;
     }
     let done = hub.describe("to-1-33").await;
     assert_eq!(done.upgrade.status["phase"], "Succeeded");
@@ -463,12 +501,12 @@ async fn upgrading_cluster_without_its_work_item_gets_it_queued_again() {
     assert!(hub.open_work(20).await.is_empty());
 
     let controller = hub.controller();
-    controller.reconcile_once().await.unwrap();
+    hub.reconcile(&controller).await;
     let open = hub.open_work(20).await;
     assert_eq!(open.len(), 2);
     for (cluster, id) in &open {
         assert_eq!(id, &work_id("to-1-33", cluster, 1));
     }
-    controller.reconcile_once().await.unwrap();
+    hub.reconcile(&controller).await;
     assert_eq!(hub.open_work(20).await.len(), 2);
 }

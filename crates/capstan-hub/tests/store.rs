@@ -27,6 +27,7 @@ fn report(name: &str, labels: &[(&str, &str)], health: ClusterHealth) -> Cluster
         versions: ClusterVersions {
             control_plane: Some("v1.32.4".to_owned()),
             kubelet: BTreeMap::from([("v1.32.4".to_owned(), 3), ("v1.31.9".to_owned(), 1)]),
+            offered: vec!["1.32.9".to_owned(), "1.33.3".to_owned()],
         },
         node_count: 4,
         pod_count: 57,
@@ -73,6 +74,34 @@ async fn clusters_upsert_get_list_and_delete() {
     assert!(store.delete_cluster("eu-1").await.unwrap());
     assert!(!store.delete_cluster("eu-1").await.unwrap());
     assert!(store.get_cluster("eu-1").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn deregistering_removes_the_cluster_and_its_token_together() {
+    let sqlite = SqliteStore::memory().await.unwrap();
+    for name in ["eu-1", "us-2"] {
+        let r = report(name, &[], ClusterHealth::Healthy);
+        sqlite.upsert_cluster(&r, at(0)).await.unwrap();
+        sqlite.register_agent(name, "token", at(0)).await.unwrap();
+    }
+    // An agent registered but never reported: its token alone is enough to deregister.
+    sqlite.register_agent("ap-3", "token", at(0)).await.unwrap();
+    assert_eq!(sqlite.cluster_names().await.unwrap(), ["eu-1", "us-2"]);
+
+    assert!(sqlite.deregister_cluster("eu-1").await.unwrap());
+    assert!(sqlite.get_cluster("eu-1").await.unwrap().is_none());
+    assert!(!sqlite.verify_agent("eu-1", "token").await.unwrap());
+    assert_eq!(sqlite.cluster_names().await.unwrap(), ["us-2"]);
+    assert!(
+        sqlite.verify_agent("us-2", "token").await.unwrap(),
+        "others stay"
+    );
+    assert!(sqlite.deregister_cluster("ap-3").await.unwrap());
+    assert!(
+        !sqlite.deregister_cluster("eu-1").await.unwrap(),
+        "already gone"
+    );
+    assert!(!sqlite.deregister_cluster("never").await.unwrap());
 }
 
 #[tokio::test]

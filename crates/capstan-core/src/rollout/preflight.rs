@@ -143,10 +143,16 @@ fn check_versions(facts: &ClusterFacts<'_>, target: &str) -> Result<(), String> 
         return Err("the cluster reported no control-plane version".to_string());
     };
     let current = KubeVersion::parse(current).map_err(|e| e.to_string())?;
-    if current.minor_version() > target_version.minor_version()
-        || (current.minor_version() == target_version.minor_version()
-            && current.patch.unwrap_or(0) > target_version.patch.unwrap_or(0))
-    {
+    // A target without a patch (`1.33`, left for the agent to resolve) means the newest
+    // patch of its minor, so only its minor can be behind.
+    let downgrade = match target_version.patch {
+        None => current.minor_version() > target_version.minor_version(),
+        Some(patch) => {
+            (current.major, current.minor, current.patch.unwrap_or(0))
+                > (target_version.major, target_version.minor, patch)
+        }
+    };
+    if downgrade {
         return Err(format!(
             "target {target_version} is older than the control plane ({current}): Capstan never downgrades a cluster"
         ));
@@ -266,6 +272,20 @@ mod tests {
         assert_eq!(Case::healthy("1.31.4").check(Some("1.33.3")), Ok(()));
         // Unresolved (nothing offered): only health and blockers are checked.
         assert_eq!(Case::healthy("1.32.2").check(None), Ok(()));
+        // `1.33` as written (nothing offered) is not older than 1.33.2: the agent resolves it.
+        let facts = ClusterFacts {
+            health: "Healthy",
+            control_plane: Some("v1.33.2"),
+            kubelets: &[],
+            offered: &[],
+            drain_blockers: &[],
+        };
+        assert_eq!(
+            preflight(&facts, Some("1.33"), PreflightPolicy::default()),
+            Ok(())
+        );
+        let err = preflight(&facts, Some("1.32"), PreflightPolicy::default()).unwrap_err();
+        assert!(err.contains("never downgrades"), "{err}");
     }
 
     #[test]

@@ -1,8 +1,9 @@
-//! The inventory for users: read-only, health computed at read time.
+//! The inventory for users: reads (health computed at read time) and deregistration.
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use capstan_core::selector::LabelSelector;
 use jiff::SignedDuration;
 use serde::Deserialize;
@@ -39,6 +40,21 @@ pub(crate) async fn list(
             .map(|r| ClusterView::from_record(r, now, lease))
             .collect(),
     ))
+}
+
+/// `DELETE /api/v1/clusters/{name}`: deregisters the cluster (its inventory row and its
+/// agent's token); 404 if the hub knows neither. Rollouts that froze it skip it from their
+/// next round on (`ClusterRemoved`). An agent still running with the bootstrap token
+/// registers again at its next request: stop it first to retire the cluster.
+pub(crate) async fn delete_one(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if !state.store.deregister_cluster(&name).await? {
+        return Err(ApiError::not_found(format!("cluster {name:?} not found")));
+    }
+    tracing::info!(cluster = %name, "cluster deregistered");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /api/v1/clusters/{name}`.

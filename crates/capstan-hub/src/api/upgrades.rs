@@ -180,6 +180,10 @@ pub(crate) async fn apply(
     let now = api.clock.now();
     let (state, actions) =
         start(&upgrade, &selected, now).map_err(|e| invalid("spec", e.to_string()))?;
+    // The first clusters pass preflight (and get their targets) before their work is queued.
+    let (state, actions) = RolloutController::from_api(&api)
+        .admit(&upgrade, state, actions, now)
+        .await?;
     let spec = encode("upgrade spec", &upgrade)?;
     let status = encode("upgrade status", &state)?;
     let created = api.store.create_upgrade(&name, &spec, &status, now).await?;

@@ -44,6 +44,10 @@ pub struct ReportRequest {
     /// The agent's bounded summary, opaque to the hub.
     #[serde(default)]
     pub summary: Value,
+    /// Versions the cluster's provider offers (`1.33.3`), when the agent could ask it; the
+    /// rollout resolves `spec.version` per cluster against them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offered_versions: Vec<String>,
 }
 
 /// [`ClusterVersions`] with unknown fields rejected.
@@ -64,6 +68,7 @@ impl ReportRequest {
             versions: ClusterVersions {
                 control_plane: self.versions.control_plane,
                 kubelet: self.versions.kubelet,
+                offered: self.offered_versions,
             },
             node_count: self.node_count,
             pod_count: self.pod_count,

@@ -173,6 +173,28 @@ impl SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn deregister_cluster(&self, name: &str) -> Result<bool> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let clusters = sqlx::query("DELETE FROM clusters WHERE name = ?")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        let agents = sqlx::query("DELETE FROM agents WHERE cluster = ?")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(clusters.rows_affected() + agents.rows_affected() > 0)
+    }
+
+    async fn cluster_names(&self) -> Result<Vec<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT name FROM clusters ORDER BY name")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     async fn register_agent(&self, cluster: &str, token: &str, now: Timestamp) -> Result<()> {
         sqlx::query(
             "INSERT INTO agents (cluster, token_hash, created_at) VALUES (?, ?, ?)
@@ -548,6 +570,14 @@ impl Store for SqliteStore {
 
     fn delete_cluster<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<bool>> {
         self.delete_cluster(name).boxed()
+    }
+
+    fn deregister_cluster<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<bool>> {
+        self.deregister_cluster(name).boxed()
+    }
+
+    fn cluster_names(&self) -> BoxFuture<'_, Result<Vec<String>>> {
+        self.cluster_names().boxed()
     }
 
     fn register_agent<'a>(
