@@ -2,7 +2,8 @@
 //! with the field named, a valid upgrade is created and listed, the hub stops cleanly on
 //! Ctrl-C (SIGINT), and what it stored is there after a restart on the same data directory;
 //! `capstan describe upgrade` and `capstan upgrade pause|resume|abort|approve|skip` operate a
-//! rollout, say when the rollout did not take a command, and exit 1 on an unknown name.
+//! rollout, say when the rollout did not take a command, and exit 1 on an unknown name;
+//! `capstan upgrade watch` prints each change on a pipe and exits 0 on success, 1 on abort.
 
 #![cfg(unix)]
 #![allow(clippy::unwrap_used)]
@@ -195,6 +196,23 @@ async fn register(hub: &str, bootstrap_token: &str, cluster: &str, labels: serde
         .await
         .unwrap();
     assert!(response.status().is_success(), "{}", response.status());
+    // One healthy report, as an agent's first: preflight refuses a cluster never heard from.
+    let registered: serde_json::Value = response.json().await.unwrap();
+    let token = registered["token"].as_str().unwrap();
+    let response = reqwest::Client::new()
+        .post(format!("{hub}/api/v1/agents/{cluster}/report"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({
+            "labels": labels,
+            "versions": {"controlPlane": "v1.32.4", "kubelet": {"v1.32.4": 3}},
+            "nodeCount": 3,
+            "podCount": 40,
+            "health": "Healthy",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
 }
 
 fn describe_json(hub: &str, name: &str) -> serde_json::Value {
@@ -329,6 +347,248 @@ async fn describe_and_operate_an_upgrade_against_a_hub_process() {
             "{args:?}: {stderr}"
         );
     }
+
+    assert!(interrupt(child).success());
+}
+
+/// Two production clusters in two canary steps with one-second soaks: done in seconds on
+/// the hub's real clock. `quick-abort` selects the staging cluster.
+const QUICK: &str = "\
+apiVersion: upgrade.toolkit.io/v1alpha1
+kind: ClusterUpgrade
+metadata: {name: NAME}
+spec:
+  clusterSelector: {matchLabels: {environment: ENVIRONMENT}}
+  strategy:
+    type: Canary
+    canary:
+      steps:
+      - {pause: 1s, percentage: 50}
+      - {pause: 1s, percentage: 100}
+";
+
+/// `capstan upgrade watch NAME` with its standard output piped (so: lines, no bars), read
+/// line by line into the returned list as it prints.
+fn start_watch(
+    hub: &str,
+    name: &str,
+) -> (
+    Child,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    std::thread::JoinHandle<()>,
+) {
+    use std::io::BufRead;
+    let mut child = Command::new(CAPSTAN)
+        .args(["upgrade", "watch", name, "--interval", "100ms"])
+        .env("CAPSTAN_HUB", hub)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let printed = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let stdout = child.stdout.take().unwrap();
+    let reader = {
+        let printed = printed.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                printed.lock().unwrap().push(line.unwrap());
+            }
+        })
+    };
+    (child, printed, reader)
+}
+
+/// Waits for `line` (a substring) among what the watch printed.
+async fn printed_line(printed: &std::sync::Mutex<Vec<String>>, line: &str) {
+    eventually(
+        &format!("the watch to print {line:?}"),
+        Duration::from_secs(60),
+        || async {
+            printed
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|l| l.contains(line))
+                .then_some(())
+        },
+    )
+    .await;
+}
+
+/// Waits for `child` to exit; its standard error.
+async fn exited(mut child: Child) -> (std::process::ExitStatus, String) {
+    let status = eventually("the watch to exit", Duration::from_secs(60), || {
+        let status = child.try_wait().unwrap();
+        async move { status }
+    })
+    .await;
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    (status, stderr)
+}
+
+/// Reports `agent`'s cluster healthy on 1.32 with 1.33 offered, as its agent would (a report
+/// carries the cluster's labels, which replace those it registered with).
+async fn report_healthy(hub: &str, agent: &capstan_agent::HubClient, environment: &str) {
+    let response = reqwest::Client::new()
+        .post(format!("{hub}/api/v1/agents/{}/report", agent.cluster()))
+        .bearer_auth(agent.token())
+        .json(&serde_json::json!({
+            "labels": {"environment": environment},
+            "versions": {"controlPlane": "v1.32.4", "kubelet": {"v1.32.4": 3}},
+            "nodeCount": 3,
+            "podCount": 10,
+            "health": "Healthy",
+            "offeredVersions": ["1.32.4", "1.33.1"],
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+}
+
+/// Posts Succeeded for work item `id` as `agent`'s cluster would.
+async fn work_succeeded(hub: &str, agent: &capstan_agent::HubClient, id: &str, generation: i64) {
+    let mut url = reqwest::Url::parse(hub).unwrap();
+    // Work ids hold '/': each is one escaped path segment.
+    url.path_segments_mut().unwrap().pop_if_empty().extend([
+        "api",
+        "v1",
+        "agents",
+        agent.cluster(),
+        "work",
+        id,
+        "status",
+    ]);
+    let response = reqwest::Client::new()
+        .post(url)
+        .bearer_auth(agent.token())
+        .json(&serde_json::json!({"generation": generation, "status": "Succeeded"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+}
+
+#[tokio::test]
+async fn watch_follows_an_upgrade_to_success_and_exits_1_on_abort() {
+    use capstan_agent::HubClient;
+    let temp = tempfile::tempdir().unwrap();
+    let data_dir = temp.path().join("data");
+    let port = free_port();
+    let hub = hub_url(port);
+    let child = start_hub(&data_dir, port).await;
+    let token = std::fs::read_to_string(data_dir.join("bootstrap-token")).unwrap();
+    let mut agents = std::collections::BTreeMap::new();
+    for (cluster, environment) in [
+        ("prod-1", "production"),
+        ("prod-2", "production"),
+        ("stage-1", "staging"),
+    ] {
+        let labels = [("environment".to_string(), environment.to_string())].into();
+        let agent = HubClient::register(&hub, token.trim(), cluster, &labels)
+            .await
+            .unwrap();
+        // Preflight admits only clusters that reported health and versions.
+        report_healthy(&hub, &agent, environment).await;
+        agents.insert(cluster, agent);
+    }
+    let apply = |name: &str, environment: &str| {
+        let file = temp.path().join(format!("{name}.yaml"));
+        let yaml = QUICK
+            .replace("NAME", name)
+            .replace("ENVIRONMENT", environment);
+        std::fs::write(&file, yaml).unwrap();
+        let out = capstan(&hub, &["apply", "-f", file.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    };
+
+    apply("quick", "production");
+    let (watch, printed, reader) = start_watch(&hub, "quick");
+    let plan: Vec<String> = describe_json(&hub, "quick")["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["cluster"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(plan.len(), 2);
+    // Each cluster's agent reports success only once the watch has shown it upgrading, so
+    // that the watch sees every transition.
+    for cluster in &plan {
+        printed_line(&printed, &format!("cluster {cluster}: ")).await;
+        let agent = &agents[cluster.as_str()];
+        let item = eventually("the cluster's work", Duration::from_secs(60), || async {
+            let open = agent.poll_work(Duration::ZERO).await.unwrap();
+            open.into_iter().find(|w| !w.status.is_final())
+        })
+        .await;
+        work_succeeded(&hub, agent, &item.id, item.generation).await;
+    }
+    let (status, stderr) = exited(watch).await;
+    reader.join().unwrap();
+    let printed = printed.lock().unwrap().clone();
+    let all = printed.join("\n");
+    assert_eq!(status.code(), Some(0), "{stderr}\n{all}");
+    // Lines, not bars: no escape sequences or carriage returns on a pipe.
+    assert!(!all.contains('\u{1b}') && !all.contains('\r'), "{all}");
+    // The first cluster was upgrading when the watch started (applying starts it); the
+    // second goes through each state in the watch's sight.
+    assert!(
+        printed
+            .iter()
+            .any(|l| l.contains(&format!("cluster {}: Upgrading", plan[0]))),
+        "{all}"
+    );
+    for line in [
+        format!("cluster {}: Upgrading -> Succeeded (", plan[0]),
+        format!("cluster {}: Pending -> Upgrading (attempt 1)", plan[1]),
+        format!("cluster {}: Upgrading -> Succeeded (", plan[1]),
+        "  Soaking  step 1/2  upgraded 1/2  soak ".to_string(),
+        "  Succeeded  step 2/2  upgraded 2/2".to_string(),
+        "event RolloutSucceeded: ".to_string(),
+    ] {
+        assert!(
+            printed.iter().any(|l| l.contains(&line)),
+            "{line:?} in\n{all}"
+        );
+    }
+    // Each event once, although every answer carries all of them.
+    let completed = printed
+        .iter()
+        .filter(|l| l.contains("event StepCompleted: "))
+        .count();
+    assert_eq!(completed, 2, "{all}");
+    // The rollout's last event is the last line: nothing prints after the end.
+    assert!(
+        printed.last().unwrap().contains("event RolloutSucceeded: "),
+        "{all}"
+    );
+
+    // Aborted: exit 1 with the phase on standard error.
+    apply("quick-abort", "staging");
+    let (watch, printed, reader) = start_watch(&hub, "quick-abort");
+    printed_line(&printed, "  Progressing  step 1/2").await;
+    let out = capstan(&hub, &["upgrade", "abort", "quick-abort"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (status, stderr) = exited(watch).await;
+    reader.join().unwrap();
+    let all = printed.lock().unwrap().join("\n");
+    assert_eq!(status.code(), Some(1), "{stderr}\n{all}");
+    assert!(
+        stderr.contains("clusterupgrade/quick-abort Aborted"),
+        "{stderr}"
+    );
+    assert!(all.contains("  Aborted  step 1/2  upgraded 0/1"), "{all}");
+
+    // An unknown name: exit 1 at once with the hub's message.
+    let out = capstan(&hub, &["upgrade", "watch", "no-such"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("upgrade \"no-such\" not found"),
+        "{}",
+        text(&out.stderr)
+    );
 
     assert!(interrupt(child).success());
 }

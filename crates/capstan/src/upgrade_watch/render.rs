@@ -73,12 +73,13 @@ fn stamp(at: Timestamp) -> impl std::fmt::Display {
     at.strftime("%Y-%m-%dT%H:%M:%SZ")
 }
 
-/// The soak still to go, against the hub's clock.
+/// The soak still to go, against the hub's clock, in whole seconds rounded up: a soak
+/// that has not ended never reads `0s left`.
 fn soak_left(snapshot: &Snapshot) -> Option<Duration> {
-    snapshot
-        .state
-        .soak_until
-        .map(|until| span(snapshot.now, until))
+    snapshot.state.soak_until.map(|until| {
+        let left = span(snapshot.now, until);
+        Duration::from_secs(left.as_secs() + u64::from(left.subsec_nanos() > 0))
+    })
 }
 
 /// Identifies an event across answers: the hub sends its most recent ones every time.

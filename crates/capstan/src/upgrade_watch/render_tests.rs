@@ -165,6 +165,13 @@ fn a_soak_counts_down_on_the_hubs_clock() {
     );
     assert_eq!(positions(&view), [(1, 1), (0, 1), (0, 2)]);
     assert!(view.upgrading.is_empty());
+    // Less than a second to go still reads as time left.
+    s.soak_until = Some(now() + SignedDuration::from_millis(300));
+    assert_eq!(
+        bars(&snapshot(&s, vec![])).steps[0].message,
+        "soaking 1s left"
+    );
+    s.soak_until = Some(now() + minutes(12));
 
     // A hub that does not send its time: the last transition (the soak's start, an hour
     // before `now` here) stands in, so the whole pause shows rather than less than is left.
