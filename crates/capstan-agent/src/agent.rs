@@ -2,10 +2,13 @@
 //! and work taken from the hub by long-poll and run one item at a time.
 
 use std::collections::BTreeMap;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use capstan_clock::SharedClock;
+use capstan_clock::{SharedClock, Stopwatch};
 use capstan_kube::connect::Target;
+use capstan_kube::provider::Provider;
+use capstan_kube::provider::sim::SimProvider;
 use capstan_kube::view::ClusterView;
 
 use crate::report::report_body;
@@ -16,6 +19,9 @@ use crate::{Error, HubClient, Result, WorkItem, WorkStatus};
 const RETRY_DELAY: Duration = Duration::from_secs(2);
 /// Attempts at posting a work item's final status before leaving it to the next poll.
 const FINAL_STATUS_ATTEMPTS: u32 = 5;
+/// Real time a provider's offered versions are reported before they are asked for again: a
+/// catalogue changes over weeks, not between two reports.
+const OFFERED_REFRESH: Duration = Duration::from_secs(300);
 
 /// What an agent needs besides its hub client.
 #[derive(Debug, Clone)]
@@ -48,6 +54,8 @@ pub struct Agent {
     hub: HubClient,
     config: AgentConfig,
     clock: SharedClock,
+    /// The provider's offered versions and when they were asked for.
+    offered: Mutex<Option<(Stopwatch, Vec<String>)>>,
 }
 
 /// What became of a work item.
@@ -64,7 +72,12 @@ enum Outcome {
 impl Agent {
     /// `clock` dates the summaries (the twin's clock in a lab, the system clock otherwise).
     pub fn new(hub: HubClient, config: AgentConfig, clock: SharedClock) -> Self {
-        Self { hub, config, clock }
+        Self {
+            hub,
+            config,
+            clock,
+            offered: Mutex::new(None),
+        }
     }
 
     pub fn hub(&self) -> &HubClient {
@@ -104,10 +117,35 @@ impl Agent {
                 tracing::debug!(cluster = %self.hub.cluster(), error = %e, "reading the control plane's version failed");
             }
         }
-        let body = report_body(&summary, &self.config.labels);
+        let mut body = report_body(&summary, &self.config.labels);
+        body.offered_versions = self.offered_versions(client).await;
         self.hub.report(&body).await?;
         tracing::debug!(cluster = %self.hub.cluster(), nodes = body.node_count, "reported");
         Ok(())
+    }
+
+    /// What the cluster's provider offers, asked at most every [`OFFERED_REFRESH`]; empty
+    /// when no provider answers. The provider is the one work items run through (the twin's
+    /// cloud, [`SimProvider`]); a cluster without it answers 404 and reports none.
+    async fn offered_versions(&self, client: &kube::Client) -> Vec<String> {
+        {
+            let cached = self.offered.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some((asked, versions)) = cached.as_ref()
+                && asked.elapsed() < OFFERED_REFRESH
+            {
+                return versions.clone();
+            }
+        }
+        let versions = match SimProvider::new(client.clone(), None).versions().await {
+            Ok(versions) => versions.iter().map(ToString::to_string).collect(),
+            Err(e) => {
+                tracing::debug!(cluster = %self.hub.cluster(), error = %e, "no provider told its offered versions");
+                Vec::new()
+            }
+        };
+        *self.offered.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some((Stopwatch::start(), versions.clone()));
+        versions
     }
 
     async fn work_loop(&self) {

@@ -5,17 +5,19 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use capstan_core::duration::format_duration;
 use jiff::Timestamp;
+use reqwest::header::{AUTHORIZATION, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::report::Health;
-use crate::{Error, Result};
+use crate::{Error, Result, TokenFile};
 
 /// Longest wait for an ordinary request (a long-poll adds its `wait` to it).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -33,6 +35,10 @@ pub struct ReportBody {
     pub health: Health,
     /// The bounded cluster summary, opaque to the hub.
     pub summary: Value,
+    /// Versions the cluster's provider offers (`1.33.3`), oldest first; omitted when no
+    /// provider answered. The hub resolves an upgrade's version per cluster against them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offered_versions: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -105,12 +111,27 @@ struct HubStatus {
 }
 
 /// One cluster's agent talking to the hub with its cluster token.
+///
+/// Clones share the token: when the hub refuses it (401: the hub lost its database, or the
+/// cluster was deleted and added again) a client made with [`HubClient::with_reregistration`]
+/// registers again with the bootstrap token, saves the new token, and repeats the request,
+/// for every clone at once.
 #[derive(Clone)]
 pub struct HubClient {
     base_url: Url,
     cluster: String,
-    token: String,
+    token: Arc<RwLock<String>>,
+    reregistration: Option<Arc<Reregistration>>,
     http: reqwest::Client,
+}
+
+/// What registering again takes.
+struct Reregistration {
+    bootstrap_token: String,
+    labels: BTreeMap<String, String>,
+    token_file: Option<TokenFile>,
+    /// One registration at a time: concurrent 401s register once.
+    registering: tokio::sync::Mutex<()>,
 }
 
 impl fmt::Debug for HubClient {
@@ -119,6 +140,7 @@ impl fmt::Debug for HubClient {
             .field("base_url", &self.base_url.as_str())
             .field("cluster", &self.cluster)
             .field("token", &"<redacted>")
+            .field("reregisters", &self.reregistration.is_some())
             .finish()
     }
 }
@@ -200,7 +222,8 @@ impl HubClient {
         Ok(Self {
             base_url: parse_base(base_url)?,
             cluster: cluster.to_string(),
-            token: token.to_string(),
+            token: Arc::new(RwLock::new(token.to_string())),
+            reregistration: None,
             http: http_client()?,
         })
     }
@@ -228,7 +251,8 @@ impl HubClient {
         Ok(Self {
             base_url: base,
             cluster: answer.cluster,
-            token: answer.token,
+            token: Arc::new(RwLock::new(answer.token)),
+            reregistration: None,
             http,
         })
     }
@@ -242,8 +266,85 @@ impl HubClient {
     }
 
     /// The cluster token, to persist it ([`crate::TokenFile`]); never log it.
-    pub fn token(&self) -> &str {
-        &self.token
+    pub fn token(&self) -> String {
+        self.token
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// This client, registering again with `bootstrap_token` (and `labels`) when the hub
+    /// answers 401 to its token, and saving the new token to `token_file` if given.
+    #[must_use]
+    pub fn with_reregistration(
+        mut self,
+        bootstrap_token: &str,
+        labels: &BTreeMap<String, String>,
+        token_file: Option<TokenFile>,
+    ) -> Self {
+        self.reregistration = Some(Arc::new(Reregistration {
+            bootstrap_token: bootstrap_token.to_string(),
+            labels: labels.clone(),
+            token_file,
+            registering: tokio::sync::Mutex::new(()),
+        }));
+        self
+    }
+
+    /// [`send`] with the cluster token; on a 401, registers again (when it can) and repeats
+    /// the request once with the new token.
+    async fn send_agent<T: DeserializeOwned>(
+        &self,
+        what: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Option<T>> {
+        let Some(reregistration) = &self.reregistration else {
+            return send(what, request).await;
+        };
+        let rejected = self.token();
+        let again = request.try_clone();
+        match send(what, request).await {
+            Err(e) if e.hub_status() == Some(401) => {
+                let Some(again) = again else { return Err(e) };
+                self.register_again(reregistration, &rejected).await?;
+                let (http, built) = again.build_split();
+                let mut built = built.map_err(|source| Error::Transport {
+                    what: what.to_string(),
+                    source,
+                })?;
+                let mut bearer = HeaderValue::from_str(&format!("Bearer {}", self.token()))
+                    .map_err(|_| Error::Hub {
+                        what: what.to_string(),
+                        status: 401,
+                        message: "the new token is not a valid header value".into(),
+                    })?;
+                bearer.set_sensitive(true);
+                built.headers_mut().insert(AUTHORIZATION, bearer);
+                send(what, reqwest::RequestBuilder::from_parts(http, built)).await
+            }
+            other => other,
+        }
+    }
+
+    /// Registers again unless another request already replaced `rejected`.
+    async fn register_again(&self, reregistration: &Reregistration, rejected: &str) -> Result<()> {
+        let _one_at_a_time = reregistration.registering.lock().await;
+        if self.token() != rejected {
+            return Ok(());
+        }
+        tracing::warn!(cluster = %self.cluster, "the hub refused this agent's token (401); registering again");
+        let fresh = Self::register(
+            self.base_url.as_str(),
+            &reregistration.bootstrap_token,
+            &self.cluster,
+            &reregistration.labels,
+        )
+        .await?;
+        if let Some(file) = &reregistration.token_file {
+            file.save(&fresh)?;
+        }
+        *self.token.write().unwrap_or_else(PoisonError::into_inner) = fresh.token();
+        Ok(())
     }
 
     fn agent_request(
@@ -256,7 +357,7 @@ impl HubClient {
         segments.extend_from_slice(tail);
         self.http
             .request(method, join(&self.base_url, &segments))
-            .bearer_auth(&self.token)
+            .bearer_auth(self.token())
             .timeout(timeout)
     }
 
@@ -265,7 +366,7 @@ impl HubClient {
         let request = self
             .agent_request(Method::POST, &["report"], REQUEST_TIMEOUT)
             .json(body);
-        send::<Value>("report", request).await?;
+        self.send_agent::<Value>("report", request).await?;
         Ok(())
     }
 
@@ -275,7 +376,10 @@ impl HubClient {
         let request = self
             .agent_request(Method::GET, &["work"], REQUEST_TIMEOUT + wait)
             .query(&[("wait", format_duration(wait))]);
-        Ok(send("poll work", request).await?.unwrap_or_default())
+        Ok(self
+            .send_agent("poll work", request)
+            .await?
+            .unwrap_or_default())
     }
 
     /// `POST /api/v1/agents/{cluster}/work/{id}/status`: the hub's updated item. A stale
@@ -296,7 +400,9 @@ impl HubClient {
                 message,
             });
         let what = "work status";
-        send(what, request).await?.ok_or_else(|| missing_body(what))
+        self.send_agent(what, request)
+            .await?
+            .ok_or_else(|| missing_body(what))
     }
 }
 

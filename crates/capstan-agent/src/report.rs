@@ -56,6 +56,8 @@ pub fn report_body(summary: &ClusterSummary, labels: &BTreeMap<String, String>) 
         health: health(summary),
         // A summary is plain data (strings, numbers, timestamps): it always serializes.
         summary: serde_json::to_value(summary).unwrap_or(serde_json::Value::Null),
+        // The provider's, not the summary's: the agent adds them when one answers.
+        offered_versions: Vec::new(),
     }
 }
 

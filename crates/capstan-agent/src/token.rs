@@ -102,7 +102,9 @@ impl TokenFile {
     }
 
     /// The stored token if it is for this hub and cluster, else a fresh registration with
-    /// `bootstrap_token`, saved before it is returned.
+    /// `bootstrap_token`, saved before it is returned. Either way the client registers again
+    /// (and saves the new token here) if the hub later refuses its token
+    /// ([`HubClient::with_reregistration`]).
     pub async fn load_or_register(
         &self,
         base_url: &str,
@@ -112,11 +114,11 @@ impl TokenFile {
     ) -> Result<HubClient> {
         if let Some(client) = self.load(base_url, cluster)? {
             tracing::info!(cluster, path = %self.path.display(), "using the stored agent token");
-            return Ok(client);
+            return Ok(client.with_reregistration(bootstrap_token, labels, Some(self.clone())));
         }
         let client = HubClient::register(base_url, bootstrap_token, cluster, labels).await?;
         self.save(&client)?;
-        Ok(client)
+        Ok(client.with_reregistration(bootstrap_token, labels, Some(self.clone())))
     }
 }
 

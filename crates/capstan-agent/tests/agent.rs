@@ -97,13 +97,13 @@ async fn registration_needs_the_bootstrap_token_and_names_the_hubs_answer() {
         .await
         .unwrap();
     assert!(client.token().starts_with("capstan.alpha."));
-    assert!(!format!("{client:?}").contains(client.token()));
+    assert!(!format!("{client:?}").contains(&client.token()));
     // Another cluster's token: the hub's 403 and its message come through.
-    let other = HubClient::new(&hub.base_url, "beta", client.token()).unwrap();
+    let other = HubClient::new(&hub.base_url, "beta", &client.token()).unwrap();
     let err = other.poll_work(Duration::ZERO).await.unwrap_err();
     assert_eq!(err.hub_status(), Some(403), "{err}");
     assert!(err.to_string().contains("not for cluster"), "{err}");
-    assert!(!err.to_string().contains(client.token()));
+    assert!(!err.to_string().contains(&client.token()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -167,6 +167,14 @@ async fn agent_registers_reports_and_runs_a_cluster_upgrade() {
     assert_eq!(view["health"], "Healthy", "{view}");
     assert_eq!(view["labels"]["environment"], "production", "{view}");
     assert_eq!(view["summary"]["nodes"]["total"], 3, "{view}");
+    // What the twin's cloud offers, for the hub to resolve versions against.
+    let offered = view["versions"]["offered"].as_array().unwrap();
+    assert!(
+        offered
+            .iter()
+            .any(|v| v.as_str().unwrap().starts_with("1.33.")),
+        "{view}"
+    );
 
     // Work: an unknown kind fails, a cluster upgrade runs to the end.
     let enqueue = |id: &str, kind: &str, payload: Value| NewWorkItem {
@@ -261,7 +269,7 @@ async fn agent_registers_reports_and_runs_a_cluster_upgrade() {
     assert_eq!(resolve_target(&kube).await.unwrap(), "1.34");
 
     // Final items are not handed out again.
-    let open = HubClient::new(&hub.base_url, "alpha", client.token())
+    let open = HubClient::new(&hub.base_url, "alpha", &client.token())
         .unwrap()
         .poll_work(Duration::ZERO)
         .await
@@ -272,4 +280,55 @@ async fn agent_registers_reports_and_runs_a_cluster_upgrade() {
     );
     assert!(open.is_empty(), "{open:?}");
     running.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_whose_token_the_hub_forgot_registers_again() {
+    let hub = start_hub().await;
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = TokenFile::new(dir.path().join("alpha.token"));
+    let labels = BTreeMap::from([("environment".to_string(), "production".to_string())]);
+    let client = token_file
+        .load_or_register(&hub.base_url, BOOTSTRAP, "alpha", &labels)
+        .await
+        .unwrap();
+    let first = client.token();
+    let body = capstan_agent::ReportBody {
+        labels: labels.clone(),
+        versions: capstan_agent::VersionsBody::default(),
+        node_count: 3,
+        pod_count: 12,
+        health: capstan_agent::Health::Healthy,
+        summary: Value::Null,
+        offered_versions: vec!["1.33.3".to_string()],
+    };
+    client.report(&body).await.unwrap();
+
+    // The cluster is deleted at the hub (`capstan delete cluster`): its token is gone.
+    assert!(hub.state.store.deregister_cluster("alpha").await.unwrap());
+    let plain = HubClient::new(&hub.base_url, "alpha", &first).unwrap();
+    let err = plain.report(&body).await.unwrap_err();
+    assert_eq!(err.hub_status(), Some(401), "{err}");
+
+    // The agent's next request registers again, is repeated, and the new token is saved.
+    client.report(&body).await.unwrap();
+    let second = client.token();
+    assert_ne!(second, first);
+    let stored = hub.state.store.get_cluster("alpha").await.unwrap().unwrap();
+    assert_eq!(stored.versions.offered, ["1.33.3"]);
+    let reloaded = token_file.load(&hub.base_url, "alpha").unwrap().unwrap();
+    assert_eq!(reloaded.token(), second);
+    // Clones share the renewed token; polling works without registering a third time.
+    let clone = client.clone();
+    clone.poll_work(Duration::ZERO).await.unwrap();
+    assert_eq!(clone.token(), second);
+
+    // Without a usable bootstrap token the 401 stands.
+    assert!(hub.state.store.deregister_cluster("alpha").await.unwrap());
+    let stale = HubClient::new(&hub.base_url, "alpha", &second)
+        .unwrap()
+        .with_reregistration("wrong-bootstrap", &labels, None);
+    let err = stale.report(&body).await.unwrap_err();
+    assert_eq!(err.hub_status(), Some(401), "{err}");
+    assert!(err.to_string().contains("bootstrap token"), "{err}");
 }
