@@ -7,6 +7,7 @@ mod bench_agent;
 mod bench_drain;
 mod bench_roll;
 mod child_twin;
+mod delete_cmd;
 mod drain_cmd;
 mod hub_cmd;
 mod sim;
@@ -50,6 +51,8 @@ enum Command {
     Get(apply_cmd::GetArgs),
     /// Show one ClusterUpgrade in detail: phase, step, each cluster, recent events.
     Describe(upgrade_ctl::DescribeArgs),
+    /// Deregister a cluster at the hub (its inventory entry and agent token).
+    Delete(delete_cmd::DeleteArgs),
     /// Operate a ClusterUpgrade on the hub: pause, resume, abort, approve, retry, skip.
     #[command(subcommand)]
     Upgrade(upgrade_ctl::UpgradeCommand),
@@ -104,6 +107,7 @@ fn run() -> Result<()> {
             Command::Apply(args) => apply_cmd::apply(args).await,
             Command::Get(args) => apply_cmd::get(args).await,
             Command::Describe(args) => upgrade_ctl::describe(args).await,
+            Command::Delete(args) => delete_cmd::run(args).await,
             Command::Upgrade(cmd) => upgrade_ctl::run(cmd).await,
             Command::Drain(args) => drain_cmd::run(args).await,
             Command::Uncordon(args) => drain_cmd::uncordon(args).await,
