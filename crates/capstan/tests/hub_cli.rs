@@ -351,8 +351,9 @@ async fn describe_and_operate_an_upgrade_against_a_hub_process() {
     assert!(interrupt(child).success());
 }
 
-/// Two production clusters in two canary steps with one-second soaks: done in seconds on
-/// the hub's real clock. `quick-abort` selects the staging cluster.
+/// Two production clusters in two canary steps with soaks of seconds on the hub's real clock
+/// (the first long enough for the watch to see it under load). `quick-abort` selects the
+/// staging cluster.
 const QUICK: &str = "\
 apiVersion: upgrade.toolkit.io/v1alpha1
 kind: ClusterUpgrade
@@ -363,7 +364,7 @@ spec:
     type: Canary
     canary:
       steps:
-      - {pause: 1s, percentage: 50}
+      - {pause: 2s, percentage: 50}
       - {pause: 1s, percentage: 100}
 ";
 
@@ -559,9 +560,13 @@ async fn watch_follows_an_upgrade_to_success_and_exits_1_on_abort() {
         .filter(|l| l.contains("event StepCompleted: "))
         .count();
     assert_eq!(completed, 2, "{all}");
-    // The rollout's last event is the last line: nothing prints after the end.
+    // The final phase and the rollout's last event end the output, in either order (the hub
+    // reads an upgrade's state and its events one after the other, so an answer can carry
+    // the event before the phase): nothing prints after the end.
+    let tail = &printed[printed.len() - 2..];
     assert!(
-        printed.last().unwrap().contains("event RolloutSucceeded: "),
+        tail.iter().any(|l| l.contains("  Succeeded  step 2/2"))
+            && tail.iter().any(|l| l.contains("event RolloutSucceeded: ")),
         "{all}"
     );
 
@@ -591,4 +596,30 @@ async fn watch_follows_an_upgrade_to_success_and_exits_1_on_abort() {
     );
 
     assert!(interrupt(child).success());
+}
+
+#[tokio::test]
+async fn watch_retries_an_unreachable_hub_until_its_timeout() {
+    // Nothing listens on a port just freed: every try is refused.
+    let hub = hub_url(free_port());
+    let out = Command::new(CAPSTAN)
+        .args(["upgrade", "watch", "prod-canary", "--interval", "100ms"])
+        .args(["--timeout", "1s"])
+        .env("CAPSTAN_HUB", &hub)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("the hub does not answer; retrying"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "the hub at {hub} has not answered for 1s (--timeout 1s)"
+        )),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
 }
