@@ -262,13 +262,19 @@ fn describe_text(detail: &UpgradeDetail, now: Timestamp) -> String {
         out.push_str(&format!("{:<width$} {value}\n", format!("{key}:")));
     }
 
+    // From and to as the hub fixed them at the first work item (`to` unresolved: the agent
+    // picks it).
+    let versions = |from: Option<&str>, to: Option<&str>| match (from, to) {
+        (None, None) => "-".to_string(),
+        (from, to) => format!("{} -> {}", from.unwrap_or("?"), to.unwrap_or("next minor")),
+    };
     out.push_str("Clusters:\n");
     if detail.clusters.is_empty() {
         out.push_str("  <none>\n");
     } else {
         let mut rows = vec![
             [
-                "CLUSTER", "STATE", "ATTEMPTS", "STARTED", "FINISHED", "MESSAGE",
+                "CLUSTER", "STATE", "ATTEMPTS", "VERSION", "STARTED", "FINISHED", "MESSAGE",
             ]
             .map(String::from),
         ];
@@ -277,6 +283,7 @@ fn describe_text(detail: &UpgradeDetail, now: Timestamp) -> String {
                 c.cluster.clone(),
                 format!("{:?}", c.rollout.state),
                 c.rollout.attempts.to_string(),
+                versions(c.rollout.from.as_deref(), c.rollout.to.as_deref()),
                 ago(c.rollout.started, now),
                 ago(c.rollout.finished, now),
                 c.rollout.message.clone(),
