@@ -194,20 +194,24 @@ impl Agent {
                         &self.config.upgrade,
                     )
                     .await
+                    .map(|result| (result.message(), serde_json::to_value(&result).ok()))
                 }
                 Err(e) => Err(e),
             },
             other => Err(Error::Payload(format!("unknown work kind {other:?}"))),
         };
-        let (status, message) = match result {
-            Ok(message) => (WorkStatus::Succeeded, message),
+        let (status, message, outcome) = match result {
+            Ok((message, outcome)) => (WorkStatus::Succeeded, message, outcome),
             Err(e) => {
                 tracing::warn!(cluster = %self.hub.cluster(), work = %item.id, error = %e, "work failed");
-                (WorkStatus::Failed, e.to_string())
+                (WorkStatus::Failed, e.to_string(), None)
             }
         };
         for attempt in 1..=FINAL_STATUS_ATTEMPTS {
-            match self.post(item, status, Some(&message)).await {
+            match self
+                .post_final(item, status, Some(&message), outcome.as_ref())
+                .await
+            {
                 Outcome::Unreported if attempt < FINAL_STATUS_ATTEMPTS => {
                     tokio::time::sleep(RETRY_DELAY).await;
                 }
@@ -218,9 +222,19 @@ impl Agent {
     }
 
     async fn post(&self, item: &WorkItem, status: WorkStatus, message: Option<&str>) -> Outcome {
+        self.post_final(item, status, message, None).await
+    }
+
+    async fn post_final(
+        &self,
+        item: &WorkItem,
+        status: WorkStatus,
+        message: Option<&str>,
+        result: Option<&serde_json::Value>,
+    ) -> Outcome {
         match self
             .hub
-            .set_status(&item.id, item.generation, status, message)
+            .set_status(&item.id, item.generation, status, message, result)
             .await
         {
             Ok(_) => Outcome::Done,

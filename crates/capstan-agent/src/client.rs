@@ -102,6 +102,9 @@ struct StatusBody<'a> {
     status: WorkStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<&'a str>,
+    /// Structured outcome of a final status ([`crate::work::UpgradeResult`] for upgrades).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<&'a serde_json::Value>,
 }
 
 /// The hub's error body (`capstan_hub::api::Status`): only its message is used.
@@ -391,6 +394,7 @@ impl HubClient {
         generation: i64,
         status: WorkStatus,
         message: Option<&str>,
+        result: Option<&serde_json::Value>,
     ) -> Result<WorkItem> {
         let request = self
             .agent_request(Method::POST, &["work", id, "status"], REQUEST_TIMEOUT)
@@ -398,6 +402,7 @@ impl HubClient {
                 generation,
                 status,
                 message,
+                result,
             });
         let what = "work status";
         self.send_agent(what, request)

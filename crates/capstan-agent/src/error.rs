@@ -30,6 +30,8 @@ pub enum Error {
     },
     #[error("token file {}: {reason}", path.display())]
     TokenFileContent { path: PathBuf, reason: String },
+    #[error("kubeconfig {}: {reason}", path.display())]
+    Kubeconfig { path: PathBuf, reason: String },
     /// A work item's payload the agent cannot act on.
     #[error("invalid work payload: {0}")]
     Payload(String),

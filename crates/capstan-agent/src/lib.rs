@@ -15,6 +15,7 @@
 mod agent;
 mod client;
 mod error;
+pub mod hosted;
 pub mod report;
 mod token;
 pub mod work;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use capstan_clock::SharedClock;
 use capstan_core::duration::parse_duration;
+use capstan_core::lifecycle::{NodeTimeline, PhaseStats};
 use capstan_core::rollout::NodeRolling;
 use capstan_core::upgrade::IntOrPercent;
 use capstan_core::version::KubeVersion;
@@ -13,7 +14,10 @@ use capstan_kube::drain::{DrainOptions, Drainer, Escalation};
 use capstan_kube::events::EventRecorder;
 use capstan_kube::provider::Provider;
 use capstan_kube::provider::sim::SimProvider;
-use capstan_kube::upgrade::{ClusterUpgrader, LogUpgradeObserver, UpgradeOptions, record};
+use capstan_kube::upgrade::{
+    ClusterUpgrader, LogUpgradeObserver, UpgradeOptions, UpgradeReport, record,
+};
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
@@ -41,6 +45,70 @@ impl ClusterUpgradeWork {
             return Ok(Self::default());
         }
         serde_json::from_value(payload.clone()).map_err(|e| Error::Payload(e.to_string()))
+    }
+}
+
+/// The most node timelines an [`UpgradeResult`] carries: every node of the clusters the
+/// demo and most fleets run, and a bounded report for a 10,000-node one.
+pub const MAX_RESULT_TIMELINES: usize = 1_000;
+
+/// What a finished `cluster-upgrade` tells the hub beside its message (the work status's
+/// `result`): versions, timings, and the replaced nodes' lifecycle, from which the hub and
+/// the CLI compute fleet-wide phase percentiles.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpgradeResult {
+    /// The control plane's version before this attempt.
+    #[serde(default)]
+    pub from: Option<String>,
+    pub to: String,
+    pub control_plane_steps: Vec<String>,
+    pub nodes_replaced: usize,
+    pub resumed: bool,
+    pub started: Timestamp,
+    pub finished: Timestamp,
+    /// Per phase over every node of the roll (exact, whatever the cap below).
+    pub phase_stats: Vec<PhaseStats>,
+    /// At most [`MAX_RESULT_TIMELINES`] node timelines.
+    pub timelines: Vec<NodeTimeline>,
+    /// How many timelines there were before the cap.
+    pub timelines_total: usize,
+}
+
+impl UpgradeResult {
+    pub fn from_report(from: Option<String>, report: &UpgradeReport) -> Self {
+        Self {
+            from,
+            to: report.target.to_string(),
+            control_plane_steps: report
+                .control_plane_steps
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            nodes_replaced: report.pools.iter().map(|p| p.created.len()).sum(),
+            resumed: report.resumed,
+            started: report.started,
+            finished: report.finished,
+            phase_stats: report.phase_stats.clone(),
+            timelines: report
+                .timelines
+                .iter()
+                .take(MAX_RESULT_TIMELINES)
+                .cloned()
+                .collect(),
+            timelines_total: report.timelines.len(),
+        }
+    }
+
+    /// The line for the work item's message.
+    pub fn message(&self) -> String {
+        format!(
+            "upgraded to {} ({} control plane step(s), {} node(s) replaced{})",
+            self.to,
+            self.control_plane_steps.len(),
+            self.nodes_replaced,
+            if self.resumed { ", resumed" } else { "" }
+        )
     }
 }
 
@@ -117,18 +185,25 @@ pub fn options(
     Ok((upgrade, drain))
 }
 
-/// Runs one `cluster-upgrade` to the end through the twin's fake cloud ([`SimProvider`]);
-/// the message for the item's final status.
+/// Runs one `cluster-upgrade` to the end through the twin's fake cloud ([`SimProvider`]).
 pub async fn run_cluster_upgrade(
     target: &Target,
     clock: &SharedClock,
     work: &ClusterUpgradeWork,
     settings: &UpgradeSettings,
-) -> Result<String> {
+) -> Result<UpgradeResult> {
     let client = target.client().await?;
     let to = match &work.version {
         Some(v) => v.clone(),
         None => resolve_target(&client).await?,
+    };
+    // For the result only: a failure to read it does not stop the upgrade.
+    let from = match client.apiserver_version().await {
+        Ok(info) => Some(info.git_version.trim_start_matches('v').to_string()),
+        Err(e) => {
+            tracing::debug!(error = %e, "reading the control plane's version before the upgrade failed");
+            None
+        }
     };
     let (upgrade_options, drain_options) = options(work, &to, settings)?;
     let provider: Arc<dyn Provider> = Arc::new(SimProvider::connect(client.clone()).await?);
@@ -144,14 +219,7 @@ pub async fn run_cluster_upgrade(
     let upgrader =
         ClusterUpgrader::new(client, provider, drainer, recorder, clock, upgrade_options);
     let report = upgrader.run(&LogUpgradeObserver).await?;
-    let nodes: usize = report.pools.iter().map(|p| p.created.len()).sum();
-    Ok(format!(
-        "upgraded to {} ({} control plane step(s), {} node(s) replaced{})",
-        report.target,
-        report.control_plane_steps.len(),
-        nodes,
-        if report.resumed { ", resumed" } else { "" }
-    ))
+    Ok(UpgradeResult::from_report(from, &report))
 }
 
 #[cfg(test)]

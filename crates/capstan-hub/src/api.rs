@@ -10,6 +10,7 @@
 //! | `GET /api/v1/clusters[?labelSelector=..]` | none | inventory, health computed at read |
 //! | `GET /api/v1/clusters/{name}` | none | one cluster, 404 if unknown |
 //! | `DELETE /api/v1/clusters/{name}` | none | deregister: inventory row and agent token, 404 if unknown |
+//! | `GET /api/v1/upgrades/{name}/results` | none | each cluster's posted upgrade result |
 //! | `POST /api/v1/upgrades`, `GET /api/v1/upgrades[/{name}]`, `POST /api/v1/upgrades/{name}/{command}` | none | `ClusterUpgrade`s (see `upgrades`) |
 //! | `GET /metrics` | none | Prometheus text format (see `metrics`) |
 //! | `GET /openapi/v3`, `GET /api/v1/openapi.json` | none | this API's OpenAPI 3.0 document (see `openapi`) |
@@ -50,7 +51,9 @@ mod wire;
 
 pub use openapi::openapi_document;
 pub use status::{ApiError, Status};
-pub use upgrades::{ClusterRolloutView, InvalidUpgrade, UpgradeDetail, UpgradeEvent, UpgradeView};
+pub use upgrades::{
+    ClusterResult, ClusterRolloutView, InvalidUpgrade, UpgradeDetail, UpgradeEvent, UpgradeView,
+};
 pub use wire::{
     ClusterView, RegisterRequest, RegisterResponse, ReportRequest, WorkItemView, WorkStatusRequest,
 };
@@ -167,6 +170,7 @@ pub fn router(state: ApiState) -> Router {
             post(upgrades::apply).get(upgrades::list),
         )
         .route("/api/v1/upgrades/{name}", get(upgrades::get_one))
+        .route("/api/v1/upgrades/{name}/results", get(upgrades::results))
         .route("/api/v1/upgrades/{name}/{command}", post(upgrades::command))
         .route("/metrics", get(metrics::metrics))
         .route("/openapi/v3", get(openapi::serve))

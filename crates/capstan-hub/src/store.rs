@@ -172,6 +172,20 @@ pub trait Store: Send + Sync + 'static {
         message: Option<&'a str>,
         now: Timestamp,
     ) -> BoxFuture<'a, Result<WorkItem>>;
+    /// Attaches the agent's structured result to an unfinished item of this generation
+    /// (posted just before its final status); `false` if there was none such.
+    fn set_work_result<'a>(
+        &'a self,
+        id: &'a str,
+        generation: i64,
+        result: &'a Value,
+    ) -> BoxFuture<'a, Result<bool>>;
+    /// `(id, result)` of every item whose id starts with `id_prefix` and that has a result,
+    /// by id: one upgrade's results are `"{upgrade}/"`.
+    fn list_work_results<'a>(
+        &'a self,
+        id_prefix: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<(String, Value)>>>;
 }
 
 /// A cluster's health as its agent judged it, or Unknown when its agent is silent.
@@ -419,6 +433,8 @@ pub struct WorkItem {
     pub status: WorkStatus,
     /// The agent's last word on it (why it failed, what it is doing).
     pub message: Option<String>,
+    /// The agent's structured outcome, posted with the final status.
+    pub result: Option<Value>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

@@ -16,7 +16,7 @@ use capstan_kube::drain::{DrainOptions, Drainer};
 use capstan_kube::events::EventRecorder;
 use capstan_kube::provider::Provider;
 use capstan_kube::upgrade::{ClusterUpgrader, UpgradeOptions};
-use capstan_sim::fleet::parse_fleet_yaml;
+use capstan_sim::fleet::{FleetSpec, parse_fleet_yaml};
 use capstan_sim::server::{Pki, serve_tls, write_kubeconfigs};
 use capstan_sim::{Twin, TwinConfig};
 
@@ -53,6 +53,20 @@ impl LabTwin {
             move |e: &dyn std::fmt::Display| LabError(format!("{what}: {e}"))
         };
         let fleet = parse_fleet_yaml(fleet_yaml).map_err(|e| err("fleet")(&e))?;
+        Self::start_fleet(fleet, scale, config).await
+    }
+
+    /// Start the twin for a fleet already planned, simulated time running `scale` times
+    /// faster than real.
+    pub async fn start_fleet(
+        fleet: FleetSpec,
+        scale: f64,
+        config: TwinConfig,
+    ) -> Result<Self, LabError> {
+        let err = |what: &str| {
+            let what = what.to_string();
+            move |e: &dyn std::fmt::Display| LabError(format!("{what}: {e}"))
+        };
         let clock = Arc::new(ScaledClock::starting_now(scale));
         let twin = Twin::new(fleet, clock.clone(), config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

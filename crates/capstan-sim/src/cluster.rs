@@ -66,6 +66,9 @@ pub enum Action {
     ControlPlaneUpgraded,
     /// Renew node leases and heartbeats.
     Heartbeat,
+    /// A `status.disruptedPods` entry of this budget expires: recompute its status
+    /// (upstream's disruption controller re-queues the budget for that moment).
+    PdbRecheck { key: ObjKey },
     /// Re-run a crash-looping pod's restart.
     CrashLoopRestart { key: ObjKey, uid: String },
 }

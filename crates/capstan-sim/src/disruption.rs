@@ -8,7 +8,7 @@ use capstan_core::intstr::{Round, scaled_value};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
-use crate::cluster::{ClusterData, keys};
+use crate::cluster::{Action, ClusterData, keys};
 use crate::error::{ApiError, ApiResult};
 use crate::objects::rfc3339;
 use crate::rest::{self, DeleteOptions};
@@ -80,7 +80,10 @@ pub fn reconcile(data: &mut ClusterData, now: Timestamp) -> bool {
             continue;
         };
         let v = pdb.value();
-        let status = compute_status(data, &key, &v, now);
+        let (status, recheck) = compute_status(data, &key, &v, now);
+        if let Some(at) = recheck {
+            data.schedule(at, Action::PdbRecheck { key: key.clone() });
+        }
         if v.get("status") != Some(&status) {
             let mut v = v;
             v["status"] = status;
@@ -92,7 +95,15 @@ pub fn reconcile(data: &mut ClusterData, now: Timestamp) -> bool {
     progressed
 }
 
-fn compute_status(data: &ClusterData, key: &ObjKey, pdb: &Value, now: Timestamp) -> Value {
+/// The budget's status, and when its oldest kept `disruptedPods` entry expires: a pod
+/// recreated under the same name (a StatefulSet's) counts as disrupted until then, and
+/// nothing else may touch the budget meanwhile.
+fn compute_status(
+    data: &ClusterData,
+    key: &ObjKey,
+    pdb: &Value,
+    now: Timestamp,
+) -> (Value, Option<Timestamp>) {
     let pods: Vec<std::sync::Arc<Obj>> = data
         .index
         .pdbs
@@ -112,6 +123,11 @@ fn compute_status(data: &ClusterData, key: &ObjKey, pdb: &Value, now: Timestamp)
             .is_some_and(|t| t + DELETION_TIMEOUT > now);
         fresh && pods.iter().any(|p| &*p.key.name == name && !p.deleting)
     });
+    let recheck = disrupted
+        .values()
+        .filter_map(|at| at.as_str()?.parse::<Timestamp>().ok())
+        .map(|t| t + DELETION_TIMEOUT)
+        .min();
     let healthy = pods
         .iter()
         .filter(|p| !p.deleting && !disrupted.contains_key(&*p.key.name))
@@ -125,7 +141,7 @@ fn compute_status(data: &ClusterData, key: &ObjKey, pdb: &Value, now: Timestamp)
         scale: expected_scale(data, &pods),
         healthy,
     };
-    pdb_status(pdb, counts, disrupted, now)
+    (pdb_status(pdb, counts, disrupted, now), recheck)
 }
 
 /// What the disruption controller counted for one PDB.

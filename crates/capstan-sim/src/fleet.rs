@@ -41,7 +41,7 @@ mod tests;
 pub use allocatable::{allocatable_cpu_millis, reserved_memory_bytes};
 pub use plan::{DAEMON_PODS_PER_NODE, FleetOptions, plan_fleet};
 pub use regions::zones_of;
-pub use spec::{CapacityType, ClusterSpec, FleetSpec, NodePoolSpec, PROVIDERS};
+pub use spec::{CapacityType, ClusterSpec, DisruptionBudgets, FleetSpec, NodePoolSpec, PROVIDERS};
 pub use tier::Tier;
 pub use validate::check_dns_label;
 pub use yaml::parse_fleet_yaml;

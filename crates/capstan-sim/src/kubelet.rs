@@ -21,6 +21,9 @@ pub fn perform(data: &mut ClusterData, action: Action, now: Timestamp) {
         Action::PodStarted { key, uid } => start_pod(data, &key, &uid, now),
         Action::PodTerminated { key, uid } => finish_termination(data, &key, &uid),
         Action::Heartbeat => heartbeat(data, now),
+        Action::PdbRecheck { key } => {
+            data.index.pdbs.dirty.insert(key);
+        }
         Action::CrashLoopRestart { key, uid } => crash_restart(data, &key, &uid, now),
         Action::MachineJoined { .. }
         | Action::NodeReady { .. }

@@ -8,6 +8,7 @@ mod bench_drain;
 mod bench_roll;
 mod child_twin;
 mod delete_cmd;
+mod demo;
 mod drain_cmd;
 mod hub_cmd;
 mod sim;
@@ -32,6 +33,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The whole system on a simulated fleet: twin, hosted agents and hub, rolling the
+    /// canonical canary ClusterUpgrade, with live progress and a summary.
+    Demo(demo::DemoArgs),
     /// Serve a simulated fleet through a faithful subset of the Kubernetes API.
     Sim(sim::SimArgs),
     /// Drain a node like `kubectl drain`, reporting what blocks it.
@@ -84,20 +88,26 @@ fn main() -> std::process::ExitCode {
 
 fn run() -> Result<()> {
     use std::io::IsTerminal;
+    let cli = Cli::parse();
+    // The demo's output is its progress and summary; its components log warnings only.
+    let default_level = match cli.command {
+        Command::Demo(_) => "warn",
+        _ => "info",
+    };
     tracing_subscriber::fmt()
         .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
         match cli.command {
+            Command::Demo(args) => demo::run(args).await,
             Command::Sim(args) => sim::run(args).await,
             Command::Bench(cmd) => bench::run(cmd).await,
             Command::Cluster(ClusterCommand::Summary(args)) => agent::summary(args).await,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use capstan_clock::{SharedClock, SystemClock};
 use capstan_core::duration::{format_duration, parse_duration};
-use capstan_core::lifecycle::PhaseStats;
+use capstan_core::lifecycle::{LifecycleSlos, PhaseSlo, PhaseStats};
 use capstan_core::upgrade::IntOrPercent;
 use capstan_kube::drain::{DrainOptions, DrainProgress, Drainer, Escalation};
 use capstan_kube::events::EventRecorder;
@@ -321,21 +321,33 @@ fn cell(d: Option<Duration>) -> String {
 }
 
 /// The phase-timing table, one row per phase: phases completed (COUNT) and under way (NOW),
-/// percentiles of the completed ones, and how many were slow or stuck against their SLOs.
+/// percentiles of the completed ones, the lifecycle table's expectation, and how many were
+/// slow or stuck against it.
 pub fn phase_table(stats: &[PhaseStats]) -> String {
+    let slos = LifecycleSlos::default();
     let mut out = format!(
-        "{:<14} {:>6} {:>4} {:>10} {:>10} {:>10} {:>5} {:>6}\n",
-        "PHASE", "COUNT", "NOW", "P50", "P95", "MAX", "SLOW", "STUCK"
+        "{:<14} {:>6} {:>4} {:>10} {:>10} {:>10} {:>10} {:>5} {:>6}\n",
+        "PHASE", "COUNT", "NOW", "P50", "P95", "MAX", "EXPECTED", "SLOW", "STUCK"
     );
     for s in stats {
+        let expected = match slos.slo(s.phase) {
+            Some(PhaseSlo {
+                min,
+                max: Some(max),
+            }) => {
+                format!("{}-{}", format_duration(min), format_duration(max))
+            }
+            _ => "-".to_string(),
+        };
         out.push_str(&format!(
-            "{:<14} {:>6} {:>4} {:>10} {:>10} {:>10} {:>5} {:>6}\n",
+            "{:<14} {:>6} {:>4} {:>10} {:>10} {:>10} {:>10} {:>5} {:>6}\n",
             s.phase.as_str(),
             s.completed,
             s.in_progress,
             cell(s.p50),
             cell(s.p95),
             cell(s.max),
+            expected,
             s.slow,
             s.stuck
         ));

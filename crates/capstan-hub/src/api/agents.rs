@@ -234,6 +234,18 @@ pub(crate) async fn work_status(
         Some(item) if item.cluster == cluster => {}
         _ => return Err(not_found()),
     }
+    if let Some(result) = &request.result {
+        if !request.status.is_final() {
+            return Err(ApiError::invalid(
+                "result",
+                "a result comes with a final status (Succeeded or Failed)",
+            ));
+        }
+        state
+            .store
+            .set_work_result(&id, request.generation, result)
+            .await?;
+    }
     let item = state
         .store
         .set_work_status(

@@ -5,6 +5,7 @@
 //! | `POST /api/v1/upgrades` | YAML or JSON `ClusterUpgrade` -> 201 [`UpgradeDetail`]; 422 [`InvalidUpgrade`]; 409 if the name exists |
 //! | `GET /api/v1/upgrades` | [`UpgradeView`]s by name |
 //! | `GET /api/v1/upgrades/{name}` | [`UpgradeDetail`]: spec, status, clusters in plan order, recent events |
+//! | `GET /api/v1/upgrades/{name}/results` | [`ClusterResult`]s: what each cluster's agent posted with its current attempt's final status, in plan order |
 //! | `POST /api/v1/upgrades/{name}/{command}` | `pause`, `resume`, `abort`, `approve[?step=N]`, `retry`, `skip?cluster=C` -> [`UpgradeDetail`] |
 
 use axum::Json;
@@ -21,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{ApiError, ApiState};
-use crate::rollout::{RolloutController, decision_write, decode_state, encode};
+use crate::rollout::{RolloutController, decision_write, decode_state, encode, work_id};
 use crate::store::{Subject, UpgradeRecord};
 
 /// Events shown by `GET /api/v1/upgrades/{name}`.
@@ -228,6 +229,54 @@ pub(crate) async fn get_one(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("upgrade {name:?} not found")))?;
     Ok(Json(detail(&api, record).await?))
+}
+
+/// One cluster's outcome in an upgrade: the result its agent posted with the final status of
+/// the cluster's current attempt (for a `cluster-upgrade`, versions, timings and the replaced
+/// nodes' lifecycle). Kept apart from [`UpgradeDetail`], which watchers poll every second:
+/// results are tens of kilobytes per cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterResult {
+    pub cluster: String,
+    pub attempt: u32,
+    pub result: Value,
+}
+
+/// `GET /api/v1/upgrades/{name}/results`.
+pub(crate) async fn results(
+    State(api): State<ApiState>,
+    Path(name): Path<String>,
+) -> Result<Json<Vec<ClusterResult>>, ApiError> {
+    let record = api
+        .store
+        .get_upgrade(&name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("upgrade {name:?} not found")))?;
+    let state = decode_state(&record)?;
+    let mut by_id: std::collections::HashMap<String, Value> = api
+        .store
+        .list_work_results(&format!("{name}/"))
+        .await?
+        .into_iter()
+        .collect();
+    let mut out = Vec::new();
+    for cluster in &state.plan.clusters {
+        let Some(rollout) = state.clusters.get(cluster) else {
+            continue;
+        };
+        if rollout.attempts == 0 {
+            continue;
+        }
+        if let Some(result) = by_id.remove(&work_id(&name, cluster, rollout.attempts)) {
+            out.push(ClusterResult {
+                cluster: cluster.clone(),
+                attempt: rollout.attempts,
+                result,
+            });
+        }
+    }
+    Ok(Json(out))
 }
 
 #[derive(Debug, Deserialize)]

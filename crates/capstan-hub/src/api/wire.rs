@@ -88,6 +88,10 @@ pub struct WorkStatusRequest {
     pub status: WorkStatus,
     #[serde(default)]
     pub message: Option<String>,
+    /// The structured outcome, with a final status (kept with the item, served by
+    /// `GET /api/v1/upgrades/{name}/results`).
+    #[serde(default)]
+    pub result: Option<Value>,
 }
 
 /// A work item as agents receive it.

@@ -45,7 +45,7 @@ const CLUSTER_COLUMNS: &str =
     "name, labels, versions, node_count, pod_count, health, summary, last_seen, registered_at";
 const UPGRADE_COLUMNS: &str = "name, spec, status, generation, created_at, updated_at";
 const WORK_COLUMNS: &str =
-    "id, cluster, generation, kind, payload, status, message, created_at, updated_at";
+    "id, cluster, generation, kind, payload, status, message, result, created_at, updated_at";
 
 // Statements shared by the single writes and [`SqliteStore::write_rollout`]'s transaction.
 const UPSERT_ROLLOUT_CLUSTER: &str =
@@ -546,6 +546,38 @@ impl SqliteStore {
             Some(item) => Ok(item),
         }
     }
+    async fn set_work_result(&self, id: &str, generation: i64, result: &Value) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE work_items SET result = ?
+             WHERE id = ? AND generation = ? AND status NOT IN ('Succeeded', 'Failed')",
+        )
+        .bind(to_json("work result", result)?)
+        .bind(id)
+        .bind(generation)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_work_results(&self, id_prefix: &str) -> Result<Vec<(String, Value)>> {
+        // A range on the primary key: every id that starts with the prefix.
+        let end = format!("{id_prefix}\u{10FFFF}");
+        let rows = sqlx::query(
+            "SELECT id, result FROM work_items
+             WHERE id >= ? AND id < ? AND result IS NOT NULL ORDER BY id",
+        )
+        .bind(id_prefix)
+        .bind(&end)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("id")?;
+                let text: String = row.try_get("result")?;
+                Ok((id, from_json("work result", text)?))
+            })
+            .collect()
+    }
 }
 
 impl Store for SqliteStore {
@@ -701,5 +733,21 @@ impl Store for SqliteStore {
     ) -> BoxFuture<'a, Result<WorkItem>> {
         self.set_work_status(id, generation, status, message, now)
             .boxed()
+    }
+
+    fn set_work_result<'a>(
+        &'a self,
+        id: &'a str,
+        generation: i64,
+        result: &'a Value,
+    ) -> BoxFuture<'a, Result<bool>> {
+        self.set_work_result(id, generation, result).boxed()
+    }
+
+    fn list_work_results<'a>(
+        &'a self,
+        id_prefix: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<(String, Value)>>> {
+        self.list_work_results(id_prefix).boxed()
     }
 }

@@ -176,5 +176,6 @@ fn plan_cluster(
         node_pools,
         pods,
         seed: r.next_u64(),
+        disruption_budgets: Default::default(),
     }
 }

@@ -23,6 +23,25 @@ impl CapacityType {
     }
 }
 
+/// How the generator writes PodDisruptionBudgets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "camelCase")]
+pub enum DisruptionBudgets {
+    /// The mixture teams write, including budgets that can never allow an eviction
+    /// (`minAvailable: 1` on one replica, `80%` of four): drains of their nodes halt.
+    #[default]
+    Realistic,
+    /// Every budget allows at least one eviction while its pods are healthy: a fleet whose
+    /// nodes can all be drained (the demo's).
+    DrainSafe,
+}
+
+impl DisruptionBudgets {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// One simulated cluster.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -40,6 +59,8 @@ pub struct ClusterSpec {
     pub pods: u64,
     #[serde(default)]
     pub seed: u64,
+    #[serde(default, skip_serializing_if = "DisruptionBudgets::is_default")]
+    pub disruption_budgets: DisruptionBudgets,
 }
 
 /// A group of identical nodes.

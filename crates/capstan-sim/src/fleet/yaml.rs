@@ -8,7 +8,7 @@ use serde_saphyr::Spanned;
 
 use super::validate::{check_dns_label, check_label, check_node_pool, fleet_version};
 use super::yaml_path::syntax_error;
-use super::{ClusterSpec, FleetError, FleetSpec, NodePoolSpec, PROVIDERS};
+use super::{ClusterSpec, DisruptionBudgets, FleetError, FleetSpec, NodePoolSpec, PROVIDERS};
 
 /// The file as written: everything optional that `defaults:` may supply, with locations kept
 /// so that validation errors can point at a line.
@@ -40,6 +40,8 @@ struct RawCluster {
     pods: Option<u64>,
     #[serde(default)]
     seed: Option<u64>,
+    #[serde(default)]
+    disruption_budgets: Option<DisruptionBudgets>,
 }
 
 impl RawCluster {
@@ -52,6 +54,7 @@ impl RawCluster {
             node_pools: self.node_pools,
             pods: self.pods,
             seed: self.seed,
+            disruption_budgets: self.disruption_budgets,
         };
         (self.name, fields)
     }
@@ -74,6 +77,8 @@ struct ClusterFields {
     pods: Option<u64>,
     #[serde(default)]
     seed: Option<u64>,
+    #[serde(default)]
+    disruption_budgets: Option<DisruptionBudgets>,
 }
 
 /// The parser's default budget (250,000 YAML nodes) is sized for configuration files; a fleet
@@ -191,6 +196,10 @@ pub fn parse_fleet_yaml(text: &str) -> Result<FleetSpec, FleetError> {
             node_pools,
             pods,
             seed: f.seed.or(defaults.seed).unwrap_or(0),
+            disruption_budgets: f
+                .disruption_budgets
+                .or(defaults.disruption_budgets)
+                .unwrap_or_default(),
         };
         let capacity = spec.pod_capacity();
         if spec.pods > capacity {

@@ -289,3 +289,66 @@ fn overfull_cluster_reports_unplaced() {
     assert_eq!(objs.iter().filter(|o| o.1 == "pods").count() as u64, m.pods);
     assert!(m.pods <= 220);
 }
+
+/// Per PodDisruptionBudget: the pods it selects, and how many of them may be evicted while
+/// all are healthy (upstream's arithmetic: percentages round up).
+fn budget_room(objs: &[(&'static str, &'static str, Value)]) -> Vec<(String, u64, u64)> {
+    objs.iter()
+        .filter(|o| o.1 == "poddisruptionbudgets")
+        .map(|(_, _, pdb)| {
+            let ns = pdb["metadata"]["namespace"].as_str().unwrap();
+            let labels = pdb["spec"]["selector"]["matchLabels"].as_object().unwrap();
+            let selected = objs
+                .iter()
+                .filter(|o| o.1 == "pods" && o.2["metadata"]["namespace"] == ns)
+                .filter(|o| {
+                    labels
+                        .iter()
+                        .all(|(k, v)| o.2["metadata"]["labels"][k.as_str()] == *v)
+                })
+                .count() as u64;
+            let count = |v: &Value| match v {
+                Value::String(p) => {
+                    let pct: u64 = p.trim_end_matches('%').parse().unwrap();
+                    (pct * selected).div_ceil(100)
+                }
+                other => other.as_u64().unwrap(),
+            };
+            let room = match (&pdb["spec"]["minAvailable"], &pdb["spec"]["maxUnavailable"]) {
+                (Value::Null, max) => count(max),
+                (min, _) => selected.saturating_sub(count(min)),
+            };
+            (
+                format!("{ns}/{}", pdb["metadata"]["name"].as_str().unwrap()),
+                selected,
+                room,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn drain_safe_budgets_always_let_one_pod_go_and_realistic_ones_sometimes_do_not() {
+    let mut spec = small_cluster("aws");
+    let (_, realistic) = collect(&spec);
+    let blocking = budget_room(&realistic)
+        .into_iter()
+        .filter(|(_, selected, room)| *selected > 0 && *room == 0)
+        .count();
+    assert!(
+        blocking > 0,
+        "the realistic mixture has budgets that block drains"
+    );
+
+    spec.disruption_budgets = fleet::DisruptionBudgets::DrainSafe;
+    let (_, safe) = collect(&spec);
+    let budgets = budget_room(&safe);
+    assert!(!budgets.is_empty());
+    for (name, selected, room) in budgets {
+        assert!(selected >= 2, "{name} selects {selected} pod(s)");
+        assert!(
+            room >= 1,
+            "{name} allows no eviction of its {selected} pods"
+        );
+    }
+}

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::placement::{Placer, tolerates_spot_taint};
 use super::{Emitter, age, at};
-use crate::fleet::ClusterSpec;
+use crate::fleet::{ClusterSpec, DisruptionBudgets};
 use crate::objects::{self as o, PdbLimit, WorkloadCounts};
 
 /// Emits workloads, placing their pods as it goes.
@@ -113,6 +113,18 @@ impl Ctx<'_, '_> {
         replicas: u32,
         created: i64,
     ) {
+        if self.spec.disruption_budgets == DisruptionBudgets::DrainSafe {
+            // A budget that lets one pod go while all are healthy; none on a single replica,
+            // where any budget would block the drain.
+            let limit = match (replicas, self.rng.range_inclusive(0, 2)) {
+                (0 | 1, _) => return,
+                (_, 0) => PdbLimit::MinAvailable(json!(replicas / 2)),
+                (_, 1) => PdbLimit::MaxUnavailable(json!(1)),
+                _ => PdbLimit::MaxUnavailable(json!("25%")),
+            };
+            self.emit_pdb(ns, name, selector, limit, at(created, self.now));
+            return;
+        }
         let limit = if replicas <= 1 {
             // minAvailable 1 on a single replica: the classic budget that blocks every drain.
             PdbLimit::MinAvailable(json!(1))

@@ -53,6 +53,10 @@ pub(super) fn work_from_row(row: &SqliteRow) -> Result<WorkItem> {
         payload: from_json("work payload", row.try_get("payload")?)?,
         status: status.parse().map_err(|e| corrupt("work status", e))?,
         message: row.try_get("message")?,
+        result: row
+            .try_get::<Option<String>, _>("result")?
+            .map(|text| from_json("work result", text))
+            .transpose()?,
         created_at: timestamp(row.try_get("created_at")?)?,
         updated_at: timestamp(row.try_get("updated_at")?)?,
     })

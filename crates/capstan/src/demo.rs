@@ -1,0 +1,338 @@
+//! `capstan demo`: the whole system in one process on an embedded default. The twin serves a
+//! fleet scaled down from a tier, one hosted agent per cluster reports to a hub on SQLite, the
+//! canonical canary `ClusterUpgrade` (examples/canary-upgrade.yaml) is applied over HTTP and
+//! followed live, and a summary closes the run.
+//!
+//! Every component is the real one, talking the real protocols over loopback: agents reach
+//! the twin through kubeconfigs (TLS, tokens) and the hub through its HTTP API. Only time is
+//! compressed: the twin and the hub share one scaled clock, so the example's six hours of
+//! soak and each cluster's node roll pass in about a minute.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use capstan_agent::hosted::{HostedCluster, HostedConfig, spawn_hosted};
+use capstan_agent::work::UpgradeSettings;
+use capstan_clock::{SharedClock, Stopwatch};
+use capstan_core::rollout::RolloutPhase;
+use capstan_hub::api::{ApiState, ClusterResult, ClusterView, UpgradeDetail, hash_token, router};
+use capstan_hub::rollout::RolloutController;
+use capstan_hub::store::SqliteStore;
+use capstan_lab::LabTwin;
+use capstan_sim::TwinConfig;
+use capstan_sim::fleet::{DisruptionBudgets, FleetOptions, FleetSpec, Tier, plan_fleet};
+use tokio::task::JoinSet;
+
+use crate::apply_cmd;
+use crate::hub_cmd::{generated_token, loopback_url};
+use crate::upgrade_watch::{FollowOptions, follow};
+
+mod summary;
+
+/// The canonical example of DESIGN.md, applied verbatim unless `--upgrade` names another.
+const CANARY_UPGRADE: &str = include_str!("../../../examples/canary-upgrade.yaml");
+
+/// The demo's clusters are this fraction of the tier's node and pod counts: tens of nodes and
+/// hundreds of pods, so that 2 cores run two dozen of them.
+const SCALE_DOWN: f64 = 0.1;
+/// Real time between hosted agents' reports.
+const REPORT_EVERY: Duration = Duration::from_secs(1);
+/// A silent agent's cluster turns Unknown after this many report intervals.
+const LEASE_REPORTS: f64 = 5.0;
+/// Real time between the rollout controller's rounds: small against a step, so that the
+/// rollout's wall time stays close to its critical path.
+const RECONCILE_EVERY: Duration = Duration::from_millis(100);
+/// How long the agents may take to list their clusters and report.
+const AGENTS_DEADLINE: Duration = Duration::from_secs(300);
+
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    /// Organisation shape to scale down: small, medium, large or enterprise.
+    #[arg(long, default_value = "small")]
+    pub tier: String,
+    /// Number of clusters (default: 24 for small, the tier's draw otherwise).
+    #[arg(long)]
+    pub clusters: Option<u32>,
+    /// Seed: the same seed gives the same fleet.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Simulated seconds per real second (720: the example's 6 h of soak take 30 s).
+    #[arg(long, default_value_t = 720.0)]
+    pub time_scale: f64,
+    /// Keep the twin, the agents and the hub serving after the rollout, for the CLI and the
+    /// API, until Ctrl-C.
+    #[arg(long)]
+    pub keep_running: bool,
+    /// Directory for the hub's database, bootstrap token and agent tokens (default: a new
+    /// temporary directory, removed at the end).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Address the hub's API listens on.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Apply this ClusterUpgrade instead of the embedded canary example.
+    #[arg(short = 'f', long = "filename")]
+    pub upgrade: Option<PathBuf>,
+}
+
+/// The demo's fleet: the tier's plan (environments, providers, regions, versions, pools),
+/// each cluster scaled down to [`SCALE_DOWN`] of its nodes and pods.
+pub fn demo_fleet(tier: Tier, clusters: Option<u32>, seed: u64) -> FleetSpec {
+    let clusters = clusters.or((tier == Tier::Small).then_some(24));
+    let mut fleet = plan_fleet(&FleetOptions {
+        tier,
+        clusters,
+        nodes: None,
+        pods: None,
+        seed,
+    });
+    for cluster in &mut fleet.clusters {
+        // A well-kept fleet: every node can be drained. The twin's default mixture includes
+        // budgets that block every drain, which the hub's preflight refuses to start on.
+        cluster.disruption_budgets = DisruptionBudgets::DrainSafe;
+        for pool in &mut cluster.node_pools {
+            pool.nodes = ((f64::from(pool.nodes) * SCALE_DOWN).round() as u32).max(1);
+        }
+        let nodes = cluster.node_count();
+        cluster.pods = ((cluster.pods as f64 * SCALE_DOWN).round() as u64).max(nodes * 4);
+    }
+    fleet
+}
+
+pub async fn run(args: DemoArgs) -> Result<()> {
+    if !(args.time_scale.is_finite() && args.time_scale > 0.0) {
+        bail!(
+            "--time-scale must be a positive number, got {}",
+            args.time_scale
+        );
+    }
+    let tier = Tier::parse(&args.tier).map_err(|e| anyhow::anyhow!("--tier: {e}"))?;
+    if args.clusters == Some(0) {
+        bail!("--clusters must be at least 1");
+    }
+    let upgrade_yaml = match &args.upgrade {
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+        }
+        None => CANARY_UPGRADE.to_string(),
+    };
+    let temp;
+    let data_dir = match &args.data_dir {
+        Some(dir) => dir.clone(),
+        None => {
+            temp = tempfile::tempdir().context("creating a temporary data directory")?;
+            temp.path().to_path_buf()
+        }
+    };
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    if data_dir.join("hub.db").exists() {
+        bail!(
+            "{} already holds a hub database: give --data-dir a new directory",
+            data_dir.display()
+        );
+    }
+    let real = Stopwatch::start();
+
+    let fleet = demo_fleet(tier, args.clusters, args.seed);
+    let nodes: u64 = fleet.clusters.iter().map(|c| c.node_count()).sum();
+    let pods: u64 = fleet.clusters.iter().map(|c| c.pods).sum();
+    let hosted: Vec<HostedCluster> = fleet
+        .clusters
+        .iter()
+        .map(|c| HostedCluster {
+            context: c.name.clone(),
+            name: c.name.clone(),
+            labels: c.labels.clone(),
+        })
+        .collect();
+    let cluster_count = hosted.len();
+    let lab = LabTwin::start_fleet(fleet, args.time_scale, TwinConfig::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("starting the twin: {e}"))?;
+    println!(
+        "twin: {cluster_count} clusters ({nodes} nodes, {pods} pods) at {}, time x{}",
+        lab.base_url, args.time_scale
+    );
+
+    // The hub on the twin's clock: soaks and leases are simulated time, like the clusters'.
+    let clock: SharedClock = lab.clock.clone();
+    let bootstrap = generated_token(&data_dir.join("bootstrap-token"))?;
+    let db = data_dir.join("hub.db");
+    let store = SqliteStore::open(&db)
+        .await
+        .with_context(|| format!("opening {}", db.display()))?;
+    let lease = REPORT_EVERY.mul_f64(args.time_scale * LEASE_REPORTS);
+    let state = ApiState::new(
+        Arc::new(store),
+        clock.clone(),
+        hash_token(&bootstrap),
+        lease,
+    );
+    let mut services = JoinSet::new();
+    services.spawn(RolloutController::from_api(&state).run(RECONCILE_EVERY));
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let hub_url = loopback_url(listener.local_addr()?);
+    let app = router(state);
+    services.spawn(async move {
+        if let Err(error) = axum::serve(listener, app).await {
+            tracing::error!(%error, "the hub's API stopped");
+        }
+    });
+    println!("hub:  {hub_url} (SQLite in {})", data_dir.display());
+
+    let config = HostedConfig {
+        hub_url: hub_url.clone(),
+        bootstrap_token: bootstrap,
+        kubeconfig: lab.kubeconfig.clone(),
+        token_dir: data_dir.join("agents"),
+        report_interval: REPORT_EVERY,
+        poll_wait: Duration::from_secs(30),
+        upgrade: UpgradeSettings {
+            // Tens of simulated seconds between looks at a cluster, at the default scale.
+            poll_interval: Duration::from_millis(50),
+            ..UpgradeSettings::default()
+        },
+    };
+    let mut agents = JoinSet::new();
+    spawn_hosted(&mut agents, &config, hosted, clock.clone())?;
+
+    let http = apply_cmd::client()?;
+    let demo = async {
+        wait_for_agents(&http, &hub_url, cluster_count).await?;
+        println!(
+            "agents: {cluster_count} hosted agents reporting ({} real)",
+            capstan_core::duration::format_duration(real.elapsed())
+        );
+        let name = apply(&http, &hub_url, &upgrade_yaml).await?;
+        println!("applied clusterupgrade/{name}; following it (Ctrl-C stops the demo)\n");
+        let rollout_real = Stopwatch::start();
+        let detail = follow(
+            &http,
+            &hub_url,
+            &name,
+            &FollowOptions {
+                interval: Duration::from_millis(500),
+                until_halted: true,
+                ..FollowOptions::default()
+            },
+        )
+        .await?;
+        let results: Vec<ClusterResult> = apply_cmd::send(
+            "reading the clusters' upgrade results",
+            http.get(format!("{hub_url}/api/v1/upgrades/{name}/results")),
+        )
+        .await?;
+        print!(
+            "\n{}",
+            summary::render(&detail, &results, rollout_real.elapsed())
+        );
+        anyhow::Ok(detail)
+    };
+    let detail = tokio::select! {
+        detail = demo => detail?,
+        _ = tokio::signal::ctrl_c() => bail!("interrupted"),
+    };
+    let phase = summary::phase(&detail);
+    if args.keep_running {
+        println!(
+            "\nstill serving (Ctrl-C stops):\n  capstan get clusters --hub {hub_url}\n  capstan describe upgrade {} --hub {hub_url}\n  kubectl --kubeconfig {} get nodes --context {}",
+            detail.upgrade.name,
+            lab.kubeconfig.display(),
+            lab.twin
+                .clusters()
+                .next()
+                .map(|c| c.name.as_str())
+                .unwrap_or_default()
+        );
+        // An error means no handler could be installed: keep serving until killed.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+    agents.abort_all();
+    services.abort_all();
+    if phase != Some(RolloutPhase::Succeeded) {
+        bail!(
+            "clusterupgrade/{} ended {}",
+            detail.upgrade.name,
+            phase.map_or_else(|| "in an unknown phase".to_string(), |p| format!("{p:?}"))
+        );
+    }
+    Ok(())
+}
+
+/// Waits until every cluster's agent has registered and reported its nodes, printing how
+/// many have as that changes.
+async fn wait_for_agents(http: &reqwest::Client, hub_url: &str, expected: usize) -> Result<()> {
+    let waited = Stopwatch::start();
+    let mut last = usize::MAX;
+    loop {
+        let clusters: Vec<ClusterView> = apply_cmd::send(
+            "listing clusters",
+            http.get(format!("{hub_url}/api/v1/clusters")),
+        )
+        .await?;
+        let reporting = clusters.iter().filter(|c| c.node_count > 0).count();
+        if reporting != last {
+            println!("agents: {reporting}/{expected} clusters listed and reported");
+            last = reporting;
+        }
+        if reporting >= expected {
+            return Ok(());
+        }
+        if waited.elapsed() > AGENTS_DEADLINE {
+            bail!(
+                "only {reporting} of {expected} agents reported within {}",
+                capstan_core::duration::format_duration(AGENTS_DEADLINE)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Creates the upgrade on the hub; its name.
+async fn apply(http: &reqwest::Client, hub_url: &str, yaml: &str) -> Result<String> {
+    let created: UpgradeDetail = apply_cmd::send(
+        "applying the ClusterUpgrade",
+        http.post(format!("{hub_url}/api/v1/upgrades"))
+            .header(reqwest::header::CONTENT_TYPE, "application/yaml")
+            .body(yaml.to_string()),
+    )
+    .await?;
+    Ok(created.upgrade.name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_fleet_is_tens_of_nodes_and_hundreds_of_pods_per_cluster() {
+        let fleet = demo_fleet(Tier::Small, None, 1);
+        assert_eq!(fleet.clusters.len(), 24);
+        let production = fleet
+            .clusters
+            .iter()
+            .filter(|c| c.labels.get("environment").map(String::as_str) == Some("production"))
+            .count();
+        assert!(production >= 4, "{production} production clusters");
+        for c in &fleet.clusters {
+            let nodes = c.node_count();
+            assert!((3..=40).contains(&nodes), "{}: {nodes} nodes", c.name);
+            assert!(
+                (nodes * 4..=2_000).contains(&c.pods),
+                "{}: {} pods",
+                c.name,
+                c.pods
+            );
+        }
+        // The same seed gives the same fleet.
+        assert_eq!(fleet, demo_fleet(Tier::Small, None, 1));
+    }
+}
