@@ -1,0 +1,859 @@
+//! `capstan bench hub`: the hub under synthetic agents — report latency, the hub's CPU and
+//! memory alone, and the time to plan and start a `ClusterUpgrade` over the whole fleet.
+//!
+//! The hub runs as a child process (`capstan hub`) on a temporary data directory, so that its
+//! CPU time and resident memory are read from `/proc/<pid>` apart from the load generator's.
+//! This process registers N clusters through the real API, then each synthetic agent posts a
+//! Small-tier-shaped report every `--report-every` (starts spread evenly over one period) and,
+//! as agents in production do, holds a work long-poll open, re-issuing it when it returns.
+//! Every report body is serialised once, up front: what is measured is the hub, and the load
+//! generator shares the machine's cores with it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use axum::body::Bytes;
+use capstan_clock::{SharedClock, Stopwatch, SystemClock};
+use capstan_core::duration::parse_duration;
+use capstan_core::lifecycle::{NodePhase, PhaseStats};
+use capstan_core::rng::SimRng;
+use capstan_core::summary::{
+    Capped, ClusterSummary, DrainBlocker, Histogram, MAX_BUCKETS, PoolSummary, Resources,
+    RestartingPod,
+};
+use futures::StreamExt;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::task::JoinSet;
+
+use crate::bench::rss_mib;
+
+/// Linux reports `/proc/<pid>/stat` CPU times in USER_HZ ticks, 100 per second on every
+/// architecture Rust targets (`sysconf(_SC_CLK_TCK)`).
+const TICKS_PER_SECOND: f64 = 100.0;
+/// How long the hub may take to serve after it is started.
+const HUB_READY: Duration = Duration::from_secs(60);
+/// An agent's long-poll, as `capstan agent` asks for it.
+const LONG_POLL_WAIT: &str = "60s";
+/// Longest wait for step 1 of the upgrade to be started and its work queued.
+const UPGRADE_DEADLINE: Duration = Duration::from_secs(300);
+/// The canonical example of DESIGN.md, verbatim.
+const CANONICAL_UPGRADE: &str = "apiVersion: upgrade.toolkit.io/v1alpha1
+kind: ClusterUpgrade
+metadata: {name: prod-canary}
+spec:
+  clusterSelector: {matchLabels: {environment: production}}
+  strategy:
+    type: Canary
+    canary:
+      steps:
+      - {pause: 1h, percentage: 10}
+      - {pause: 4h, percentage: 50}
+      - {pause: 1h, percentage: 100}
+";
+const UPGRADE_NAME: &str = "prod-canary";
+
+#[derive(clap::Args, Debug)]
+pub struct HubBench {
+    /// Synthetic clusters (one agent each).
+    #[arg(long, default_value_t = 5_000)]
+    pub clusters: usize,
+    /// How often each agent reports.
+    #[arg(long, default_value = "10s")]
+    pub report_every: String,
+    /// Length of the measured steady window.
+    #[arg(long, default_value = "60s")]
+    pub duration: String,
+    /// Reporting before the steady window starts (connections warm, the database settled).
+    #[arg(long, default_value = "20s")]
+    pub warmup: String,
+    /// Each agent holds a work long-poll open (`GET .../work?wait=60s`), as in production.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub long_polls: bool,
+    /// After the steady window, apply the canonical ClusterUpgrade over every cluster and
+    /// time how long planning and starting its first step take.
+    #[arg(long)]
+    pub upgrade: bool,
+    /// With --upgrade: a second measured window while the rollout is live.
+    #[arg(long, default_value = "20s")]
+    pub after_upgrade: String,
+    /// Registrations in flight at once.
+    #[arg(long, default_value_t = 64)]
+    pub register_concurrency: usize,
+    /// HTTP clients (each a keep-alive connection pool) the agents' reports share.
+    #[arg(long, default_value_t = 16)]
+    pub report_clients: usize,
+    /// Seed of the synthetic summaries.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// One report as the load generator saw it.
+#[derive(Clone, Copy)]
+struct Sample {
+    /// When it was sent, seconds since reporting began.
+    at_s: f64,
+    latency_ms: f64,
+    ok: bool,
+}
+
+/// What the agents' tasks record, shared with the measuring side.
+#[derive(Default)]
+struct Recorder {
+    samples: Mutex<Vec<Sample>>,
+    /// Report and long-poll failures: a short description and how often it happened.
+    errors: Mutex<BTreeMap<String, u64>>,
+    /// Long-polls that returned with no work (their wait ran out) and were re-issued.
+    polls_returned_empty: Mutex<u64>,
+    /// Cluster index -> seconds since reporting began when its long-poll handed it work.
+    got_work: Mutex<HashMap<usize, f64>>,
+}
+
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panicking agent task cannot leave these counters inconsistent.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Recorder {
+    fn error(&self, what: String) {
+        *locked(&self.errors).entry(what).or_default() += 1;
+    }
+}
+
+/// A `capstan hub` child on a temporary data directory; killed when dropped.
+struct ChildHub {
+    child: tokio::process::Child,
+    pid: u32,
+    dir: tempfile::TempDir,
+    base: String,
+    bootstrap_token: String,
+}
+
+impl ChildHub {
+    async fn start(http: &reqwest::Client) -> Result<Self> {
+        let exe = std::env::current_exe().context("locating the capstan binary")?;
+        let dir = tempfile::tempdir()?;
+        let bootstrap_token = "bench-bootstrap-token".to_string();
+        let token_file = dir.path().join("bootstrap-token");
+        std::fs::write(&token_file, format!("{bootstrap_token}\n"))?;
+        // `capstan hub` logs its address but does not print it on stdout: take a free port
+        // first (another process could grab it in between; the readiness wait would say so).
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let log = std::fs::File::create(dir.path().join("hub.log"))?;
+        let child = tokio::process::Command::new(exe)
+            .arg("hub")
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .arg("--bootstrap-token-file")
+            .arg(&token_file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting `capstan hub`")?;
+        let pid = child.id().context("the hub's pid")?;
+        let mut hub = Self {
+            child,
+            pid,
+            dir,
+            base: format!("http://127.0.0.1:{port}"),
+            bootstrap_token,
+        };
+        let sw = Stopwatch::start();
+        loop {
+            if let Some(status) = hub.child.try_wait()? {
+                bail!("`capstan hub` exited ({status}):\n{}", hub.log_tail());
+            }
+            let probe = http.get(hub.url("/api/v1/clusters")).send().await;
+            if probe.is_ok_and(|r| r.status().is_success()) {
+                return Ok(hub);
+            }
+            if sw.elapsed() > HUB_READY {
+                bail!("`capstan hub` did not serve in time:\n{}", hub.log_tail());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(self.dir.path().join("hub.log")).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+
+    /// The hub's database files (the main file and its WAL), in MiB.
+    fn db_mib(&self) -> f64 {
+        let data = self.dir.path().join("data");
+        ["hub.db", "hub.db-wal"]
+            .iter()
+            .filter_map(|f| std::fs::metadata(data.join(f)).ok())
+            .map(|m| m.len() as f64 / (1024.0 * 1024.0))
+            .sum()
+    }
+}
+
+/// User plus system CPU ticks of process `pid` (`self` for this one), from `/proc/<pid>/stat`.
+fn cpu_ticks(pid: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces; the fields after its ')' start at field 3,
+    // so utime (field 14) and stime (field 15) are the 12th and 13th of them.
+    let mut rest = stat
+        .get(stat.rfind(')')? + 1..)?
+        .split_whitespace()
+        .skip(11);
+    let utime: u64 = rest.next()?.parse().ok()?;
+    let stime: u64 = rest.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// VmRSS and VmHWM of process `pid`, in MiB.
+fn process_rss_mib(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// A Small-tier-shaped summary (50 to 200 nodes, about 60 pods a node): three pools, a
+/// two-version kubelet histogram mid-roll for some, a few transient drain blockers, restarting pods and
+/// the five lifecycle phases.
+fn synthetic_summary(rng: &mut SimRng, index: usize, now: jiff::Timestamp) -> ClusterSummary {
+    let nodes = rng.range_inclusive(50, 200);
+    let pods = nodes * rng.range_inclusive(50, 70);
+    let (old, new) = ("v1.31.6", "v1.32.4");
+    let rolled = if rng.chance(0.2) {
+        rng.range_inclusive(0, nodes)
+    } else {
+        0
+    };
+    let mut s = ClusterSummary {
+        observed_at: now,
+        control_plane_version: Some(if rolled > 0 { new } else { old }.to_string()),
+        ..ClusterSummary::default()
+    };
+    s.nodes.total = nodes;
+    s.nodes.ready = nodes - u64::from(rng.chance(0.1));
+    s.nodes.by_version =
+        Histogram::from_counts([(old, nodes - rolled), (new, rolled)], MAX_BUCKETS);
+    s.nodes.by_phase.operating = s.nodes.ready;
+    s.nodes.by_phase.joining = nodes - s.nodes.ready;
+    s.nodes.by_condition = Histogram::from_counts([("Ready=False", nodes - s.nodes.ready)], 16);
+    let per_node = Resources {
+        cpu_requested_millis: 2_600,
+        cpu_allocatable_millis: 3_920,
+        memory_requested_bytes: 9 << 30,
+        memory_allocatable_bytes: 14 << 30,
+        pods_scheduled: pods / nodes,
+        pods_allocatable: 110,
+    };
+    let pool_nodes = [nodes / 2, nodes / 3, nodes - nodes / 2 - nodes / 3];
+    let pools: Vec<PoolSummary> = ["general", "memory", "spot"]
+        .iter()
+        .zip(pool_nodes)
+        .map(|(name, n)| {
+            let mut resources = Resources::default();
+            for _ in 0..n {
+                resources.add(&per_node);
+            }
+            s.resources.add(&resources);
+            PoolSummary {
+                pool: Some(format!("{name}-pool")),
+                nodes: n,
+                ready: n,
+                by_version: Histogram::from_counts([(old, n)], 4),
+                resources,
+            }
+        })
+        .collect();
+    s.pools = Capped::top_by(pools, 32, |p| p.nodes);
+    s.pods.total = pods;
+    s.pods.by_phase = Histogram::from_counts(
+        [("Running", pods - 12), ("Pending", 8), ("Succeeded", 4)],
+        MAX_BUCKETS,
+    );
+    s.pods.pending = 8;
+    s.pods.not_ready = rng.range_inclusive(0, 20);
+    s.pods.restarts.total = rng.range_inclusive(0, 400);
+    s.pods.restarts.crash_looping = rng.range_inclusive(0, 3);
+    let restarting = (0..10).map(|k| RestartingPod {
+        namespace: format!("team-{k}"),
+        name: format!("api-{index}-{k}-7d9f8b6c5d-x{k}q2z"),
+        node: Some(format!("ip-10-0-{k}-{index}.ec2.internal")),
+        restarts: 40 - k,
+        crash_looping: k < 2,
+        oom_killed: k == 3,
+    });
+    s.pods.restarts.top = Capped::top_by(restarting, 10, |p| p.restarts);
+    let blockers = (0..rng.range_inclusive(0, 4)).map(|k| DrainBlocker {
+        namespace: format!("team-{k}"),
+        name: format!("db-{k}-pdb"),
+        // A transient blocker (a pod still starting), which preflight lets pass: a
+        // permanent one would have the hub refuse the cluster's upgrade.
+        message: capstan_core::summary::pdb_block_reason(2, 2),
+        desired_healthy: 2,
+        current_healthy: 2,
+        expected_pods: 3,
+        pods: Capped {
+            total: 3,
+            items: (0..3).map(|p| format!("db-{k}-{p}")).collect(),
+        },
+        nodes: 3,
+    });
+    s.drain_blockers = Capped::top_by(blockers, 20, |b| b.nodes);
+    s.lifecycle = NodePhase::ALL
+        .iter()
+        .map(|&phase| PhaseStats {
+            phase,
+            completed: 40,
+            in_progress: u32::from(phase == NodePhase::Operating) * 150,
+            p50: Some(Duration::from_secs(45)),
+            p95: Some(Duration::from_secs(110)),
+            max: Some(Duration::from_secs(170)),
+            slow: 1,
+            stuck: 0,
+        })
+        .collect();
+    s.objects.namespaces = 40;
+    s.objects.deployments = 180;
+    s.objects.replica_sets = 540;
+    s.objects.stateful_sets = 12;
+    s.objects.daemon_sets = 8;
+    s.objects.pod_disruption_budgets = 30;
+    s
+}
+
+fn cluster_name(index: usize) -> String {
+    format!("bench-{index:05}")
+}
+
+fn cluster_labels(index: usize) -> BTreeMap<String, String> {
+    let regions = ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-1"];
+    let mut labels = BTreeMap::from([
+        ("environment".to_string(), "production".to_string()),
+        (
+            "region".to_string(),
+            regions[index % regions.len()].to_string(),
+        ),
+        ("tier".to_string(), "small".to_string()),
+    ]);
+    if index < 10 {
+        labels.insert("upgrade.toolkit.io/canary".into(), "true".into());
+    }
+    labels
+}
+
+/// One synthetic agent: its cluster, token and serialised report.
+struct SyntheticAgent {
+    index: usize,
+    name: String,
+    token: String,
+    /// Serialised once; every send shares it (a `Bytes` clone copies nothing).
+    report: Bytes,
+}
+
+async fn register_all(
+    hub: &ChildHub,
+    http: &reqwest::Client,
+    b: &HubBench,
+) -> Result<Vec<SyntheticAgent>> {
+    let clock: SharedClock = Arc::new(SystemClock);
+    let now = clock.now();
+    let mut rng = SimRng::new(b.seed);
+    let mut prepared = Vec::with_capacity(b.clusters);
+    for index in 0..b.clusters {
+        let summary = synthetic_summary(&mut rng, index, now);
+        let body = capstan_agent::report::report_body(&summary, &cluster_labels(index));
+        prepared.push((index, Bytes::from(serde_json::to_vec(&body)?)));
+    }
+    let url = hub.url("/api/v1/agents/register");
+    let agents: Vec<Result<SyntheticAgent>> = futures::stream::iter(prepared)
+        .map(|(index, report)| {
+            let (http, url) = (http.clone(), url.clone());
+            let token = hub.bootstrap_token.clone();
+            async move {
+                let name = cluster_name(index);
+                let response = http
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&json!({"cluster": name, "labels": cluster_labels(index)}))
+                    .send()
+                    .await?;
+                let status = response.status();
+                if !status.is_success() {
+                    bail!("registering {name}: {status}: {}", response.text().await?);
+                }
+                let answer: Value = response.json().await?;
+                let token = answer["token"]
+                    .as_str()
+                    .context("the registration's token")?
+                    .to_string();
+                Ok(SyntheticAgent {
+                    index,
+                    name,
+                    token,
+                    report,
+                })
+            }
+        })
+        .buffer_unordered(b.register_concurrency.max(1))
+        .collect()
+        .await;
+    agents.into_iter().collect()
+}
+
+/// Posts the agent's report every `period`, the first after `offset`, recording each.
+async fn report_loop(
+    http: reqwest::Client,
+    url: String,
+    agent: Arc<SyntheticAgent>,
+    offset: Duration,
+    period: Duration,
+    began: Arc<Stopwatch>,
+    rec: Arc<Recorder>,
+) {
+    tokio::time::sleep(offset).await;
+    let mut ticks = tokio::time::interval(period);
+    // A late report is sent once, not in a burst: an agent reports its current state.
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let at_s = began.elapsed().as_secs_f64();
+        let sw = Stopwatch::start();
+        let sent = http
+            .post(&url)
+            .bearer_auth(&agent.token)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(agent.report.clone())
+            .send()
+            .await;
+        let ok = match sent {
+            Ok(r) if r.status() == StatusCode::NO_CONTENT => true,
+            Ok(r) => {
+                rec.error(format!("report: HTTP {}", r.status().as_u16()));
+                false
+            }
+            Err(e) => {
+                rec.error(format!("report: {}", error_kind(&e)));
+                false
+            }
+        };
+        let latency_ms = sw.elapsed().as_secs_f64() * 1000.0;
+        locked(&rec.samples).push(Sample {
+            at_s,
+            latency_ms,
+            ok,
+        });
+    }
+}
+
+fn error_kind(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connect"
+    } else {
+        "transport"
+    }
+}
+
+/// Holds the agent's work long-poll open, re-issuing it when it returns empty; stops when it
+/// hands out work (a real agent would be busy upgrading).
+async fn long_poll_loop(
+    http: reqwest::Client,
+    url: String,
+    agent: Arc<SyntheticAgent>,
+    offset: Duration,
+    began: Arc<Stopwatch>,
+    rec: Arc<Recorder>,
+) {
+    tokio::time::sleep(offset).await;
+    loop {
+        let answer = http
+            .get(&url)
+            .bearer_auth(&agent.token)
+            .query(&[("wait", LONG_POLL_WAIT)])
+            .send()
+            .await;
+        let items = match answer {
+            Ok(r) if r.status().is_success() => r.json::<Vec<Value>>().await.ok(),
+            Ok(r) => {
+                rec.error(format!("long-poll: HTTP {}", r.status().as_u16()));
+                None
+            }
+            Err(e) => {
+                rec.error(format!("long-poll: {}", error_kind(&e)));
+                None
+            }
+        };
+        match items {
+            Some(items) if !items.is_empty() => {
+                let at = began.elapsed().as_secs_f64();
+                locked(&rec.got_work).insert(agent.index, at);
+                return;
+            }
+            Some(_) => *locked(&rec.polls_returned_empty) += 1,
+            // Back off after an error rather than spin against a struggling hub.
+            None => tokio::time::sleep(Duration::from_secs(1)).await,
+        }
+    }
+}
+
+/// Nearest-rank percentile of sorted values.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = (p * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// A measured stretch of time: the hub's and this process's CPU over it, and the reports sent
+/// within it.
+async fn measure_window(
+    hub: &ChildHub,
+    began: &Stopwatch,
+    rec: &Recorder,
+    length: Duration,
+    expected_per_second: f64,
+) -> Value {
+    let pid = hub.pid.to_string();
+    let start_s = began.elapsed().as_secs_f64();
+    let (hub0, own0) = (cpu_ticks(&pid), cpu_ticks("self"));
+    tokio::time::sleep(length).await;
+    let (hub1, own1) = (cpu_ticks(&pid), cpu_ticks("self"));
+    let end_s = began.elapsed().as_secs_f64();
+    let wall = end_s - start_s;
+    let share = |a: Option<u64>, b: Option<u64>| match (a, b) {
+        (Some(a), Some(b)) => json!(b.saturating_sub(a) as f64 / TICKS_PER_SECOND / wall),
+        _ => Value::Null,
+    };
+    let (sent, errors, mut latencies) = {
+        let samples = locked(&rec.samples);
+        let window: Vec<Sample> = samples
+            .iter()
+            .filter(|s| s.at_s >= start_s && s.at_s < end_s)
+            .copied()
+            .collect();
+        let errors = window.iter().filter(|s| !s.ok).count();
+        let ok: Vec<f64> = window
+            .iter()
+            .filter(|s| s.ok)
+            .map(|s| s.latency_ms)
+            .collect();
+        (window.len(), errors, ok)
+    };
+    latencies.sort_by(f64::total_cmp);
+    let (rss, hwm) = process_rss_mib(hub.pid);
+    json!({
+        "seconds": wall,
+        "reports_sent": sent,
+        "errors": errors,
+        "reports_per_second": sent as f64 / wall,
+        "expected_reports_per_second": expected_per_second,
+        "latency_ms": {
+            "p50": percentile(&latencies, 0.50),
+            "p90": percentile(&latencies, 0.90),
+            "p99": percentile(&latencies, 0.99),
+            "max": latencies.last().copied().unwrap_or(0.0),
+        },
+        "hub_cpu_share_of_one_core": share(hub0, hub1),
+        "hub_rss_mib": rss,
+        "hub_peak_rss_mib": hwm,
+        "load_generator_cpu_share_of_one_core": share(own0, own1),
+    })
+}
+
+/// Applies the canonical upgrade and waits until step 1's clusters are Upgrading and their
+/// work is queued (handed to their long-polls, or listed by the work endpoint).
+async fn upgrade(
+    hub: &ChildHub,
+    http: &reqwest::Client,
+    agents: &[Arc<SyntheticAgent>],
+    long_polls: bool,
+    began: &Stopwatch,
+    rec: &Recorder,
+) -> Result<Value> {
+    let posted_at = began.elapsed().as_secs_f64();
+    let sw = Stopwatch::start();
+    let response = http
+        .post(hub.url("/api/v1/upgrades"))
+        .header(reqwest::header::CONTENT_TYPE, "application/yaml")
+        .body(CANONICAL_UPGRADE)
+        .send()
+        .await?;
+    let status = response.status();
+    let body = response.bytes().await?;
+    let post_ms = sw.elapsed().as_secs_f64() * 1000.0;
+    if status != StatusCode::CREATED {
+        bail!(
+            "applying the upgrade: {status}: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    let created: Value = serde_json::from_slice(&body)?;
+    let step_one = created["status"]["plan"]["stepTargets"][0]
+        .as_u64()
+        .context("the plan's first step target")? as usize;
+    let frozen = created["status"]["plan"]["clusters"]
+        .as_array()
+        .map_or(0, Vec::len);
+
+    let by_name: HashMap<&str, &SyntheticAgent> = agents
+        .iter()
+        .map(|a| (a.name.as_str(), a.as_ref()))
+        .collect();
+    let mut get_ms = Vec::new();
+    loop {
+        if sw.elapsed() > UPGRADE_DEADLINE {
+            bail!("step 1 of the upgrade was not started within {UPGRADE_DEADLINE:?}");
+        }
+        let get = Stopwatch::start();
+        let detail: Value = http
+            .get(hub.url(&format!("/api/v1/upgrades/{UPGRADE_NAME}")))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        get_ms.push(get.elapsed().as_secs_f64() * 1000.0);
+        let upgrading: Vec<&str> = detail["clusters"]
+            .as_array()
+            .map(|cs| {
+                cs.iter()
+                    .filter(|c| c["state"] == "Upgrading")
+                    .filter_map(|c| c["cluster"].as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let queued = upgrading.len() >= step_one
+            && work_queued(hub, http, &by_name, &upgrading, long_polls, rec).await?;
+        if queued {
+            break;
+        }
+        if get_ms.len() % 40 == 1 {
+            let handed = locked(&rec.got_work).len();
+            tracing::info!(
+                upgrading = upgrading.len(),
+                step_one,
+                handed,
+                "waiting for step 1"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let started_ms = sw.elapsed().as_secs_f64() * 1000.0;
+    let handed_out: Vec<f64> = locked(&rec.got_work)
+        .values()
+        .map(|at| (at - posted_at) * 1000.0)
+        .collect();
+    Ok(json!({
+        "clusters_frozen": frozen,
+        "step_one_clusters": step_one,
+        "post_ms": post_ms,
+        "post_response_bytes": body.len(),
+        "step_one_started_and_queued_ms": started_ms,
+        "get_upgrade_ms": get_ms,
+        "long_polls_handed_work": handed_out.len(),
+        "last_long_poll_handed_work_ms": handed_out.iter().copied().fold(0.0, f64::max),
+    }))
+}
+
+/// Whether every cluster in `upgrading` has its work: handed to its long-poll, or (without
+/// long-polls) listed by its work endpoint.
+async fn work_queued(
+    hub: &ChildHub,
+    http: &reqwest::Client,
+    by_name: &HashMap<&str, &SyntheticAgent>,
+    upgrading: &[&str],
+    long_polls: bool,
+    rec: &Recorder,
+) -> Result<bool> {
+    if long_polls {
+        let got = locked(&rec.got_work);
+        return Ok(upgrading
+            .iter()
+            .all(|c| by_name.get(c).is_some_and(|a| got.contains_key(&a.index))));
+    }
+    let checks: Vec<Result<bool>> = futures::stream::iter(upgrading)
+        .map(|cluster| async move {
+            let agent = by_name.get(cluster).context("an unknown cluster")?;
+            let items: Vec<Value> = http
+                .get(hub.url(&format!("/api/v1/agents/{cluster}/work")))
+                .bearer_auth(&agent.token)
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            Ok(!items.is_empty())
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    for check in checks {
+        if !check? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn seconds(flag: &str, text: &str) -> Result<Duration> {
+    parse_duration(text).map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
+}
+
+fn http_client(timeout: Duration) -> Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .timeout(timeout)
+        .tcp_nodelay(true)
+        .build()?)
+}
+
+pub async fn run(b: HubBench) -> Result<Value> {
+    let period = seconds("report-every", &b.report_every)?;
+    let steady = seconds("duration", &b.duration)?;
+    let warmup = seconds("warmup", &b.warmup)?;
+    let after_upgrade = seconds("after-upgrade", &b.after_upgrade)?;
+    if b.clusters == 0 || period.is_zero() || steady.is_zero() {
+        bail!("--clusters, --report-every and --duration must be positive");
+    }
+    let control = http_client(Duration::from_secs(120))?;
+    let hub = ChildHub::start(&control).await?;
+    tracing::info!(pid = hub.pid, url = %hub.base, "hub serving; registering clusters");
+
+    let sw = Stopwatch::start();
+    let agents = register_all(&hub, &control, &b).await?;
+    let register_s = sw.elapsed().as_secs_f64();
+    let body_bytes = agents.iter().map(|a| a.report.len()).sum::<usize>() / agents.len().max(1);
+    let agents: Vec<Arc<SyntheticAgent>> = agents.into_iter().map(Arc::new).collect();
+
+    let rec = Arc::new(Recorder::default());
+    let began = Arc::new(Stopwatch::start());
+    let report_clients: Vec<reqwest::Client> = (0..b.report_clients.max(1))
+        .map(|_| http_client(Duration::from_secs(30)))
+        .collect::<Result<_>>()?;
+    let poll_client = http_client(Duration::from_secs(90))?;
+    let mut tasks = JoinSet::new();
+    let n = agents.len();
+    for (i, agent) in agents.iter().enumerate() {
+        // Evenly spread over one period, so that the hub sees a steady rate, not waves.
+        let offset = period.mul_f64(i as f64 / n as f64);
+        let http = report_clients[i % report_clients.len()].clone();
+        let url = hub.url(&format!("/api/v1/agents/{}/report", agent.name));
+        tasks.spawn(report_loop(
+            http,
+            url,
+            agent.clone(),
+            offset,
+            period,
+            began.clone(),
+            rec.clone(),
+        ));
+        if b.long_polls {
+            let url = hub.url(&format!("/api/v1/agents/{}/work", agent.name));
+            tasks.spawn(long_poll_loop(
+                poll_client.clone(),
+                url,
+                agent.clone(),
+                offset,
+                began.clone(),
+                rec.clone(),
+            ));
+        }
+    }
+    let expected = n as f64 / period.as_secs_f64();
+    tracing::info!(
+        clusters = n,
+        register_s,
+        "registered; agents reporting, warming up"
+    );
+    tokio::time::sleep(warmup).await;
+    tracing::info!("steady window");
+    let steady_window = measure_window(&hub, &began, &rec, steady, expected).await;
+
+    let (upgrade_result, after) = if b.upgrade {
+        tracing::info!("applying the upgrade");
+        let u = upgrade(&hub, &control, &agents, b.long_polls, &began, &rec).await?;
+        let w = measure_window(&hub, &began, &rec, after_upgrade, expected).await;
+        (u, w)
+    } else {
+        (Value::Null, Value::Null)
+    };
+    tasks.abort_all();
+    let errors = locked(&rec.errors).clone();
+    let polls_empty = *locked(&rec.polls_returned_empty);
+    let (bench_rss, _) = rss_mib();
+    Ok(json!({
+        "bench": "hub",
+        "clusters": n,
+        "report_every_seconds": period.as_secs_f64(),
+        "long_polls": b.long_polls,
+        "report_body_bytes": body_bytes,
+        "registration": {"seconds": register_s, "per_second": n as f64 / register_s},
+        "steady": steady_window,
+        "upgrade": upgrade_result,
+        "after_upgrade": after,
+        "long_polls_returned_empty_and_reissued": polls_empty,
+        "errors_by_kind": errors,
+        "hub_db_mib": hub.db_mib(),
+        "load_generator_rss_mib": bench_rss,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&v, 0.5), 50.0);
+        assert_eq!(percentile(&v, 0.99), 99.0);
+        assert_eq!(percentile(&v, 1.0), 100.0);
+        assert_eq!(percentile(&[], 0.5), 0.0);
+    }
+
+    #[test]
+    fn a_synthetic_summary_is_small_tier_shaped_and_healthy_enough_to_report() {
+        let mut rng = SimRng::new(7);
+        let s = synthetic_summary(&mut rng, 3, jiff::Timestamp::UNIX_EPOCH);
+        assert!((50..=200).contains(&s.nodes.total));
+        assert_eq!(
+            s.pools.items.iter().map(|p| p.nodes).sum::<u64>(),
+            s.nodes.total
+        );
+        assert_eq!(s.nodes.by_version.total(), s.nodes.total);
+        assert_eq!(s.lifecycle.len(), NodePhase::ALL.len());
+        let body = capstan_agent::report::report_body(&s, &cluster_labels(3));
+        assert_eq!(body.labels["environment"], "production");
+        assert_eq!(body.node_count, s.nodes.total);
+    }
+
+    #[test]
+    fn cpu_ticks_reads_this_process() {
+        assert!(cpu_ticks("self").is_some());
+    }
+
+    #[test]
+    fn the_canonical_upgrade_parses() {
+        let u = capstan_core::rollout::parse_cluster_upgrade(CANONICAL_UPGRADE).unwrap();
+        assert_eq!(u.effective_name(), UPGRADE_NAME);
+    }
+}
