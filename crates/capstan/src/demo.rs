@@ -38,6 +38,8 @@ const CANARY_UPGRADE: &str = include_str!("../../../examples/canary-upgrade.yaml
 /// The demo's clusters are this fraction of the tier's node and pod counts: tens of nodes and
 /// hundreds of pods, so that 2 cores run two dozen of them.
 const SCALE_DOWN: f64 = 0.1;
+/// At most this many nodes per cluster (a pool keeps at least one).
+const MAX_NODES: u64 = 12;
 /// Real time between hosted agents' reports.
 const REPORT_EVERY: Duration = Duration::from_secs(1);
 /// A silent agent's cluster turns Unknown after this many report intervals.
@@ -59,8 +61,8 @@ pub struct DemoArgs {
     /// Seed: the same seed gives the same fleet.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Simulated seconds per real second (720: the example's 6 h of soak take 30 s).
-    #[arg(long, default_value_t = 720.0)]
+    /// Simulated seconds per real second (360: the example's 6 h of soak take a minute).
+    #[arg(long, default_value_t = 360.0)]
     pub time_scale: f64,
     /// Keep the twin, the agents and the hub serving after the rollout, for the CLI and the
     /// API, until Ctrl-C.
@@ -93,11 +95,16 @@ pub fn demo_fleet(tier: Tier, clusters: Option<u32>, seed: u64) -> FleetSpec {
         // A well-kept fleet: every node can be drained. The twin's default mixture includes
         // budgets that block every drain, which the hub's preflight refuses to start on.
         cluster.disruption_budgets = DisruptionBudgets::DrainSafe;
+        // Nodes roll one pool after another, a surge node at a time: the largest cluster's
+        // roll is the longest part of a step, so the size is capped too.
+        let original = cluster.node_count() as f64;
+        let factor = SCALE_DOWN.min(MAX_NODES as f64 / original);
         for pool in &mut cluster.node_pools {
-            pool.nodes = ((f64::from(pool.nodes) * SCALE_DOWN).round() as u32).max(1);
+            pool.nodes = ((f64::from(pool.nodes) * factor).round() as u32).max(1);
         }
         let nodes = cluster.node_count();
-        cluster.pods = ((cluster.pods as f64 * SCALE_DOWN).round() as u64).max(nodes * 4);
+        let pods = (cluster.pods as f64 * nodes as f64 / original).round() as u64;
+        cluster.pods = pods.max(nodes * 4);
     }
     fleet
 }
@@ -324,7 +331,12 @@ mod tests {
         assert!(production >= 4, "{production} production clusters");
         for c in &fleet.clusters {
             let nodes = c.node_count();
-            assert!((3..=40).contains(&nodes), "{}: {nodes} nodes", c.name);
+            let pools = c.node_pools.len() as u64;
+            assert!(
+                (3..=MAX_NODES.max(pools)).contains(&nodes),
+                "{}: {nodes} nodes",
+                c.name
+            );
             assert!(
                 (nodes * 4..=2_000).contains(&c.pods),
                 "{}: {} pods",

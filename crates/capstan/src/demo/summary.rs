@@ -111,7 +111,7 @@ pub fn critical_path(detail: &UpgradeDetail) -> Option<CriticalPath> {
 /// The summary: outcome, steps, clusters, node phases against the lifecycle table, critical
 /// path. `real` is the rollout's real wall time.
 pub fn render(detail: &UpgradeDetail, results: &[ClusterResult], real: Duration) -> String {
-    let Some(state) = state(&detail) else {
+    let Some(state) = state(detail) else {
         return format!(
             "clusterupgrade/{}: status unreadable\n",
             detail.upgrade.name
@@ -210,8 +210,9 @@ pub fn render(detail: &UpgradeDetail, results: &[ClusterResult], real: Duration)
             .max()
             .unwrap_or(state.updated);
         let stats = phase_stats(timelines.iter().copied(), now, &LifecycleSlos::default());
+        let replaced: usize = results.values().map(|r| r.nodes_replaced).sum();
         out.push_str(&format!(
-            "\nnode phases over {} nodes (simulated time; EXPECTED is the lifecycle table){}\n",
+            "\nnode phases: {replaced} nodes replaced, {} timelines, new and old (simulated time; EXPECTED is the lifecycle table){}\n",
             timelines.len(),
             if truncated > 0 {
                 format!(", {truncated} timelines beyond the per-cluster cap not shown")
