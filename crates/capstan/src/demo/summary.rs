@@ -252,3 +252,142 @@ pub fn render(detail: &UpgradeDetail, results: &[ClusterResult], real: Duration)
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use capstan_core::rollout::{ClusterRollout, FrozenPlan, FrozenStep};
+    use capstan_hub::api::UpgradeView;
+    use serde_json::json;
+
+    use super::*;
+
+    fn at(minutes: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + minutes * 60).unwrap()
+    }
+
+    fn done(started: i64, finished: i64) -> ClusterRollout {
+        ClusterRollout {
+            state: ClusterState::Succeeded,
+            started: Some(at(started)),
+            finished: Some(at(finished)),
+            attempts: 1,
+            message: String::new(),
+            from: None,
+            to: None,
+        }
+    }
+
+    /// Three clusters in steps of 1 and 2, soaks of 60 and 30 minutes, the rollout created
+    /// at minute 0 and finished at `end`.
+    fn detail(clusters: [ClusterRollout; 3], end: i64) -> UpgradeDetail {
+        let step = |percentage, minutes: u64| FrozenStep {
+            percentage,
+            pause: Duration::from_secs(minutes * 60),
+            approval: false,
+        };
+        let state = RolloutState {
+            phase: RolloutPhase::Succeeded,
+            plan: FrozenPlan {
+                clusters: vec!["a".into(), "b".into(), "c".into()],
+                step_targets: vec![1, 3],
+                steps: vec![step(34, 60), step(100, 30)],
+                max_concurrency: 3,
+                failure_budget: 0,
+            },
+            step: 1,
+            clusters: BTreeMap::from_iter(
+                ["a", "b", "c"].map(String::from).into_iter().zip(clusters),
+            ),
+            soak_until: None,
+            approved_steps: BTreeSet::new(),
+            paused_from: None,
+            message: String::new(),
+            updated: at(end),
+        };
+        UpgradeDetail {
+            upgrade: UpgradeView {
+                name: "prod-canary".into(),
+                generation: 7,
+                created_at: at(0),
+                updated_at: at(end),
+                spec: json!({}),
+                status: serde_json::to_value(&state).unwrap(),
+            },
+            clusters: Vec::new(),
+            events: Vec::new(),
+            now: Some(at(end)),
+        }
+    }
+
+    #[test]
+    fn the_critical_path_is_each_steps_longest_upgrade_plus_the_soaks() {
+        // a: 0-20; soak to 80; b: 81-121 and c: 81-101; soak to 151; done at 152.
+        let d = detail([done(0, 20), done(81, 121), done(81, 101)], 152);
+        let path = critical_path(&d).unwrap();
+        assert_eq!(path.upgrades, Duration::from_secs((20 + 40) * 60));
+        assert_eq!(path.soaks, Duration::from_secs(90 * 60));
+        assert_eq!(path.wall, Duration::from_secs(152 * 60));
+        assert!((path.ratio() - 152.0 / 150.0).abs() < 1e-9);
+
+        let text = render(&d, &[], Duration::from_secs(30));
+        assert!(
+            text.starts_with("clusterupgrade/prod-canary Succeeded: 3 of 3"),
+            "{text}"
+        );
+        assert!(text.contains("ratio 1.013"), "{text}");
+        assert!(text.contains("nothing skipped, failed or halted"), "{text}");
+    }
+
+    #[test]
+    fn failed_clusters_are_listed_and_left_out_of_the_path() {
+        let mut failed = done(81, 90);
+        failed.state = ClusterState::Failed;
+        failed.message = "preflight: not Healthy".into();
+        let d = detail([done(0, 20), done(81, 121), failed], 152);
+        assert_eq!(
+            critical_path(&d).unwrap().upgrades,
+            Duration::from_secs(60 * 60)
+        );
+        let text = render(&d, &[], Duration::from_secs(30));
+        assert!(text.contains("c: Failed preflight: not Healthy"), "{text}");
+        assert!(text.contains("1 failed"), "{text}");
+    }
+
+    #[test]
+    fn node_phases_merge_every_clusters_timelines() {
+        let d = detail([done(0, 20), done(81, 121), done(81, 101)], 152);
+        let mut timeline = NodeTimeline::new("n1", Some("general"));
+        timeline.record(capstan_core::lifecycle::NodePhase::Provisioning, at(0));
+        timeline.record(capstan_core::lifecycle::NodePhase::Joining, at(10));
+        timeline.record(capstan_core::lifecycle::NodePhase::Operating, at(13));
+        let result = |node: &str| ClusterResult {
+            cluster: node.to_string(),
+            attempt: 1,
+            result: serde_json::to_value(UpgradeResult {
+                from: Some("1.31.4".into()),
+                to: "1.32.9".into(),
+                control_plane_steps: vec!["1.32.9".into()],
+                nodes_replaced: 1,
+                resumed: false,
+                started: at(0),
+                finished: at(20),
+                phase_stats: Vec::new(),
+                timelines: vec![timeline.clone()],
+                timelines_total: 1,
+            })
+            .unwrap(),
+        };
+        let text = render(&d, &[result("a"), result("b")], Duration::from_secs(30));
+        assert!(text.contains("2 nodes replaced"), "{text}");
+        let provisioning = text
+            .lines()
+            .find(|l| l.starts_with("Provisioning"))
+            .unwrap();
+        assert!(provisioning.contains(" 2 "), "{provisioning}");
+        assert!(provisioning.contains("10m"), "{provisioning}");
+        assert!(text.contains("1.31.4"), "{text}");
+    }
+}
