@@ -75,6 +75,9 @@ pub struct DemoArgs {
     /// Address the hub's API listens on.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
+    /// The closing summary as text, or as one JSON line of figures (for BENCHMARKS.md).
+    #[arg(short = 'o', long, default_value = "text", value_parser = ["text", "json"])]
+    pub output: String,
     /// Apply this ClusterUpgrade instead of the embedded canary example.
     #[arg(short = 'f', long = "filename")]
     pub upgrade: Option<PathBuf>,
@@ -235,10 +238,13 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             http.get(format!("{hub_url}/api/v1/upgrades/{name}/results")),
         )
         .await?;
-        print!(
-            "\n{}",
-            summary::render(&detail, &results, rollout_real.elapsed())
-        );
+        let real = rollout_real.elapsed();
+        if args.output == "json" {
+            let figures = summary::figures(&detail, &results, real, args.time_scale);
+            println!("{}", serde_json::to_string(&figures)?);
+        } else {
+            print!("\n{}", summary::render(&detail, &results, real));
+        }
         anyhow::Ok(detail)
     };
     let detail = tokio::select! {

@@ -108,6 +108,57 @@ pub fn critical_path(detail: &UpgradeDetail) -> Option<CriticalPath> {
     })
 }
 
+/// The rollout's figures as one JSON object: what `capstan demo -o json` prints for
+/// BENCHMARKS.md.
+pub fn figures(
+    detail: &UpgradeDetail,
+    results: &[ClusterResult],
+    real: Duration,
+    time_scale: f64,
+) -> serde_json::Value {
+    let state = state(detail);
+    let path = critical_path(detail);
+    let decoded: Vec<UpgradeResult> = results
+        .iter()
+        .filter_map(|r| serde_json::from_value(r.result.clone()).ok())
+        .collect();
+    let timelines: Vec<&NodeTimeline> = decoded.iter().flat_map(|r| &r.timelines).collect();
+    let now = decoded
+        .iter()
+        .map(|r| r.finished)
+        .max()
+        .unwrap_or(detail.upgrade.updated_at);
+    let phases: Vec<serde_json::Value> =
+        phase_stats(timelines.iter().copied(), now, &LifecycleSlos::default())
+            .iter()
+            .map(|s| {
+                let secs = |d: Option<Duration>| d.map(|d| d.as_secs());
+                serde_json::json!({
+                    "phase": s.phase.as_str(), "completed": s.completed,
+                    "p50Seconds": secs(s.p50), "p95Seconds": secs(s.p95), "maxSeconds": secs(s.max),
+                    "slow": s.slow, "stuck": s.stuck,
+                })
+            })
+            .collect();
+    let count = |wanted: ClusterState| state.as_ref().map_or(0, |s| s.count(wanted));
+    serde_json::json!({
+        "upgrade": detail.upgrade.name,
+        "phase": state.as_ref().map(|s| format!("{:?}", s.phase)),
+        "clusters": state.as_ref().map_or(0, |s| s.plan.clusters.len()),
+        "succeeded": count(ClusterState::Succeeded),
+        "failed": count(ClusterState::Failed),
+        "nodesReplaced": decoded.iter().map(|r| r.nodes_replaced).sum::<usize>(),
+        "timeScale": time_scale,
+        "realSeconds": real.as_secs_f64(),
+        "simulatedSeconds": path.as_ref().map(|p| p.wall.as_secs()),
+        "criticalPathSeconds": path.as_ref().map(|p| p.total().as_secs()),
+        "longestUpgradesSeconds": path.as_ref().map(|p| p.upgrades.as_secs()),
+        "soaksSeconds": path.as_ref().map(|p| p.soaks.as_secs()),
+        "ratio": path.as_ref().map(CriticalPath::ratio),
+        "nodePhases": phases,
+    })
+}
+
 /// The summary: outcome, steps, clusters, node phases against the lifecycle table, critical
 /// path. `real` is the rollout's real wall time.
 pub fn render(detail: &UpgradeDetail, results: &[ClusterResult], real: Duration) -> String {
@@ -339,6 +390,12 @@ mod tests {
         );
         assert!(text.contains("ratio 1.013"), "{text}");
         assert!(text.contains("nothing skipped, failed or halted"), "{text}");
+
+        let json = figures(&d, &[], Duration::from_secs(30), 360.0);
+        assert_eq!(json["criticalPathSeconds"], 150 * 60);
+        assert_eq!(json["simulatedSeconds"], 152 * 60);
+        assert_eq!(json["succeeded"], 3);
+        assert_eq!(json["phase"], "Succeeded");
     }
 
     #[test]
