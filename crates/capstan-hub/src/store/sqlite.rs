@@ -8,6 +8,7 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use capstan_core::selector::LabelSelector;
@@ -28,7 +29,9 @@ use super::{
 };
 use crate::{Error, Result};
 
+mod reports;
 mod rows;
+use reports::{ClusterRow, ReportWriter, TokenCache};
 use rows::{
     cluster_from_row, corrupt, from_json, micros, saturating_i64, timestamp, to_json, token_hash,
     upgrade_from_row, work_from_row,
@@ -64,6 +67,10 @@ const ENQUEUE_WORK: &str =
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Reports, batched into one statement per write (see `reports`).
+    reports: ReportWriter,
+    /// Agent token hashes, so that authenticating an agent reads no row.
+    tokens: Arc<TokenCache>,
 }
 
 impl SqliteStore {
@@ -102,7 +109,11 @@ impl SqliteStore {
 
     async fn migrated(pool: SqlitePool) -> Result<Self> {
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            reports: ReportWriter::start(pool.clone()),
+            tokens: Arc::default(),
+            pool,
+        })
     }
 
     /// The connection pool, for tests and diagnostics that need raw SQL.
@@ -116,28 +127,17 @@ impl SqliteStore {
     }
 
     async fn upsert_cluster(&self, report: &ClusterReport, now: Timestamp) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO clusters (name, labels, versions, node_count, pod_count, health, summary,
-                                   last_seen, registered_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (name) DO UPDATE SET
-                 labels = excluded.labels, versions = excluded.versions,
-                 node_count = excluded.node_count, pod_count = excluded.pod_count,
-                 health = excluded.health, summary = excluded.summary,
-                 last_seen = excluded.last_seen",
-        )
-        .bind(&report.name)
-        .bind(to_json("cluster labels", &report.labels)?)
-        .bind(to_json("cluster versions", &report.versions)?)
-        .bind(saturating_i64(report.node_count))
-        .bind(saturating_i64(report.pod_count))
-        .bind(report.health.as_str())
-        .bind(to_json("cluster summary", &report.summary)?)
-        .bind(micros(now))
-        .bind(micros(now))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let row = ClusterRow {
+            name: report.name.clone(),
+            labels: to_json("cluster labels", &report.labels)?,
+            versions: to_json("cluster versions", &report.versions)?,
+            node_count: saturating_i64(report.node_count),
+            pod_count: saturating_i64(report.pod_count),
+            health: report.health.as_str(),
+            summary: to_json("cluster summary", &report.summary)?,
+            now: micros(now),
+        };
+        self.reports.write(row).await
     }
 
     async fn get_cluster(&self, name: &str) -> Result<Option<ClusterRecord>> {
@@ -184,6 +184,7 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.tokens.remove(name);
         Ok(clusters.rows_affected() + agents.rows_affected() > 0)
     }
 
@@ -206,16 +207,26 @@ impl SqliteStore {
         .bind(micros(now))
         .execute(&self.pool)
         .await?;
+        self.tokens.set(cluster, token_hash(token));
         tracing::debug!(cluster, "agent token registered");
         Ok(())
     }
 
     async fn verify_agent(&self, cluster: &str, token: &str) -> Result<bool> {
-        let stored: Option<String> =
-            sqlx::query_scalar("SELECT token_hash FROM agents WHERE cluster = ?")
-                .bind(cluster)
-                .fetch_optional(&self.pool)
-                .await?;
+        let stored = match self.tokens.get(cluster) {
+            (Some(hash), _) => Some(hash),
+            (None, epoch) => {
+                let stored: Option<String> =
+                    sqlx::query_scalar("SELECT token_hash FROM agents WHERE cluster = ?")
+                        .bind(cluster)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                if let Some(hash) = &stored {
+                    self.tokens.fill(cluster, hash.clone(), epoch);
+                }
+                stored
+            }
+        };
         let offered = token_hash(token);
         Ok(stored.is_some_and(|stored| bool::from(stored.as_bytes().ct_eq(offered.as_bytes()))))
     }
