@@ -24,6 +24,9 @@ pub enum BenchCommand {
     /// A node pool rolled with maxSurge: simulated makespan over the critical path of the
     /// same roll's durations.
     Roll(crate::bench_roll::RollBench),
+    /// The hub under synthetic agents: report latency, the hub's CPU and RSS alone, and the
+    /// time to plan and start a ClusterUpgrade over every cluster.
+    Hub(crate::bench_hub::HubBench),
 }
 
 #[derive(clap::Args, Debug)]
@@ -357,6 +360,11 @@ pub async fn run(cmd: BenchCommand) -> Result<()> {
         }
         BenchCommand::Drain(b) => {
             let report = crate::bench_drain::run(b).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        BenchCommand::Hub(b) => {
+            let report = crate::bench_hub::run(b).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }

@@ -5,6 +5,7 @@ mod apply_cmd;
 mod bench;
 mod bench_agent;
 mod bench_drain;
+mod bench_hub;
 mod bench_roll;
 mod child_twin;
 mod delete_cmd;
