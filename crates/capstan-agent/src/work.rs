@@ -37,6 +37,11 @@ pub struct ClusterUpgradeWork {
     /// maxSurge, maxUnavailable and drainTimeout for the node pools' roll.
     #[serde(default)]
     pub node_rolling: Option<NodeRolling>,
+    /// The control plane's version before the upgrade, as the hub fixed it when it queued
+    /// the cluster's first work item. An agent restarted mid-upgrade would otherwise read an
+    /// already upgraded control plane as the version it came from.
+    #[serde(default)]
+    pub from: Option<String>,
 }
 
 impl ClusterUpgradeWork {
@@ -198,12 +203,15 @@ pub async fn run_cluster_upgrade(
         None => resolve_target(&client).await?,
     };
     // For the result only: a failure to read it does not stop the upgrade.
-    let from = match client.apiserver_version().await {
-        Ok(info) => Some(info.git_version.trim_start_matches('v').to_string()),
-        Err(e) => {
-            tracing::debug!(error = %e, "reading the control plane's version before the upgrade failed");
-            None
-        }
+    let from = match &work.from {
+        Some(from) => Some(from.clone()),
+        None => match client.apiserver_version().await {
+            Ok(info) => Some(info.git_version.trim_start_matches('v').to_string()),
+            Err(e) => {
+                tracing::debug!(error = %e, "reading the control plane's version before the upgrade failed");
+                None
+            }
+        },
     };
     let (upgrade_options, drain_options) = options(work, &to, settings)?;
     let provider: Arc<dyn Provider> = Arc::new(SimProvider::connect(client.clone()).await?);
@@ -234,10 +242,12 @@ mod tests {
         let work = ClusterUpgradeWork::from_payload(&json!({
             "version": "1.33",
             "upgrade": "prod-canary",
+            "from": "1.32.4",
             "nodeRolling": {"maxSurge": 2, "maxUnavailable": "0", "drainTimeout": "10m"}
         }))
         .unwrap();
         assert_eq!(work.version.as_deref(), Some("1.33"));
+        assert_eq!(work.from.as_deref(), Some("1.32.4"));
         let (upgrade, drain) = options(&work, "1.33", &UpgradeSettings::default()).unwrap();
         assert_eq!(upgrade.to, "1.33");
         assert_eq!(upgrade.max_surge, IntOrPercent::Int(2));
