@@ -142,7 +142,7 @@ pub struct PoolReport {
     /// When the roll started (possibly in an earlier run) and finished.
     pub started: Timestamp,
     pub finished: Timestamp,
-    /// Machines ordered by this run.
+    /// Machines ordered for this roll: by this run, or by an earlier run it resumed.
     pub created: Vec<String>,
     /// Nodes this run asked the provider to terminate.
     pub terminated: Vec<String>,

@@ -175,6 +175,16 @@ impl<'a> PoolRoll<'a> {
             .filter(|m| m.pool == self.pool)
             .map(|m| (m.name.clone(), m))
             .collect();
+        // Machines an earlier run ordered for this roll (this run resumes it) count as
+        // created: the report covers the whole roll, not only the part after a restart.
+        for m in machines.values() {
+            if let Some((MachinePhase::Provisioning, ordered_at)) = m.phases.first()
+                && *ordered_at >= self.report.started
+                && !self.report.created.contains(&m.name)
+            {
+                self.report.created.push(m.name.clone());
+            }
+        }
         let now = self.up.clock.now();
         let pool_nodes: BTreeMap<&String, &ObservedNode> = nodes
             .iter()
