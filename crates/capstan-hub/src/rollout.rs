@@ -24,7 +24,7 @@
 //!
 //! [`Store::write_rollout`]: crate::store::Store::write_rollout
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use capstan_clock::SharedClock;
@@ -141,13 +141,26 @@ impl RolloutController {
         let mut next = state.clone();
         let mut actions = Vec::new();
         let mut missing = Vec::new();
+        // One query for the upgrade's items, not one per upgrading cluster: a 10,000-cluster
+        // step has a thousand of them each round.
+        let items: HashMap<String, (WorkStatus, Option<String>)> =
+            if state.count(ClusterState::Upgrading) == 0 {
+                HashMap::new()
+            } else {
+                self.store
+                    .list_work_statuses(&format!("{}/", record.name))
+                    .await?
+                    .into_iter()
+                    .map(|(id, status, message)| (id, (status, message)))
+                    .collect()
+            };
         for (cluster, rollout) in &state.clusters {
             if rollout.state != ClusterState::Upgrading {
                 continue;
             }
             // Only the current attempt's item: an older attempt's result is not this one's.
             let id = work_id(&record.name, cluster, rollout.attempts);
-            let input = match self.store.get_work(&id).await? {
+            let input = match items.get(&id).cloned() {
                 // Never queued: a hub stopped between creating the upgrade and writing its
                 // first decision. Preflight it as a start; otherwise queue it again.
                 None if rollout.from.is_none() && rollout.to.is_none() => {
@@ -161,13 +174,13 @@ impl RolloutController {
                     missing.push((cluster.clone(), rollout.attempts));
                     continue;
                 }
-                Some(item) => match item.status {
+                Some((status, message)) => match status {
                     WorkStatus::Succeeded => Input::ClusterSucceeded {
                         cluster: cluster.clone(),
                     },
                     WorkStatus::Failed => Input::ClusterFailed {
                         cluster: cluster.clone(),
-                        message: item.message.unwrap_or_default(),
+                        message: message.unwrap_or_default(),
                     },
                     WorkStatus::Pending | WorkStatus::Running => continue,
                 },

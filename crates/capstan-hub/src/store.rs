@@ -180,6 +180,12 @@ pub trait Store: Send + Sync + 'static {
         generation: i64,
         result: &'a Value,
     ) -> BoxFuture<'a, Result<bool>>;
+    /// `(id, status, message)` of every item whose id starts with `id_prefix`, by id: what a
+    /// rollout round needs of one upgrade's items, in one query rather than one per cluster.
+    fn list_work_statuses<'a>(
+        &'a self,
+        id_prefix: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<(String, WorkStatus, Option<String>)>>>;
     /// `(id, result)` of every item whose id starts with `id_prefix` and that has a result,
     /// by id: one upgrade's results are `"{upgrade}/"`.
     fn list_work_results<'a>(

@@ -570,6 +570,33 @@ impl SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn list_work_statuses(
+        &self,
+        id_prefix: &str,
+    ) -> Result<Vec<(String, WorkStatus, Option<String>)>> {
+        let end = format!("{id_prefix}\u{10FFFF}");
+        let rows = sqlx::query(
+            "SELECT id, status, message FROM work_items WHERE id >= ? AND id < ? ORDER BY id",
+        )
+        .bind(id_prefix)
+        .bind(&end)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let status: String = row.try_get("status")?;
+                Ok((
+                    row.try_get("id")?,
+                    status.parse().map_err(|e| Error::Corrupt {
+                        what: "work status",
+                        reason: format!("{e}"),
+                    })?,
+                    row.try_get("message")?,
+                ))
+            })
+            .collect()
+    }
+
     async fn list_work_results(&self, id_prefix: &str) -> Result<Vec<(String, Value)>> {
         // A range on the primary key: every id that starts with the prefix.
         let end = format!("{id_prefix}\u{10FFFF}");
@@ -753,6 +780,13 @@ impl Store for SqliteStore {
         result: &'a Value,
     ) -> BoxFuture<'a, Result<bool>> {
         self.set_work_result(id, generation, result).boxed()
+    }
+
+    fn list_work_statuses<'a>(
+        &'a self,
+        id_prefix: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<(String, WorkStatus, Option<String>)>>> {
+        self.list_work_statuses(id_prefix).boxed()
     }
 
     fn list_work_results<'a>(
