@@ -185,7 +185,7 @@ pub trait Store: Send + Sync + 'static {
     fn list_work_statuses<'a>(
         &'a self,
         id_prefix: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<(String, WorkStatus, Option<String>)>>>;
+    ) -> BoxFuture<'a, Result<Vec<WorkStatusRow>>>;
     /// `(id, result)` of every item whose id starts with `id_prefix` and that has a result,
     /// by id: one upgrade's results are `"{upgrade}/"`.
     fn list_work_results<'a>(
@@ -193,6 +193,9 @@ pub trait Store: Send + Sync + 'static {
         id_prefix: &'a str,
     ) -> BoxFuture<'a, Result<Vec<(String, Value)>>>;
 }
+
+/// `(id, status, message)` of a work item: what a rollout round reads.
+pub type WorkStatusRow = (String, WorkStatus, Option<String>);
 
 /// A cluster's health as its agent judged it, or Unknown when its agent is silent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -25,7 +25,7 @@ use subtle::ConstantTimeEq;
 
 use super::{
     ClusterRecord, ClusterReport, EventRecord, NewEvent, NewWorkItem, RolloutClusterRecord,
-    RolloutWrite, Store, Subject, UpgradeRecord, WorkItem, WorkStatus,
+    RolloutWrite, Store, Subject, UpgradeRecord, WorkItem, WorkStatus, WorkStatusRow,
 };
 use crate::{Error, Result};
 
@@ -570,10 +570,7 @@ impl SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn list_work_statuses(
-        &self,
-        id_prefix: &str,
-    ) -> Result<Vec<(String, WorkStatus, Option<String>)>> {
+    async fn list_work_statuses(&self, id_prefix: &str) -> Result<Vec<WorkStatusRow>> {
         let end = format!("{id_prefix}\u{10FFFF}");
         let rows = sqlx::query(
             "SELECT id, status, message FROM work_items WHERE id >= ? AND id < ? ORDER BY id",
@@ -589,7 +586,7 @@ impl SqliteStore {
                     row.try_get("id")?,
                     status.parse().map_err(|e| Error::Corrupt {
                         what: "work status",
-                        reason: format!("{e}"),
+                        reason: e.to_string(),
                     })?,
                     row.try_get("message")?,
                 ))
@@ -785,7 +782,7 @@ impl Store for SqliteStore {
     fn list_work_statuses<'a>(
         &'a self,
         id_prefix: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<(String, WorkStatus, Option<String>)>>> {
+    ) -> BoxFuture<'a, Result<Vec<WorkStatusRow>>> {
         self.list_work_statuses(id_prefix).boxed()
     }
 
