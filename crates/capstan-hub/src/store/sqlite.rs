@@ -584,7 +584,7 @@ impl SqliteStore {
                 let status: String = row.try_get("status")?;
                 Ok((
                     row.try_get("id")?,
-                    status.parse().map_err(|e| Error::Corrupt {
+                    status.parse::<WorkStatus>().map_err(|e| Error::Corrupt {
                         what: "work status",
                         reason: e.to_string(),
                     })?,
