@@ -47,6 +47,8 @@ const LEASE_REPORTS: f64 = 5.0;
 /// Real time between the rollout controller's rounds: small against a step, so that the
 /// rollout's wall time stays close to its critical path.
 const RECONCILE_EVERY: Duration = Duration::from_millis(100);
+/// The hosted agents' drain deadline (simulated time), when the upgrade names none.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(3 * 3600);
 /// How long the agents may take to list their clusters and report.
 const AGENTS_DEADLINE: Duration = Duration::from_secs(300);
 
@@ -206,7 +208,11 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         upgrade: UpgradeSettings {
             // Tens of simulated seconds between looks at a cluster, at the default scale.
             poll_interval: Duration::from_millis(50),
-            ..UpgradeSettings::default()
+            // At x360 a one-second stall of a busy machine is six simulated minutes, and a
+            // drain waits on a chain of them (eviction, replacement Ready, budget recomputed,
+            // next eviction): 30 minutes would be five real seconds. The summary still holds
+            // every drain against the lifecycle table's 10-30 minutes.
+            default_drain_timeout: Some(DRAIN_TIMEOUT),
         },
     };
     let mut agents = JoinSet::new();
