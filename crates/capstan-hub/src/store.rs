@@ -88,6 +88,9 @@ pub trait Store: Send + Sync + 'static {
     fn get_upgrade<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<UpgradeRecord>>>;
     /// All upgrades, by name.
     fn list_upgrades(&self) -> BoxFuture<'_, Result<Vec<UpgradeRecord>>>;
+    /// Every upgrade's `(name, generation)`, by name: enough for a reader that keeps decoded
+    /// upgrades to know which changed, without reading their documents.
+    fn list_upgrade_generations(&self) -> BoxFuture<'_, Result<Vec<(String, i64)>>>;
     /// Replaces the status if the upgrade is still at `expected_generation`, and bumps the
     /// generation; otherwise [`crate::Error::Conflict`] (or `NotFound`) and nothing changes.
     fn update_upgrade_status<'a>(

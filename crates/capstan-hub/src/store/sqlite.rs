@@ -276,6 +276,15 @@ impl SqliteStore {
         rows.iter().map(upgrade_from_row).collect()
     }
 
+    async fn list_upgrade_generations(&self) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query("SELECT name, generation FROM upgrades ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("name")?, row.try_get("generation")?)))
+            .collect()
+    }
+
     /// Compare-and-set of one document column (`spec` or `status`, never user input).
     async fn update_upgrade_document(
         &self,
@@ -676,6 +685,10 @@ impl Store for SqliteStore {
 
     fn list_upgrades(&self) -> BoxFuture<'_, Result<Vec<UpgradeRecord>>> {
         self.list_upgrades().boxed()
+    }
+
+    fn list_upgrade_generations(&self) -> BoxFuture<'_, Result<Vec<(String, i64)>>> {
+        self.list_upgrade_generations().boxed()
     }
 
     fn update_upgrade_status<'a>(
