@@ -107,6 +107,13 @@ pub fn demo_fleet(tier: Tier, clusters: Option<u32>, seed: u64) -> FleetSpec {
         for pool in &mut cluster.node_pools {
             pool.nodes = ((f64::from(pool.nodes) * factor).round() as u32).max(1);
         }
+        // Rounding may overshoot the cap: trim the largest pools, keeping one node each.
+        while cluster.node_count() > MAX_NODES {
+            match cluster.node_pools.iter_mut().max_by_key(|p| p.nodes) {
+                Some(pool) if pool.nodes > 1 => pool.nodes -= 1,
+                _ => break,
+            }
+        }
         let nodes = cluster.node_count();
         let pods = (cluster.pods as f64 * nodes as f64 / original).round() as u64;
         cluster.pods = pods.max(nodes * 4);
