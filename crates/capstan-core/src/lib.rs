@@ -7,6 +7,7 @@
 pub mod annotations;
 pub mod drain;
 pub mod duration;
+pub mod health;
 pub mod intstr;
 pub mod lifecycle;
 pub mod quantity;
