@@ -19,18 +19,15 @@ use std::time::Duration;
 use capstan_agent::hosted::{HostedCluster, HostedConfig, spawn_hosted};
 use capstan_agent::work::{UpgradeResult, UpgradeSettings};
 use capstan_clock::SharedClock;
-use capstan_core::annotations::PREFIX;
 use capstan_core::rollout::{ClusterState, RolloutPhase, RolloutState};
 use capstan_core::version::KubeVersion;
 use capstan_hub::api::{ApiState, ClusterResult, ClusterView, UpgradeDetail, hash_token, router};
 use capstan_hub::rollout::RolloutController;
 use capstan_hub::store::SqliteStore;
+use capstan_lab::fixtures::{NodesView, nodes_view, same_release, small_cluster};
 use capstan_lab::{LabTwin, eventually};
 use capstan_sim::TwinConfig;
-use capstan_sim::fleet::{CapacityType, ClusterSpec, DisruptionBudgets, FleetSpec, NodePoolSpec};
-use k8s_openapi::api::core::v1::Node;
-use kube::Api;
-use kube::api::ListParams;
+use capstan_sim::fleet::{ClusterSpec, FleetSpec};
 use tokio::task::JoinSet;
 
 /// The example as shipped: the test applies exactly what users read.
@@ -51,29 +48,8 @@ const AGENTS_DEADLINE: Duration = Duration::from_secs(120);
 const ROLLOUT_DEADLINE: Duration = Duration::from_secs(300);
 
 fn cluster(name: &str, environment: &str) -> ClusterSpec {
-    ClusterSpec {
-        name: name.to_string(),
-        labels: BTreeMap::from([("environment".to_string(), environment.to_string())]),
-        version: VERSION.to_string(),
-        provider: "aws".to_string(),
-        region: "eu-west-1".to_string(),
-        node_pools: vec![NodePoolSpec {
-            name: "general".to_string(),
-            instance_type: "m6i.2xlarge".to_string(),
-            capacity_type: CapacityType::OnDemand,
-            nodes: NODES,
-            cpu: "8".to_string(),
-            memory: "32Gi".to_string(),
-            max_pods: 110,
-            version: None,
-            zones: vec!["eu-west-1a".to_string(), "eu-west-1b".to_string()],
-        }],
-        pods: PODS,
-        seed: name.len() as u64 * 7919 + name.bytes().map(u64::from).sum::<u64>(),
-        // Every node can be drained: the default mixture's blocking budgets would (rightly)
-        // be refused by the hub's preflight.
-        disruption_budgets: DisruptionBudgets::DrainSafe,
-    }
+    let seed = name.len() as u64 * 7919 + name.bytes().map(u64::from).sum::<u64>();
+    small_cluster(name, environment, VERSION, NODES, PODS, seed)
 }
 
 /// 20 production clusters, the 17th labelled canary (so that it is not first by name or by
@@ -90,65 +66,12 @@ fn fleet() -> (FleetSpec, String) {
     (FleetSpec { clusters }, canary)
 }
 
-/// What a cluster shows through its own API: control plane version, kubelet versions, and
-/// whether any node is cordoned or carries an upgrade mark.
-#[derive(Debug)]
-struct Observed {
-    control_plane: KubeVersion,
-    kubelets: BTreeMap<String, KubeVersion>,
-    cordoned_or_marked: Vec<String>,
-}
-
 fn version(text: &str) -> KubeVersion {
     KubeVersion::parse(text).unwrap_or_else(|e| panic!("version {text:?}: {e}"))
 }
 
-async fn observe(lab: &LabTwin, name: &str) -> Observed {
-    let client = lab.client(name).await.unwrap();
-    let control_plane = version(&client.apiserver_version().await.unwrap().git_version);
-    let nodes = Api::<Node>::all(client)
-        .list(&ListParams::default())
-        .await
-        .unwrap();
-    let mut kubelets = BTreeMap::new();
-    let mut cordoned_or_marked = Vec::new();
-    for node in nodes {
-        let node_name = node.metadata.name.clone().unwrap_or_default();
-        let info = node
-            .status
-            .as_ref()
-            .and_then(|s| s.node_info.as_ref())
-            .unwrap();
-        kubelets.insert(node_name.clone(), version(&info.kubelet_version));
-        let cordoned = node.spec.as_ref().and_then(|s| s.unschedulable) == Some(true);
-        let marked = node
-            .metadata
-            .annotations
-            .iter()
-            .chain(node.metadata.labels.iter())
-            .flatten()
-            .any(|(k, _)| k.starts_with(PREFIX))
-            || node
-                .spec
-                .as_ref()
-                .and_then(|s| s.taints.as_ref())
-                .into_iter()
-                .flatten()
-                .any(|t| t.key.starts_with(PREFIX));
-        if cordoned || marked {
-            cordoned_or_marked.push(node_name);
-        }
-    }
-    Observed {
-        control_plane,
-        kubelets,
-        cordoned_or_marked,
-    }
-}
-
-/// Same major.minor.patch (kubelets carry the provider's suffix, `v1.33.8-eks-...`).
-fn same_release(a: &KubeVersion, b: &KubeVersion) -> bool {
-    (a.major, a.minor, a.patch) == (b.major, b.minor, b.patch)
+async fn observe(lab: &LabTwin, name: &str) -> NodesView {
+    nodes_view(&lab.client(name).await.unwrap()).await.unwrap()
 }
 
 async fn get<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url: String) -> T {
@@ -181,7 +104,7 @@ async fn the_canonical_canary_upgrade_rolls_twenty_production_clusters_step_by_s
     let lab = LabTwin::start_fleet(fleet, SCALE, TwinConfig::default())
         .await
         .unwrap();
-    let before: BTreeMap<String, Observed> = {
+    let before: BTreeMap<String, NodesView> = {
         let mut out = BTreeMap::new();
         for name in specs.keys() {
             out.insert(name.clone(), observe(&lab, name).await);

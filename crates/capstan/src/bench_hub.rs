@@ -39,19 +39,7 @@ const LONG_POLL_WAIT: &str = "60s";
 /// Longest wait for step 1 of the upgrade to be started and its work queued.
 const UPGRADE_DEADLINE: Duration = Duration::from_secs(300);
 /// The canonical example of DESIGN.md, verbatim.
-const CANONICAL_UPGRADE: &str = "apiVersion: upgrade.toolkit.io/v1alpha1
-kind: ClusterUpgrade
-metadata: {name: prod-canary}
-spec:
-  clusterSelector: {matchLabels: {environment: production}}
-  strategy:
-    type: Canary
-    canary:
-      steps:
-      - {pause: 1h, percentage: 10}
-      - {pause: 4h, percentage: 50}
-      - {pause: 1h, percentage: 100}
-";
+const CANONICAL_UPGRADE: &str = include_str!("../../../examples/canary-upgrade.yaml");
 const UPGRADE_NAME: &str = "prod-canary";
 
 #[derive(clap::Args, Debug)]

@@ -17,20 +17,7 @@ use capstan_lab::eventually;
 const CAPSTAN: &str = env!("CARGO_BIN_EXE_capstan");
 
 /// The canonical example of DESIGN.md, verbatim.
-const CANONICAL: &str = "\
-apiVersion: upgrade.toolkit.io/v1alpha1
-kind: ClusterUpgrade
-metadata: {name: prod-canary}
-spec:
-  clusterSelector: {matchLabels: {environment: production}}
-  strategy:
-    type: Canary
-    canary:
-      steps:
-      - {pause: 1h, percentage: 10}
-      - {pause: 4h, percentage: 50}
-      - {pause: 1h, percentage: 100}
-";
+const CANONICAL: &str = include_str!("../../../examples/canary-upgrade.yaml");
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

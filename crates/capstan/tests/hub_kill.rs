@@ -20,16 +20,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use capstan_agent::work::UpgradeResult;
-use capstan_core::annotations::PREFIX;
 use capstan_core::rollout::{ClusterState, RolloutPhase, RolloutState};
 use capstan_core::version::KubeVersion;
 use capstan_hub::api::{ClusterResult, ClusterView, UpgradeDetail};
+use capstan_lab::fixtures::{NodesView, nodes_view, same_release, small_cluster};
 use capstan_lab::{LabTwin, eventually};
 use capstan_sim::TwinConfig;
-use capstan_sim::fleet::{CapacityType, ClusterSpec, DisruptionBudgets, FleetSpec, NodePoolSpec};
-use k8s_openapi::api::core::v1::{ConfigMap, Node};
+use capstan_sim::fleet::{ClusterSpec, FleetSpec};
+use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
-use kube::api::ListParams;
 
 const CAPSTAN: &str = env!("CARGO_BIN_EXE_capstan");
 
@@ -63,29 +62,14 @@ const START_DEADLINE: Duration = Duration::from_secs(60);
 const STAGE_DEADLINE: Duration = Duration::from_secs(180);
 
 fn cluster(i: usize) -> ClusterSpec {
-    let name = format!("prod-{i:02}");
-    ClusterSpec {
-        labels: BTreeMap::from([("environment".to_string(), "production".to_string())]),
-        version: "1.32.4".to_string(),
-        provider: "aws".to_string(),
-        region: "eu-west-1".to_string(),
-        node_pools: vec![NodePoolSpec {
-            name: "general".to_string(),
-            instance_type: "m6i.2xlarge".to_string(),
-            capacity_type: CapacityType::OnDemand,
-            nodes: NODES,
-            cpu: "8".to_string(),
-            memory: "32Gi".to_string(),
-            max_pods: 110,
-            version: None,
-            zones: vec!["eu-west-1a".to_string(), "eu-west-1b".to_string()],
-        }],
-        pods: PODS,
-        seed: 100 + i as u64,
-        // Every node can be drained (the hub's preflight refuses blocking budgets).
-        disruption_budgets: DisruptionBudgets::DrainSafe,
-        name,
-    }
+    small_cluster(
+        &format!("prod-{i:02}"),
+        "production",
+        "1.32.4",
+        NODES,
+        PODS,
+        100 + i as u64,
+    )
 }
 
 /// `capstan hub` as a child process, SIGKILLed when dropped (a failing test leaves none).
@@ -257,46 +241,13 @@ fn version(text: &str) -> KubeVersion {
     KubeVersion::parse(text).unwrap_or_else(|e| panic!("version {text:?}: {e}"))
 }
 
-fn same_release(a: &KubeVersion, b: &KubeVersion) -> bool {
-    (a.major, a.minor, a.patch) == (b.major, b.minor, b.patch)
-}
-
 async fn observe(lab: &LabTwin, name: &str) -> Observed {
     let client = lab.client(name).await.unwrap();
-    let control_plane = version(&client.apiserver_version().await.unwrap().git_version);
-    let nodes = Api::<Node>::all(client.clone())
-        .list(&ListParams::default())
-        .await
-        .unwrap();
-    let mut kubelets = BTreeMap::new();
-    let mut cordoned_or_marked = Vec::new();
-    for node in nodes {
-        let node_name = node.metadata.name.clone().unwrap_or_default();
-        let info = node
-            .status
-            .as_ref()
-            .and_then(|s| s.node_info.as_ref())
-            .unwrap();
-        kubelets.insert(node_name.clone(), version(&info.kubelet_version));
-        let cordoned = node.spec.as_ref().and_then(|s| s.unschedulable) == Some(true);
-        let marked = node
-            .metadata
-            .annotations
-            .iter()
-            .chain(node.metadata.labels.iter())
-            .flatten()
-            .any(|(k, _)| k.starts_with(PREFIX))
-            || node
-                .spec
-                .as_ref()
-                .and_then(|s| s.taints.as_ref())
-                .into_iter()
-                .flatten()
-                .any(|t| t.key.starts_with(PREFIX));
-        if cordoned || marked {
-            cordoned_or_marked.push(node_name);
-        }
-    }
+    let NodesView {
+        control_plane,
+        kubelets,
+        cordoned_or_marked,
+    } = nodes_view(&client).await.unwrap();
     let upgrade_record = Api::<ConfigMap>::namespaced(client, "kube-system")
         .get_opt("capstan-upgrade")
         .await

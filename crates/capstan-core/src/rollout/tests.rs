@@ -7,20 +7,7 @@ use super::*;
 use crate::intstr::Round;
 
 /// The canonical example of DESIGN.md (`examples/canary-upgrade.yaml`), verbatim.
-const DESIGN_EXAMPLE: &str = "\
-apiVersion: upgrade.toolkit.io/v1alpha1
-kind: ClusterUpgrade
-metadata: {name: prod-canary}
-spec:
-  clusterSelector: {matchLabels: {environment: production}}
-  strategy:
-    type: Canary
-    canary:
-      steps:
-      - {pause: 1h, percentage: 10}
-      - {pause: 4h, percentage: 50}
-      - {pause: 1h, percentage: 100}
-";
+const DESIGN_EXAMPLE: &str = include_str!("../../../../examples/canary-upgrade.yaml");
 
 /// The issue's variant of it: no metadata, steps in one flow sequence.
 const ISSUE_EXAMPLE: &str = "\
