@@ -63,6 +63,13 @@ const ENQUEUE_WORK: &str =
      VALUES (?, ?, ?, ?, ?, 'Pending', NULL, ?, ?)
      ON CONFLICT (id) DO NOTHING";
 
+/// The exclusive upper bound of the ids that start with `prefix`, so that `id >= prefix AND
+/// id < prefix_end(prefix)` is a range on the primary key: SQLite compares text bytewise, and
+/// no UTF-8 character sorts after U+10FFFF.
+fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}\u{10FFFF}")
+}
+
 /// The hub's store in SQLite.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -580,12 +587,11 @@ impl SqliteStore {
     }
 
     async fn list_work_statuses(&self, id_prefix: &str) -> Result<Vec<WorkStatusRow>> {
-        let end = format!("{id_prefix}\u{10FFFF}");
         let rows = sqlx::query(
             "SELECT id, status, message FROM work_items WHERE id >= ? AND id < ? ORDER BY id",
         )
         .bind(id_prefix)
-        .bind(&end)
+        .bind(prefix_end(id_prefix))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -604,14 +610,12 @@ impl SqliteStore {
     }
 
     async fn list_work_results(&self, id_prefix: &str) -> Result<Vec<(String, Value)>> {
-        // A range on the primary key: every id that starts with the prefix.
-        let end = format!("{id_prefix}\u{10FFFF}");
         let rows = sqlx::query(
             "SELECT id, result FROM work_items
              WHERE id >= ? AND id < ? AND result IS NOT NULL ORDER BY id",
         )
         .bind(id_prefix)
-        .bind(&end)
+        .bind(prefix_end(id_prefix))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use capstan_agent::work::UpgradeResult;
 use capstan_core::duration::format_duration;
-use capstan_core::lifecycle::{LifecycleSlos, NodeTimeline, phase_stats};
+use capstan_core::lifecycle::{LifecycleSlos, PhaseStats, phase_stats};
 use capstan_core::rollout::{ClusterState, RolloutPhase, RolloutState};
 use capstan_hub::api::{ClusterResult, UpgradeDetail};
 use jiff::Timestamp;
@@ -108,6 +108,15 @@ pub fn critical_path(detail: &UpgradeDetail) -> Option<CriticalPath> {
     })
 }
 
+/// Phase statistics over every node of every cluster, from the timelines: percentiles do not
+/// add up across clusters, durations do. In-progress phases are measured up to the last
+/// cluster's finish (`fallback` when there is none).
+fn node_phases(results: &[&UpgradeResult], fallback: Timestamp) -> Vec<PhaseStats> {
+    let timelines = results.iter().flat_map(|r| &r.timelines);
+    let now = results.iter().map(|r| r.finished).max().unwrap_or(fallback);
+    phase_stats(timelines, now, &LifecycleSlos::default())
+}
+
 /// The rollout's figures as one JSON object: what `capstan demo -o json` prints for
 /// BENCHMARKS.md.
 pub fn figures(
@@ -122,24 +131,20 @@ pub fn figures(
         .iter()
         .filter_map(|r| serde_json::from_value(r.result.clone()).ok())
         .collect();
-    let timelines: Vec<&NodeTimeline> = decoded.iter().flat_map(|r| &r.timelines).collect();
-    let now = decoded
-        .iter()
-        .map(|r| r.finished)
-        .max()
-        .unwrap_or(detail.upgrade.updated_at);
-    let phases: Vec<serde_json::Value> =
-        phase_stats(timelines.iter().copied(), now, &LifecycleSlos::default())
-            .iter()
-            .map(|s| {
-                let secs = |d: Option<Duration>| d.map(|d| d.as_secs());
-                serde_json::json!({
-                    "phase": s.phase.as_str(), "completed": s.completed,
-                    "p50Seconds": secs(s.p50), "p95Seconds": secs(s.p95), "maxSeconds": secs(s.max),
-                    "slow": s.slow, "stuck": s.stuck,
-                })
-            })
-            .collect();
+    let phases: Vec<serde_json::Value> = node_phases(
+        &decoded.iter().collect::<Vec<_>>(),
+        detail.upgrade.updated_at,
+    )
+    .iter()
+    .map(|s| {
+        let secs = |d: Option<Duration>| d.map(|d| d.as_secs());
+        serde_json::json!({
+            "phase": s.phase.as_str(), "completed": s.completed,
+            "p50Seconds": secs(s.p50), "p95Seconds": secs(s.p95), "maxSeconds": secs(s.max),
+            "slow": s.slow, "stuck": s.stuck,
+        })
+    })
+    .collect();
     let count = |wanted: ClusterState| state.as_ref().map_or(0, |s| s.count(wanted));
     serde_json::json!({
         "upgrade": detail.upgrade.name,
@@ -247,24 +252,17 @@ pub fn render(detail: &UpgradeDetail, results: &[ClusterResult], real: Duration)
     out.push('\n');
     out.push_str(&table(&cluster_rows));
 
-    // Phase percentiles over every node of every cluster, from the timelines: percentiles
-    // do not add up across clusters, durations do.
-    let timelines: Vec<&NodeTimeline> = results.values().flat_map(|r| &r.timelines).collect();
+    let timelines: usize = results.values().map(|r| r.timelines.len()).sum();
     let truncated: usize = results
         .values()
         .map(|r| r.timelines_total.saturating_sub(r.timelines.len()))
         .sum();
-    if !timelines.is_empty() {
-        let now = results
-            .values()
-            .map(|r| r.finished)
-            .max()
-            .unwrap_or(state.updated);
-        let stats = phase_stats(timelines.iter().copied(), now, &LifecycleSlos::default());
+    if timelines > 0 {
+        let stats = node_phases(&results.values().collect::<Vec<_>>(), state.updated);
         let replaced: usize = results.values().map(|r| r.nodes_replaced).sum();
         out.push_str(&format!(
             "\nnode phases: {replaced} nodes replaced, {} timelines, new and old (simulated time; EXPECTED is the lifecycle table){}\n",
-            timelines.len(),
+            timelines,
             if truncated > 0 {
                 format!(", {truncated} timelines beyond the per-cluster cap not shown")
             } else {
@@ -309,6 +307,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use std::collections::{BTreeMap, BTreeSet};
 
+    use capstan_core::lifecycle::NodeTimeline;
     use capstan_core::rollout::{ClusterRollout, FrozenPlan, FrozenStep};
     use capstan_hub::api::UpgradeView;
     use serde_json::json;
