@@ -230,6 +230,95 @@ pub struct Alert {
     pub state: AlertPhase,
 }
 
+/// Most alerts one report carries; the counts in [`HealthReport`] stay exact beyond it.
+pub const MAX_REPORTED_ALERTS: usize = 50;
+
+/// One rule evaluation of a whole cluster, as the agent sends it to the hub with its report.
+/// Bounded whatever the cluster's size: at most [`MAX_REPORTED_ALERTS`] alerts (firing
+/// before pending, critical before warning), with exact counts beside them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthReport {
+    /// Where the values came from: `prometheus` (the cluster's Prometheus query API) or
+    /// `scrape` (the agent scraped the cluster's endpoints itself).
+    pub source: String,
+    /// The evaluation's sequence number, counting up from 1 for the agent's lifetime.
+    pub evaluation: u64,
+    pub evaluated_at: Timestamp,
+    /// Pending and firing alerts, most severe first, capped at [`MAX_REPORTED_ALERTS`].
+    pub alerts: Vec<Alert>,
+    /// Firing alerts by severity, uncapped.
+    #[serde(default)]
+    pub firing: BTreeMap<Severity, u64>,
+    /// Pending alerts, uncapped.
+    #[serde(default)]
+    pub pending: u64,
+    /// Per severity, how many evaluations in a row (ending with this one) had no firing
+    /// alert of that severity. The hub's health gate counts these.
+    #[serde(default)]
+    pub healthy_streak: BTreeMap<Severity, u64>,
+    /// Rules that could not be evaluated this time (source unreachable, bad expression),
+    /// by rule name; their alerts keep their previous state.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub errors: BTreeMap<String, String>,
+}
+
+impl HealthReport {
+    /// The worst severity firing, if any.
+    pub fn worst_firing(&self) -> Option<Severity> {
+        self.firing
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(s, _)| *s)
+            .max()
+    }
+
+    /// Firing alerts of one of `severities`.
+    pub fn firing_of<'a>(&'a self, severities: &'a [Severity]) -> impl Iterator<Item = &'a Alert> {
+        self.alerts
+            .iter()
+            .filter(|a| a.state == AlertPhase::Firing && severities.contains(&a.severity))
+    }
+}
+
+impl Alert {
+    /// `NodeCPUHigh on node=n1: 0.93 > 0.8`, for events and halt messages.
+    pub fn describe(&self) -> String {
+        let on: Vec<String> = self
+            .labels
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "component" | "severity" | "cluster" | "job"))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let on = if on.is_empty() {
+            String::new()
+        } else {
+            format!(" on {}", on.join(","))
+        };
+        format!(
+            "{}{on}: {} {} {}",
+            self.rule,
+            format_value(self.value),
+            self.comparison.as_str(),
+            format_value(self.threshold)
+        )
+    }
+}
+
+/// Four significant digits, no trailing zeros: `0.9312`, `12.5`, `0.01`.
+fn format_value(v: f64) -> String {
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    let s = format!("{v:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s.is_empty() || s == "-" {
+        "0".to_string()
+    } else {
+        s.to_string()
+    }
+}
+
 /// The rules in force: the defaults with the user's overrides, additions and removals.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleSet {
