@@ -7,6 +7,7 @@
 //! Prometheus server (`(expr) > threshold`, see [`HealthRule::alert_expr`]) or by the agent
 //! over values it computed itself, and so that alerts can report value and threshold.
 
+mod evaluator;
 mod parse;
 mod rules;
 
@@ -16,6 +17,7 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
+pub use evaluator::{HealthEvaluator, RuleValues};
 pub use parse::{RuleFieldError, RulesError, parse_rules_yaml};
 pub use rules::default_rules;
 
