@@ -21,6 +21,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use capstan_core::health::{HealthReport, Severity};
 use capstan_core::selector::LabelSelector;
 use futures::future::BoxFuture;
 use jiff::{SignedDuration, Timestamp};
@@ -40,7 +41,9 @@ pub trait Store: Send + Sync + 'static {
     // --- clusters inventory ---
 
     /// Records an agent's report: inserts the cluster on first sight (`registered_at = now`),
-    /// otherwise replaces everything it reports and sets `last_seen = now`.
+    /// otherwise replaces everything it reports and sets `last_seen = now`. A report without
+    /// a health report keeps the cluster's latest one (the agent may evaluate its rules less
+    /// often than it reports; [`AlertSummary::evaluated_at`] tells how old it is).
     fn upsert_cluster<'a>(
         &'a self,
         report: &'a ClusterReport,
@@ -61,6 +64,13 @@ pub trait Store: Send + Sync + 'static {
     /// The names of every cluster in the inventory, sorted (cheaper than
     /// [`Self::list_clusters`]: no labels, versions or summaries).
     fn cluster_names(&self) -> BoxFuture<'_, Result<Vec<String>>>;
+    /// The latest health report of each of `clusters` that has one (unknown names and
+    /// clusters whose agent never sent one are absent). One query whatever the number of
+    /// names, so that a rollout round over 10,000 clusters reads them at once.
+    fn health_reports<'a>(
+        &'a self,
+        clusters: &'a [String],
+    ) -> BoxFuture<'a, Result<BTreeMap<String, HealthReport>>>;
 
     // --- agents ---
 
@@ -200,22 +210,49 @@ pub trait Store: Send + Sync + 'static {
 /// `(id, status, message)` of a work item: what a rollout round reads.
 pub type WorkStatusRow = (String, WorkStatus, Option<String>);
 
-/// A cluster's health as its agent judged it, or Unknown when its agent is silent.
+/// A cluster's health: from its agent's judgement and its firing alerts (see
+/// [`ClusterRecord::health_at`]), or Unknown when its agent is silent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ClusterHealth {
     Healthy,
     Degraded,
-    Unhealthy,
+    /// Called `Unhealthy` before issue 5; stored rows and older agents still say so.
+    #[serde(alias = "Unhealthy")]
+    Critical,
     Unknown,
 }
 
 impl ClusterHealth {
+    /// Every value, in the order `/metrics` and the OpenAPI document list them.
+    pub const ALL: [ClusterHealth; 4] = [
+        ClusterHealth::Healthy,
+        ClusterHealth::Degraded,
+        ClusterHealth::Critical,
+        ClusterHealth::Unknown,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Healthy => "Healthy",
             Self::Degraded => "Degraded",
-            Self::Unhealthy => "Unhealthy",
+            Self::Critical => "Critical",
             Self::Unknown => "Unknown",
+        }
+    }
+
+    /// The worse of a reported health and the health its alerts call for (`None`: no alert
+    /// firing). Unknown (an agent that has not judged yet) yields to what the alerts say.
+    fn worst(reported: ClusterHealth, from_alerts: Option<ClusterHealth>) -> ClusterHealth {
+        let rank = |h: ClusterHealth| match h {
+            ClusterHealth::Healthy | ClusterHealth::Unknown => 0,
+            ClusterHealth::Degraded => 1,
+            ClusterHealth::Critical => 2,
+        };
+        match from_alerts {
+            Some(alerts) if reported == ClusterHealth::Unknown || rank(alerts) > rank(reported) => {
+                alerts
+            }
+            _ => reported,
         }
     }
 }
@@ -232,7 +269,7 @@ impl FromStr for ClusterHealth {
         match s {
             "Healthy" => Ok(Self::Healthy),
             "Degraded" => Ok(Self::Degraded),
-            "Unhealthy" => Ok(Self::Unhealthy),
+            "Critical" | "Unhealthy" => Ok(Self::Critical),
             "Unknown" => Ok(Self::Unknown),
             other => Err(format!("unknown cluster health {other:?}")),
         }
@@ -265,6 +302,45 @@ pub struct ClusterReport {
     pub health: ClusterHealth,
     /// The agent's latest summary (bounded in size), opaque to the store; `Value::Null` if none.
     pub summary: Value,
+    /// The agent's latest rule evaluation, if it sent one with this report.
+    pub health_report: Option<HealthReport>,
+}
+
+/// What the listing of a cluster needs of its latest health report, without the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertSummary {
+    /// `prometheus` or `scrape` ([`HealthReport::source`]).
+    pub source: String,
+    pub evaluated_at: Timestamp,
+    /// Firing alerts by severity (exact, beyond the report's cap on listed alerts).
+    pub firing_critical: u64,
+    pub firing_warning: u64,
+    pub pending: u64,
+}
+
+impl AlertSummary {
+    pub fn of(report: &HealthReport) -> Self {
+        let firing = |s| report.firing.get(&s).copied().unwrap_or(0);
+        Self {
+            source: report.source.clone(),
+            evaluated_at: report.evaluated_at,
+            firing_critical: firing(Severity::Critical),
+            firing_warning: firing(Severity::Warning),
+            pending: report.pending,
+        }
+    }
+
+    /// The health the firing alerts call for: Critical for a critical one, Degraded for a
+    /// warning, `None` when nothing fires.
+    pub fn health(&self) -> Option<ClusterHealth> {
+        if self.firing_critical > 0 {
+            Some(ClusterHealth::Critical)
+        } else if self.firing_warning > 0 {
+            Some(ClusterHealth::Degraded)
+        } else {
+            None
+        }
+    }
 }
 
 /// A cluster in the inventory.
@@ -275,22 +351,29 @@ pub struct ClusterRecord {
     pub versions: ClusterVersions,
     pub node_count: u64,
     pub pod_count: u64,
-    /// The health last reported; see [`Self::health_at`] for the health to show.
+    /// The health the agent judged from its nodes and API server; see [`Self::health_at`]
+    /// for the health to show.
     pub reported_health: ClusterHealth,
     pub summary: Value,
     pub last_seen: Timestamp,
     pub registered_at: Timestamp,
+    /// The counts of the latest health report ([`Store::health_reports`] has the report);
+    /// `None` until the agent sends one.
+    pub alerts: Option<AlertSummary>,
 }
 
 impl ClusterRecord {
-    /// The health at `now`: Unknown once the agent has been silent for longer than `lease`,
-    /// the reported health otherwise.
+    /// The health at `now`, the one every view shows (API, CLI, `/metrics`): Unknown once
+    /// the agent has been silent for longer than `lease`; otherwise the worst of the
+    /// reported health, Critical if a critical alert is firing and Degraded if a warning is.
     pub fn health_at(&self, now: Timestamp, lease: SignedDuration) -> ClusterHealth {
         if now.duration_since(self.last_seen) > lease {
-            ClusterHealth::Unknown
-        } else {
-            self.reported_health
+            return ClusterHealth::Unknown;
         }
+        ClusterHealth::worst(
+            self.reported_health,
+            self.alerts.as_ref().and_then(AlertSummary::health),
+        )
     }
 }
 

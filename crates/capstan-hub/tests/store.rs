@@ -33,6 +33,7 @@ fn report(name: &str, labels: &[(&str, &str)], health: ClusterHealth) -> Cluster
         pod_count: 57,
         health,
         summary: json!({"nodes": {"total": 4}}),
+        health_report: None,
     }
 }
 

@@ -122,6 +122,7 @@ pub(crate) async fn register(
             pod_count: 0,
             health: ClusterHealth::Unknown,
             summary: serde_json::Value::Null,
+            health_report: None,
         };
         state.store.upsert_cluster(&placeholder, now).await?;
     }

@@ -29,12 +29,7 @@ use crate::rollout::decode_state;
 use crate::store::ClusterHealth;
 
 /// Every [`ClusterHealth`], in the order they are exposed.
-pub const HEALTH_STATES: [ClusterHealth; 4] = [
-    ClusterHealth::Healthy,
-    ClusterHealth::Degraded,
-    ClusterHealth::Unhealthy,
-    ClusterHealth::Unknown,
-];
+pub const HEALTH_STATES: [ClusterHealth; 4] = ClusterHealth::ALL;
 
 /// Every [`RolloutPhase`]; [`phase_name`]'s exhaustive match fails to compile when a phase is
 /// added, as a reminder to list it here.

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use capstan_core::health::HealthReport;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -48,6 +49,10 @@ pub struct ReportRequest {
     /// rollout resolves `spec.version` per cluster against them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub offered_versions: Vec<String>,
+    /// The agent's latest rule evaluation (issue 5), when it has one to send; a report
+    /// without one keeps the cluster's previous one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_report: Option<HealthReport>,
 }
 
 /// [`ClusterVersions`] with unknown fields rejected.
@@ -74,6 +79,7 @@ impl ReportRequest {
             pod_count: self.pod_count,
             health: self.health,
             summary: self.summary,
+            health_report: self.health_report,
         }
     }
 }

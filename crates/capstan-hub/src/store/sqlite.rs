@@ -6,11 +6,13 @@
 //! kill -9 leaves a write done or not done, never half done. Queries are checked at run time (`query`, not
 //! `query!`), so building needs no database.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use capstan_core::health::HealthReport;
 use capstan_core::selector::LabelSelector;
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -24,14 +26,14 @@ use sqlx::{Row, error::ErrorKind};
 use subtle::ConstantTimeEq;
 
 use super::{
-    ClusterRecord, ClusterReport, EventRecord, NewEvent, NewWorkItem, RolloutClusterRecord,
+    AlertSummary, ClusterRecord, ClusterReport, EventRecord, NewEvent, NewWorkItem, RolloutClusterRecord,
     RolloutWrite, Store, Subject, UpgradeRecord, WorkItem, WorkStatus, WorkStatusRow,
 };
 use crate::{Error, Result};
 
 mod reports;
 mod rows;
-use reports::{ClusterRow, ReportWriter, TokenCache};
+use reports::{ClusterRow, HealthRow, ReportWriter, TokenCache};
 use rows::{
     cluster_from_row, corrupt, from_json, micros, saturating_i64, timestamp, to_json, token_hash,
     upgrade_from_row, work_from_row,
@@ -44,8 +46,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections to a file-backed store: WAL lets readers run beside the one writer.
 const FILE_CONNECTIONS: u32 = 4;
 
-const CLUSTER_COLUMNS: &str =
-    "name, labels, versions, node_count, pod_count, health, summary, last_seen, registered_at";
+const CLUSTER_COLUMNS: &str = "name, labels, versions, node_count, pod_count, health, summary,
+     last_seen, registered_at, health_source, health_evaluated_at, alerts_critical,
+     alerts_warning, alerts_pending";
 const UPGRADE_COLUMNS: &str = "name, spec, status, generation, created_at, updated_at";
 const WORK_COLUMNS: &str =
     "id, cluster, generation, kind, payload, status, message, result, created_at, updated_at";
@@ -143,8 +146,46 @@ impl SqliteStore {
             health: report.health.as_str(),
             summary: to_json("cluster summary", &report.summary)?,
             now: micros(now),
+            health_report: report
+                .health_report
+                .as_ref()
+                .map(|health| {
+                    let counts = AlertSummary::of(health);
+                    Ok::<_, Error>(HealthRow {
+                        json: to_json("cluster health report", health)?,
+                        source: counts.source,
+                        evaluated_at: micros(counts.evaluated_at),
+                        critical: saturating_i64(counts.firing_critical),
+                        warning: saturating_i64(counts.firing_warning),
+                        pending: saturating_i64(counts.pending),
+                    })
+                })
+                .transpose()?,
         };
         self.reports.write(row).await
+    }
+
+    /// The names travel as one JSON array parameter (`json_each`), so that any number of
+    /// them is one statement within SQLite's bound-parameter limit.
+    async fn health_reports(&self, clusters: &[String]) -> Result<BTreeMap<String, HealthReport>> {
+        if clusters.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let rows = sqlx::query(
+            "SELECT name, health_report FROM clusters
+             WHERE health_report IS NOT NULL AND name IN (SELECT value FROM json_each(?))",
+        )
+        .bind(to_json("cluster names", &clusters)?)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("name")?,
+                    from_json("cluster health report", row.try_get("health_report")?)?,
+                ))
+            })
+            .collect()
     }
 
     async fn get_cluster(&self, name: &str) -> Result<Option<ClusterRecord>> {
@@ -658,6 +699,13 @@ impl Store for SqliteStore {
 
     fn cluster_names(&self) -> BoxFuture<'_, Result<Vec<String>>> {
         self.cluster_names().boxed()
+    }
+
+    fn health_reports<'a>(
+        &'a self,
+        clusters: &'a [String],
+    ) -> BoxFuture<'a, Result<BTreeMap<String, HealthReport>>> {
+        self.health_reports(clusters).boxed()
     }
 
     fn register_agent<'a>(

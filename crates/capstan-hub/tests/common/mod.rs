@@ -39,6 +39,7 @@ pub fn healthy(
         pod_count: 40,
         health: ClusterHealth::Healthy,
         summary: Value::Null,
+        health_report: None,
     }
 }
 
@@ -128,6 +129,8 @@ impl Hub {
                 pod_count: c.pod_count,
                 health: c.reported_health,
                 summary: c.summary,
+                // Keeps the cluster's latest health report.
+                health_report: None,
             })
             .await;
         }

@@ -23,19 +23,32 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::{Error, Result};
 
-/// Most reports in one statement: 9 parameters each stays far below SQLite's bound-parameter
+/// Most reports in one statement: 15 parameters each stays far below SQLite's bound-parameter
 /// limit (32,766 since 3.32).
 const MAX_BATCH: usize = 64;
 /// Reports queued for the writer before callers wait for room.
 const QUEUE: usize = 4096;
 
-const COLUMNS: &str =
-    "name, labels, versions, node_count, pod_count, health, summary, last_seen, registered_at";
+const COLUMNS: &str = "name, labels, versions, node_count, pod_count, health, summary, last_seen,
+     registered_at, health_report, health_source, health_evaluated_at, alerts_critical,
+     alerts_warning, alerts_pending";
+const PLACEHOLDERS: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+/// A report without a health report keeps the latest one and its counts (see
+/// `Store::upsert_cluster`).
 const ON_CONFLICT: &str = " ON CONFLICT (name) DO UPDATE SET
      labels = excluded.labels, versions = excluded.versions,
      node_count = excluded.node_count, pod_count = excluded.pod_count,
      health = excluded.health, summary = excluded.summary,
-     last_seen = excluded.last_seen";
+     last_seen = excluded.last_seen,
+     health_report = COALESCE(excluded.health_report, clusters.health_report),
+     health_source = COALESCE(excluded.health_source, clusters.health_source),
+     health_evaluated_at = COALESCE(excluded.health_evaluated_at, clusters.health_evaluated_at),
+     alerts_critical = CASE WHEN excluded.health_report IS NULL
+         THEN clusters.alerts_critical ELSE excluded.alerts_critical END,
+     alerts_warning = CASE WHEN excluded.health_report IS NULL
+         THEN clusters.alerts_warning ELSE excluded.alerts_warning END,
+     alerts_pending = CASE WHEN excluded.health_report IS NULL
+         THEN clusters.alerts_pending ELSE excluded.alerts_pending END";
 
 /// One cluster row, encoded by the caller (so that an encoding error is the caller's).
 #[derive(Debug, Clone)]
@@ -49,6 +62,19 @@ pub(super) struct ClusterRow {
     pub summary: String,
     /// `last_seen`, and `registered_at` when the row is new (Unix microseconds).
     pub now: i64,
+    /// The health report, JSON, with its counts; `None` when the report carried none.
+    pub health_report: Option<HealthRow>,
+}
+
+/// A health report's columns, encoded by the caller.
+#[derive(Debug, Clone)]
+pub(super) struct HealthRow {
+    pub json: String,
+    pub source: String,
+    pub evaluated_at: i64,
+    pub critical: i64,
+    pub warning: i64,
+    pub pending: i64,
 }
 
 struct Pending {
@@ -135,7 +161,7 @@ async fn write_batches(pool: SqlitePool, mut queue: mpsc::Receiver<Pending>) {
 
 /// One `INSERT .. VALUES (..), (..) .. ON CONFLICT DO UPDATE` for all `rows` (distinct names).
 async fn upsert(pool: &SqlitePool, rows: &[&ClusterRow]) -> Result<()> {
-    let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; rows.len()].join(", ");
+    let values = vec![PLACEHOLDERS; rows.len()].join(", ");
     let sql = format!("INSERT INTO clusters ({COLUMNS}) VALUES {values}{ON_CONFLICT}");
     let mut query = sqlx::query(&sql);
     for row in rows {
@@ -149,6 +175,14 @@ async fn upsert(pool: &SqlitePool, rows: &[&ClusterRow]) -> Result<()> {
             .bind(&row.summary)
             .bind(row.now)
             .bind(row.now);
+        let health = row.health_report.as_ref();
+        query = query
+            .bind(health.map(|h| h.json.as_str()))
+            .bind(health.map(|h| h.source.as_str()))
+            .bind(health.map(|h| h.evaluated_at))
+            .bind(health.map_or(0, |h| h.critical))
+            .bind(health.map_or(0, |h| h.warning))
+            .bind(health.map_or(0, |h| h.pending));
     }
     query.execute(pool).await?;
     Ok(())
@@ -228,6 +262,7 @@ mod tests {
             pod_count: 0,
             health: ClusterHealth::Healthy,
             summary: serde_json::json!({"nodes": nodes}),
+            health_report: None,
         }
     }
 

@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use crate::store::{ClusterRecord, UpgradeRecord, WorkItem};
+use crate::store::{AlertSummary, ClusterRecord, UpgradeRecord, WorkItem};
 use crate::{Error, Result};
 
 /// SHA-256 of an agent token, lowercase hex: what the `agents` table keeps. Tokens are random
@@ -29,7 +29,25 @@ pub(super) fn cluster_from_row(row: &SqliteRow) -> Result<ClusterRecord> {
         summary: from_json("cluster summary", row.try_get("summary")?)?,
         last_seen: timestamp(row.try_get("last_seen")?)?,
         registered_at: timestamp(row.try_get("registered_at")?)?,
+        alerts: alert_summary(row)?,
     })
+}
+
+/// The health report's counts, `None` when the cluster has no health report.
+fn alert_summary(row: &SqliteRow) -> Result<Option<AlertSummary>> {
+    let (Some(source), Some(evaluated_at)) = (
+        row.try_get::<Option<String>, _>("health_source")?,
+        row.try_get::<Option<i64>, _>("health_evaluated_at")?,
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(AlertSummary {
+        source,
+        evaluated_at: timestamp(evaluated_at)?,
+        firing_critical: count("cluster alerts_critical", row.try_get("alerts_critical")?)?,
+        firing_warning: count("cluster alerts_warning", row.try_get("alerts_warning")?)?,
+        pending: count("cluster alerts_pending", row.try_get("alerts_pending")?)?,
+    }))
 }
 
 pub(super) fn upgrade_from_row(row: &SqliteRow) -> Result<UpgradeRecord> {
