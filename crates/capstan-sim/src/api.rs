@@ -111,11 +111,22 @@ async fn dispatch(
     if !authorized(&cluster, &req.headers) {
         return ApiError::unauthorized().into_response();
     }
-    let result = route(&twin, &cluster, &parts, req).await;
-    match result {
+    // Counted as kube-apiserver counts resource requests (`apiserver_request_total`).
+    let info = crate::metrics::apiserver::request_info(&req.method, &parts, &req.query);
+    let took = capstan_clock::Stopwatch::start();
+    let response = match route(&twin, &cluster, &parts, req).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
+    };
+    if let Some(info) = info {
+        let seconds = took.elapsed().as_secs_f64();
+        cluster
+            .metrics
+            .lock()
+            .api
+            .record(info, response.status().as_u16(), seconds);
     }
+    response
 }
 
 fn authorized(cluster: &Cluster, headers: &HeaderMap) -> bool {
@@ -132,6 +143,9 @@ async fn route(
     parts: &[&str],
     req: Req,
 ) -> ApiResult<Response> {
+    if let Some(metrics) = crate::metrics::route(twin, cluster, parts, &req) {
+        return metrics;
+    }
     match parts {
         ["api"] => Ok(value_response(
             StatusCode::OK,

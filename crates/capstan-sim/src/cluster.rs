@@ -414,12 +414,15 @@ pub struct Cluster {
     pub wake: tokio::sync::Notify,
     /// Bumped when the simulated API server restarts: open watches end.
     pub restarts: tokio::sync::watch::Sender<u64>,
+    /// Metric counters (own lock, taken after the data lock when both are held).
+    pub metrics: Mutex<crate::metrics::MetricsState>,
 }
 
 impl Cluster {
     pub fn new(spec: ClusterSpec, token: String) -> Self {
         let (changed, _) = tokio::sync::watch::channel(0);
         let (restarts, _) = tokio::sync::watch::channel(0);
+        let seed = spec.seed;
         Self {
             name: spec.name.clone(),
             token,
@@ -428,6 +431,7 @@ impl Cluster {
             changed,
             wake: tokio::sync::Notify::new(),
             restarts,
+            metrics: Mutex::new(crate::metrics::MetricsState::new(seed)),
         }
     }
 

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::cluster::{Action, ClusterData, keys};
 use crate::controllers::LEASE_RENEW;
+use crate::faults::CrashKind;
 use crate::objects::rfc3339;
 use crate::store::{ObjKey, PodPhase};
 
@@ -70,9 +71,8 @@ fn start_pod(data: &mut ClusterData, key: &ObjKey, uid: &str, now: Timestamp) {
     let mut pod = obj.value();
     let host_ip = node_internal_ip(data, &node);
     crate::objects::set_pod_running(&mut pod, &host_ip, &pod_ip(uid), now);
-    let crash = data.faults.crashloop_matches(&obj);
-    if crash {
-        crate::objects::set_pod_crashlooping(&mut pod, 1, now);
+    if let Some(kind) = data.faults.crash_kind(&obj) {
+        set_crashlooping(&mut pod, 1, now, kind);
         let delay = SignedDuration::from_secs(10);
         data.schedule(
             now + delay,
@@ -93,7 +93,7 @@ fn crash_restart(data: &mut ClusterData, key: &ObjKey, uid: &str, now: Timestamp
         return;
     }
     let mut pod = obj.value();
-    if !data.faults.crashloop_matches(&obj) {
+    let Some(kind) = data.faults.crash_kind(&obj) else {
         // The fault was lifted: the next restart succeeds.
         let host_ip = pod
             .pointer("/status/hostIP")
@@ -105,9 +105,9 @@ fn crash_restart(data: &mut ClusterData, key: &ObjKey, uid: &str, now: Timestamp
         set_restart_count(&mut pod, restarts);
         data.put(&keys::PODS, key.clone(), pod);
         return;
-    }
+    };
     let restarts = restart_count(&pod) + 1;
-    crate::objects::set_pod_crashlooping(&mut pod, restarts as u32, now);
+    set_crashlooping(&mut pod, restarts as u32, now, kind);
     data.put(&keys::PODS, key.clone(), pod);
     // The kubelet's back-off doubles from 10 s up to five minutes.
     let backoff = (10i64 << restarts.min(5)).min(300);
@@ -118,6 +118,15 @@ fn crash_restart(data: &mut ClusterData, key: &ObjKey, uid: &str, now: Timestamp
             uid: uid.into(),
         },
     );
+}
+
+fn set_crashlooping(pod: &mut Value, restarts: u32, now: Timestamp, kind: CrashKind) {
+    match kind {
+        CrashKind::Error => crate::objects::set_pod_crashlooping(pod, restarts, now),
+        CrashKind::OomKilled => {
+            crate::objects::set_pod_crashlooping_as(pod, restarts, now, "OOMKilled", 137)
+        }
+    }
 }
 
 fn restart_count(pod: &Value) -> i64 {

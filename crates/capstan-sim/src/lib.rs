@@ -20,6 +20,7 @@ pub mod gc;
 pub mod generator;
 pub mod handlers;
 pub mod kubelet;
+pub mod metrics;
 pub mod objects;
 pub mod openapi;
 pub mod patch;

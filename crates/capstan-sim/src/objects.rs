@@ -39,7 +39,9 @@ pub use nodes::{
     NodeParams, node, node_lease, provider_kubelet_version, renew_lease, set_node_ready,
     set_node_unreachable,
 };
-pub use pod_lifecycle::{bind_pod, set_pod_crashlooping, set_pod_not_ready, set_pod_running};
+pub use pod_lifecycle::{
+    bind_pod, set_pod_crashlooping, set_pod_crashlooping_as, set_pod_not_ready, set_pod_running,
+};
 pub(crate) use pods::renew_pod_identity;
 pub use pods::{default_pod_spec, pod_from_template, pod_like, pod_requests, qos_class};
 pub use policy::{

@@ -144,6 +144,18 @@ fn set_unready_conditions(pod: &mut Value, unready: &[String], now: &str) {
 /// The first container keeps failing: waiting in CrashLoopBackOff with the last run
 /// terminated in Error, `restartCount = restarts`, and the pod not Ready. Phase stays Running.
 pub fn set_pod_crashlooping(pod: &mut Value, restarts: u32, now: Timestamp) {
+    set_pod_crashlooping_as(pod, restarts, now, "Error", 1);
+}
+
+/// As [`set_pod_crashlooping`], the last run terminated with `reason` and `exit_code`
+/// (the kubelet reports an OOM kill as `OOMKilled`, exit code 137 = 128 + SIGKILL).
+pub fn set_pod_crashlooping_as(
+    pod: &mut Value,
+    restarts: u32,
+    now: Timestamp,
+    reason: &str,
+    exit_code: i32,
+) {
     let now_s = rfc3339(now);
     let Some(first) = pod
         .pointer("/spec/containers/0/name")
@@ -178,7 +190,7 @@ pub fn set_pod_crashlooping(pod: &mut Value, restarts: u32, now: Timestamp) {
             cs["restartCount"] = json!(restarts);
             cs["state"] = json!({"waiting": {"reason": "CrashLoopBackOff", "message": message}});
             cs["lastState"] = json!({"terminated": {
-                "containerID": last_id, "exitCode": 1, "reason": "Error",
+                "containerID": last_id, "exitCode": exit_code, "reason": reason,
                 "startedAt": started, "finishedAt": finished,
             }});
             cs["containerID"] = json!(last_id);
