@@ -14,11 +14,13 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::duration::parse_duration;
+use crate::health::Severity;
 use crate::rng::fnv1a;
 use crate::selector::LabelSelector;
 use crate::upgrade::IntOrPercent;
 use crate::version::KubeVersion;
 
+mod gate;
 mod machine;
 mod plan;
 pub mod preflight;
@@ -27,6 +29,10 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+pub use gate::{
+    FiringAlert, GateProgress, HealthHalt, HealthStatus, gate_healthy_streak, halt_reason,
+    halting_alert, halting_count,
+};
 pub use machine::{
     Action, ClusterRollout, ClusterState, FrozenPlan, FrozenStep, Input, RolloutPhase,
     RolloutState, start, step,
@@ -134,6 +140,59 @@ pub struct CanaryStrategy {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_failures: Option<IntOrPercent>,
+    /// How cluster health gates the rollout; omitted means the defaults of [`HealthGate`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_gate: Option<HealthGate>,
+}
+
+/// `spec.strategy.canary.healthGate`: which firing alerts halt a soak, and how many healthy
+/// evaluations each upgraded cluster must show before its step's soak may end.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HealthGate {
+    /// Consecutive healthy evaluations (no firing alert of a `haltOn` severity) each cluster
+    /// of a step must have after its upgrade before the step's soak ends; 0 (the default)
+    /// ends soaks on time alone. At most [`MAX_HEALTHY_EVALUATIONS`].
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub consecutive_healthy_evaluations: u32,
+    /// Severities (`critical`, `warning`) whose firing alerts on an upgraded cluster halt a
+    /// soak and refuse a cluster in preflight; omitted means `[critical]`, `[]` never halts.
+    /// Kept as written; [`HealthGate::halt_on_severities`] reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub halt_on: Option<Vec<String>>,
+}
+
+/// The most healthy evaluations a gate may ask for.
+pub const MAX_HEALTHY_EVALUATIONS: u32 = 1000;
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl HealthGate {
+    /// The `haltOn` severities; `[critical]` when omitted. Unknown values (which
+    /// [`validate`] refuses) are left out.
+    pub fn halt_on_severities(&self) -> Vec<Severity> {
+        match &self.halt_on {
+            None => vec![Severity::Critical],
+            Some(values) => {
+                let mut severities: Vec<Severity> =
+                    values.iter().filter_map(|v| parse_severity(v)).collect();
+                severities.sort();
+                severities.dedup();
+                severities
+            }
+        }
+    }
+}
+
+/// A `haltOn` value: `critical` or `warning`, as the rules' severities are written.
+pub(crate) fn parse_severity(value: &str) -> Option<Severity> {
+    match value {
+        "critical" => Some(Severity::Critical),
+        "warning" => Some(Severity::Warning),
+        _ => None,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::selector::Labels;
 
+use super::gate::{self, FiringAlert, HealthHalt, HealthStatus};
 use super::{ClusterUpgrade, failure_budget, max_concurrency, order_clusters, step_targets};
 
 #[cfg(test)]
@@ -138,6 +139,10 @@ pub struct RolloutState {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
     pub updated: Timestamp,
+    /// The health gate and what it saw (see [`super::gate`]); the defaults for states stored
+    /// before gates existed.
+    #[serde(default)]
+    pub health: HealthStatus,
 }
 
 /// What happened, fed to [`step`].
@@ -169,10 +174,22 @@ pub enum Input {
     Skip {
         cluster: String,
     },
-    /// A health watcher saw an upgraded cluster unhealthy; halts a soak.
+    /// A health watcher saw an upgraded cluster unhealthy; halts a soak. `alert`, when an
+    /// alert is the reason, is kept in `status.health.halt`.
     Unhealthy {
         cluster: String,
         reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        alert: Option<FiringAlert>,
+    },
+    /// One health evaluation of an upgraded cluster: its sequence number, when it was made,
+    /// and how many evaluations in a row (ending with it) were healthy for the gate's
+    /// `haltOn` severities. Counts towards `consecutiveHealthyEvaluations`.
+    HealthEvaluation {
+        cluster: String,
+        evaluation: u64,
+        at: Timestamp,
+        healthy_streak: u64,
     },
 }
 
@@ -187,7 +204,7 @@ pub enum Action {
     Record { reason: String, message: String },
 }
 
-fn record(actions: &mut Vec<Action>, reason: &str, message: impl Into<String>) {
+pub(super) fn record(actions: &mut Vec<Action>, reason: &str, message: impl Into<String>) {
     actions.push(Action::Record {
         reason: reason.to_string(),
         message: message.into(),
@@ -252,6 +269,7 @@ where
         paused_from: None,
         message: String::new(),
         updated: now,
+        health: HealthStatus::frozen(canary.health_gate.as_ref()),
     };
     let mut actions = Vec::new();
     record(
@@ -307,6 +325,7 @@ fn apply(state: &mut RolloutState, input: Input, now: Timestamp, actions: &mut V
                 c.finished = Some(now);
                 c.message.clear();
                 let attempt = c.attempts;
+                state.health.clusters.remove(&cluster);
                 record(
                     actions,
                     "ClusterSucceeded",
@@ -373,6 +392,7 @@ fn apply(state: &mut RolloutState, input: Input, now: Timestamp, actions: &mut V
                     // (e.g. for health) restarts the soak rather than continuing it.
                     state.phase = P::Progressing;
                     state.soak_until = None;
+                    state.health.halt = None;
                     state.message = "resumed after a halt".to_string();
                     record(actions, "RolloutResumed", &state.message);
                 }
@@ -407,7 +427,17 @@ fn apply(state: &mut RolloutState, input: Input, now: Timestamp, actions: &mut V
         }
         Input::RetryFailed => retry_failed(state, actions),
         Input::Skip { cluster } => skip(state, &cluster, now, actions),
-        Input::Unhealthy { cluster, reason } => {
+        Input::HealthEvaluation {
+            cluster,
+            evaluation,
+            at,
+            healthy_streak,
+        } => gate::record_evaluation(state, &cluster, evaluation, at, healthy_streak),
+        Input::Unhealthy {
+            cluster,
+            reason,
+            alert,
+        } => {
             let soaking = state.phase == P::Soaking
                 || (state.phase == P::Paused && state.paused_from == Some(P::Soaking));
             let upgraded = state
@@ -422,6 +452,14 @@ fn apply(state: &mut RolloutState, input: Input, now: Timestamp, actions: &mut V
                     "{cluster} unhealthy during the soak of step {}: {reason}",
                     state.step
                 );
+                state.health.held_step = None;
+                state.health.halt = Some(HealthHalt {
+                    cluster,
+                    step: state.step,
+                    reason,
+                    at: now,
+                    alert,
+                });
                 record(actions, "UnhealthyDuringSoak", &state.message);
             }
         }
@@ -500,6 +538,7 @@ fn retry_failed(state: &mut RolloutState, actions: &mut Vec<Action>) {
     ) {
         state.phase = P::Progressing;
         state.soak_until = None;
+        state.health.halt = None;
         state.message = "retrying failed clusters".to_string();
     }
 }
@@ -566,11 +605,15 @@ fn advance(state: &mut RolloutState, now: Timestamp, actions: &mut Vec<Action>) 
                 let until = now.checked_add(pause).unwrap_or(Timestamp::MAX);
                 state.phase = P::Soaking;
                 state.soak_until = Some(until);
+                state.health.held_step = None;
                 state.message = format!("step {} done; soaking until {until}", state.step);
                 record(actions, "StepCompleted", &state.message);
             }
             P::Soaking => {
                 if state.soak_until.is_some_and(|until| now < until) {
+                    return;
+                }
+                if !gate::soak_may_end(state, actions) {
                     return;
                 }
                 if state.step + 1 < state.plan.steps.len() {
@@ -615,6 +658,7 @@ fn start_clusters(state: &mut RolloutState, now: Timestamp, actions: &mut Vec<Ac
             c.started = Some(now);
             c.finished = None;
             c.message.clear();
+            state.health.clusters.remove(name);
             running += 1;
             actions.push(Action::StartUpgrade {
                 cluster: name.clone(),

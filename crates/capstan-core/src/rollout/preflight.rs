@@ -6,6 +6,7 @@
 //! [`resolve_cluster_target`] which version the cluster goes to, then [`preflight`] whether it
 //! may start. Version rules are [`crate::upgrade::target`]'s, reused rather than restated.
 
+use crate::health::{HealthReport, Severity};
 use crate::summary::DrainBlocker;
 use crate::upgrade::target::{control_plane_path, oldest_kubelet, resolve_target};
 use crate::version::KubeVersion;
@@ -24,6 +25,10 @@ pub struct ClusterFacts<'a> {
     pub offered: &'a [String],
     /// PodDisruptionBudgets that allow no disruption now (the summary's capped list).
     pub drain_blockers: &'a [DrainBlocker],
+    /// The cluster's latest health evaluation, if its agent sent one.
+    pub health_report: Option<&'a HealthReport>,
+    /// Severities whose firing alerts refuse the cluster (the upgrade's `healthGate.haltOn`).
+    pub halt_on: &'a [Severity],
 }
 
 /// How strict preflight is beyond health and versions.
@@ -81,6 +86,23 @@ pub fn preflight(
 ) -> Result<(), String> {
     if facts.health != "Healthy" {
         return Err(format!("the cluster is {}, not Healthy", facts.health));
+    }
+    if let Some(report) = facts.health_report
+        && let Some((reason, alert)) = super::halt_reason(report, facts.halt_on)
+    {
+        // Without the alert (left out of the capped list) the reason already counts them.
+        let message = match alert {
+            None => reason,
+            Some(alert) => {
+                let more = super::halting_count(report, facts.halt_on).saturating_sub(1);
+                let mut message = format!("{reason} is firing ({})", alert.severity.as_str());
+                if more > 0 {
+                    message.push_str(&format!(", with {more} more alert(s)"));
+                }
+                message
+            }
+        };
+        return Err(format!("the cluster is unhealthy: {message}"));
     }
     if let Some(target) = target {
         check_versions(facts, target)?;
@@ -214,6 +236,8 @@ mod tests {
         control_plane: Option<&'static str>,
         kubelets: Vec<(String, u64)>,
         blockers: Vec<DrainBlocker>,
+        report: Option<HealthReport>,
+        halt_on: Vec<Severity>,
     }
 
     impl Case {
@@ -223,6 +247,8 @@ mod tests {
                 control_plane: Some(cp),
                 kubelets: vec![(format!("v{cp}-eks-1"), 3)],
                 blockers: Vec::new(),
+                report: None,
+                halt_on: vec![Severity::Critical],
             }
         }
 
@@ -234,6 +260,8 @@ mod tests {
                 kubelets: &self.kubelets,
                 offered: &offered,
                 drain_blockers: &self.blockers,
+                health_report: self.report.as_ref(),
+                halt_on: &self.halt_on,
             };
             preflight(&facts, target, PreflightPolicy::default())
         }
@@ -279,6 +307,8 @@ mod tests {
             kubelets: &[],
             offered: &[],
             drain_blockers: &[],
+            health_report: None,
+            halt_on: &[Severity::Critical],
         };
         assert_eq!(
             preflight(&facts, Some("1.33"), PreflightPolicy::default()),
@@ -370,6 +400,8 @@ mod tests {
             kubelets: &permanent.kubelets,
             offered: &offered,
             drain_blockers: &permanent.blockers,
+            health_report: None,
+            halt_on: &[Severity::Critical],
         };
         let lenient = PreflightPolicy {
             refuse_permanent_blockers: false,

@@ -8,7 +8,10 @@ use crate::selector::{Operator, Requirement};
 use crate::upgrade::{IntOrPercent, RollBudget};
 use crate::version::KubeVersion;
 
-use super::{API_VERSION, CanaryStrategy, ClusterUpgrade, KIND, NodeRolling};
+use super::{
+    API_VERSION, CanaryStrategy, ClusterUpgrade, HealthGate, KIND, MAX_HEALTHY_EVALUATIONS,
+    NodeRolling, parse_severity,
+};
 
 /// One broken rule: where (`spec.strategy.canary.steps[1].percentage`) and why.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -112,6 +115,28 @@ fn check_canary(canary: &CanaryStrategy, errors: &mut Errors) {
     }
     if let Some(f) = canary.max_failures {
         check_at_most_100_percent(f, &format!("{AT}.maxFailures"), errors);
+    }
+    if let Some(gate) = &canary.health_gate {
+        check_health_gate(gate, errors);
+    }
+}
+
+fn check_health_gate(gate: &HealthGate, errors: &mut Errors) {
+    const AT: &str = "spec.strategy.canary.healthGate";
+    let n = gate.consecutive_healthy_evaluations;
+    if n > MAX_HEALTHY_EVALUATIONS {
+        errors.push(
+            format!("{AT}.consecutiveHealthyEvaluations"),
+            format!("{n} is not in 0..={MAX_HEALTHY_EVALUATIONS}"),
+        );
+    }
+    for (i, value) in gate.halt_on.iter().flatten().enumerate() {
+        if parse_severity(value).is_none() {
+            errors.push(
+                format!("{AT}.haltOn[{i}]"),
+                format!("unsupported value {value:?}: must be \"critical\" or \"warning\""),
+            );
+        }
     }
 }
 

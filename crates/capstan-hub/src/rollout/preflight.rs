@@ -117,6 +117,8 @@ impl RolloutController {
             kubelets: &kubelets,
             offered: &record.versions.offered,
             drain_blockers: &blockers,
+            health_report: None,
+            halt_on: &state.health.halt_on,
         };
         Ok(
             match preflight(&facts, target.to.as_deref(), self.preflight) {

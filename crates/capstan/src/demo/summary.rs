@@ -356,6 +356,7 @@ mod tests {
             paused_from: None,
             message: String::new(),
             updated: at(end),
+            health: Default::default(),
         };
         UpgradeDetail {
             upgrade: UpgradeView {

@@ -53,6 +53,7 @@ fn state(phase: RolloutPhase, step: usize) -> RolloutState {
         paused_from: None,
         message: String::new(),
         updated: now() - minutes(60),
+        health: Default::default(),
     }
 }
 

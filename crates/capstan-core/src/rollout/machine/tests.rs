@@ -392,6 +392,7 @@ fn an_unhealthy_cluster_during_a_soak_halts_naming_it() {
     let unhealthy = Input::Unhealthy {
         cluster: canary.clone(),
         reason: "NodeNotReady".to_string(),
+        alert: None,
     };
     // Not soaking yet: ignored.
     let (same, _) = feed(&state, unhealthy.clone(), at(1));
