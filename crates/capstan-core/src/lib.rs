@@ -10,6 +10,7 @@ pub mod duration;
 pub mod health;
 pub mod intstr;
 pub mod lifecycle;
+pub mod promql;
 pub mod quantity;
 pub mod rng;
 pub mod rollout;
