@@ -18,6 +18,8 @@ mod store;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_eval;
+#[cfg(test)]
 mod tests_rules;
 
 use crate::health::Labels;

@@ -323,7 +323,7 @@ fn matches(selector: &Selector, labels: &Labels) -> bool {
     selector
         .matchers
         .iter()
-        .all(|m| m.is_match(labels.get(&m.name).map_or("", String::as_str)))
+        .all(|m| m.matches(labels.get(&m.label).map_or("", String::as_str)))
 }
 
 fn bool_value(keep: bool) -> f64 {

@@ -10,6 +10,8 @@ use promql_parser::parser::{
     VectorSelector, token,
 };
 
+use regex::Regex;
+
 use super::{METRIC_NAME_LABEL, PromqlError};
 
 /// Prometheus' default `--query.lookback-delta`.
@@ -27,8 +29,53 @@ pub struct Query {
 #[derive(Debug, Clone)]
 pub(crate) struct Selector {
     pub(crate) name: String,
-    pub(crate) matchers: Vec<Matcher>,
+    pub(crate) matchers: Vec<LabelMatcher>,
     pub(crate) offset_ms: i64,
+}
+
+/// One label matcher; an absent label matches as the empty string.
+#[derive(Debug, Clone)]
+pub(crate) struct LabelMatcher {
+    pub(crate) label: String,
+    pub(crate) op: MatcherOp,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum MatcherOp {
+    Equal(String),
+    NotEqual(String),
+    Regex(Regex),
+    NotRegex(Regex),
+}
+
+impl LabelMatcher {
+    pub(crate) fn matches(&self, value: &str) -> bool {
+        match &self.op {
+            MatcherOp::Equal(want) => value == want,
+            MatcherOp::NotEqual(want) => value != want,
+            MatcherOp::Regex(re) => re.is_match(value),
+            MatcherOp::NotRegex(re) => !re.is_match(value),
+        }
+    }
+
+    /// Prometheus anchors regexes and lets `.` match a newline (`^(?s:...)$`, model/labels
+    /// regexp.go); the parser's own regex (no `s` flag, but Go's literal `{` tolerated) is
+    /// the fallback.
+    fn from_parsed(m: &Matcher) -> LabelMatcher {
+        let regex = |parsed: &Regex| {
+            Regex::new(&format!("^(?s:{})$", m.value)).unwrap_or_else(|_| parsed.clone())
+        };
+        let op = match &m.op {
+            MatchOp::Equal => MatcherOp::Equal(m.value.clone()),
+            MatchOp::NotEqual => MatcherOp::NotEqual(m.value.clone()),
+            MatchOp::Re(parsed) => MatcherOp::Regex(regex(parsed)),
+            MatchOp::NotRe(parsed) => MatcherOp::NotRegex(regex(parsed)),
+        };
+        LabelMatcher {
+            label: m.name.clone(),
+            op,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -269,7 +316,12 @@ impl Compiler<'_> {
         };
         Ok(Selector {
             name,
-            matchers: vs.matchers.matchers.clone(),
+            matchers: vs
+                .matchers
+                .matchers
+                .iter()
+                .map(LabelMatcher::from_parsed)
+                .collect(),
             offset_ms,
         })
     }

@@ -48,12 +48,6 @@ pub(super) fn check(store: &SeriesStore, expr: &str, at_s: i64, want: &[(&str, f
     assert!(ok, "{expr} at {at_s}s:\n got  {got:?}\n want {want:?}");
 }
 
-#[track_caller]
-fn eval_error(store: &SeriesStore, expr: &str) -> String {
-    let query = Query::parse(expr).unwrap();
-    evaluate(&query, store, 300_000).unwrap_err().to_string()
-}
-
 // ---- exposition ----
 
 #[test]
