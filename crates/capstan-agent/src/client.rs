@@ -39,6 +39,10 @@ pub struct ReportBody {
     /// provider answered. The hub resolves an upgrade's version per cluster against them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub offered_versions: Vec<String>,
+    /// The latest evaluation of the health rules (`healthReport`), when there is one to send;
+    /// the hub keeps the previous one for a report without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_report: Option<capstan_core::health::HealthReport>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

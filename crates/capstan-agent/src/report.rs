@@ -13,12 +13,14 @@ use crate::{ReportBody, VersionsBody};
 pub enum Health {
     Healthy,
     Degraded,
-    Unhealthy,
+    /// Called `Unhealthy` before issue 5 (the hub still accepts that spelling).
+    #[serde(alias = "Unhealthy")]
+    Critical,
     Unknown,
 }
 
 /// Deliberately simple, from the summary alone:
-/// - **Unhealthy**: the API server did not tell its version, or the cluster has nodes and none
+/// - **Critical**: the API server did not tell its version, or the cluster has nodes and none
 ///   is Ready.
 /// - **Degraded**: some node is not Ready other than a joining one (a new node is NotReady
 ///   until its kubelet and network are up; during a surge roll that is expected, not a fault).
@@ -26,7 +28,7 @@ pub enum Health {
 pub fn health(summary: &ClusterSummary) -> Health {
     let nodes = &summary.nodes;
     if summary.control_plane_version.is_none() || (nodes.total > 0 && nodes.ready == 0) {
-        return Health::Unhealthy;
+        return Health::Critical;
     }
     let not_ready = nodes.total.saturating_sub(nodes.ready);
     if not_ready > nodes.by_phase.joining {
@@ -58,6 +60,8 @@ pub fn report_body(summary: &ClusterSummary, labels: &BTreeMap<String, String>) 
         summary: serde_json::to_value(summary).unwrap_or(serde_json::Value::Null),
         // The provider's, not the summary's: the agent adds them when one answers.
         offered_versions: Vec::new(),
+        // The rule evaluation's, not the summary's: the agent adds it when it has one.
+        health_report: None,
     }
 }
 
@@ -86,10 +90,10 @@ mod tests {
         assert_eq!(health(&summary(6, 5, 1)), Health::Healthy, "a joining node");
         assert_eq!(health(&summary(6, 5, 0)), Health::Degraded);
         assert_eq!(health(&summary(7, 5, 1)), Health::Degraded);
-        assert_eq!(health(&summary(5, 0, 0)), Health::Unhealthy);
+        assert_eq!(health(&summary(5, 0, 0)), Health::Critical);
         let mut silent = summary(5, 5, 0);
         silent.control_plane_version = None;
-        assert_eq!(health(&silent), Health::Unhealthy);
+        assert_eq!(health(&silent), Health::Critical);
     }
 
     #[test]

@@ -301,6 +301,7 @@ async fn an_agent_whose_token_the_hub_forgot_registers_again() {
         health: capstan_agent::Health::Healthy,
         summary: Value::Null,
         offered_versions: vec!["1.33.3".to_string()],
+        health_report: None,
     };
     client.report(&body).await.unwrap();
 

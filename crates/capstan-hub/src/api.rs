@@ -42,6 +42,7 @@ use crate::metrics::HubMetrics;
 use crate::store::SharedStore;
 
 mod agents;
+mod alerts;
 mod clusters;
 mod metrics;
 mod openapi;
@@ -49,13 +50,15 @@ mod status;
 mod upgrades;
 mod wire;
 
+pub use alerts::{AlertList, ClusterAlert};
 pub use openapi::openapi_document;
 pub use status::{ApiError, Status};
 pub use upgrades::{
     ClusterResult, ClusterRolloutView, InvalidUpgrade, UpgradeDetail, UpgradeEvent, UpgradeView,
 };
 pub use wire::{
-    ClusterView, RegisterRequest, RegisterResponse, ReportRequest, WorkItemView, WorkStatusRequest,
+    AlertCounts, ClusterView, RegisterRequest, RegisterResponse, ReportRequest, WorkItemView,
+    WorkStatusRequest,
 };
 
 /// The largest request body accepted (413 beyond): agent reports are bounded by design
@@ -160,6 +163,7 @@ pub fn router(state: ApiState) -> Router {
             "/api/v1/agents/{cluster}/work/{id}/status",
             post(agents::work_status),
         )
+        .route("/api/v1/alerts", get(alerts::list))
         .route("/api/v1/clusters", get(clusters::list))
         .route(
             "/api/v1/clusters/{name}",

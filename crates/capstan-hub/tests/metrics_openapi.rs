@@ -26,6 +26,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/agents/{cluster}/report"),
     ("get", "/api/v1/agents/{cluster}/work"),
     ("post", "/api/v1/agents/{cluster}/work/{id}/status"),
+    ("get", "/api/v1/alerts"),
     ("get", "/api/v1/clusters"),
     ("get", "/api/v1/clusters/{name}"),
     ("delete", "/api/v1/clusters/{name}"),
@@ -351,7 +352,7 @@ fn check_histogram(exposition: &Exposition, family: &str) {
 
 // --- /metrics ---
 
-const HEALTHS: [&str; 4] = ["Healthy", "Degraded", "Unhealthy", "Unknown"];
+const HEALTHS: [&str; 4] = ["Healthy", "Degraded", "Critical", "Unknown"];
 const PHASES: [&str; 9] = [
     "Pending",
     "Progressing",

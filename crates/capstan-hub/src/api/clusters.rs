@@ -20,17 +20,23 @@ pub(crate) fn lease(state: &ApiState) -> SignedDuration {
     SignedDuration::try_from(state.lease).unwrap_or(SignedDuration::MAX)
 }
 
+/// The `labelSelector` query parameter: everything when absent or empty, 400 naming the
+/// field when it does not parse.
+pub(crate) fn parse_selector(text: Option<&str>) -> Result<LabelSelector, ApiError> {
+    match text {
+        None | Some("") => Ok(LabelSelector::everything()),
+        Some(s) => LabelSelector::parse(s)
+            .map_err(|e| ApiError::bad_request(e.to_string()).with_field("labelSelector")),
+    }
+}
+
 /// `GET /api/v1/clusters[?labelSelector=..]`: the clusters by name.
 pub(crate) async fn list(
     State(state): State<ApiState>,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Vec<ClusterView>>, ApiError> {
     let Query(query) = query?;
-    let selector = match query.label_selector.as_deref() {
-        None | Some("") => LabelSelector::everything(),
-        Some(s) => LabelSelector::parse(s)
-            .map_err(|e| ApiError::bad_request(e.to_string()).with_field("labelSelector"))?,
-    };
+    let selector = parse_selector(query.label_selector.as_deref())?;
     let records = state.store.list_clusters(&selector).await?;
     let now = state.clock.now();
     let lease = lease(&state);

@@ -8,6 +8,15 @@
 //! | `capstan_hub_upgrade_steps` | gauge | `upgrade` | its number of steps |
 //! | `capstan_hub_upgrade_clusters` | gauge | `upgrade`, `state` | its frozen clusters by state, every state present |
 //! | `capstan_hub_report_ingest_seconds` | histogram | | from receiving an agent report to its store write done |
+//! | `capstan_cluster_health` | gauge | `cluster`, `health` | 1, one series per cluster: its health at scrape time (`ClusterRecord::health_at`) |
+//! | `capstan_cluster_alerts` | gauge | `cluster`, `severity`, `state` | a live cluster's alerts in its latest health report, firing and pending per severity (zeros present) |
+//! | `capstan_fleet_alerts_firing` | gauge | `rule`, `severity` | firing alerts over the live clusters, per rule |
+//!
+//! The fleet health families are for a global Prometheus (Thanos, Cortex): `cluster` is the
+//! inventory name. Firing counts per cluster are exact; pending per severity and the per-rule
+//! totals count the alerts a report lists (at most
+//! `capstan_core::health::MAX_REPORTED_ALERTS` per cluster, firing first). A cluster whose
+//! agent is silent past the lease exports its health (Unknown) but no alerts.
 //!
 //! A *live* upgrade is one the rollout controller still reconciles: not Succeeded or Aborted,
 //! and not Failed with nothing left Upgrading (as `crate::rollout` decides). Finished upgrades
@@ -19,14 +28,18 @@
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
+use std::collections::BTreeMap;
+
+use capstan_core::health::{AlertPhase, Severity};
 use capstan_core::rollout::{ClusterState, RolloutPhase, RolloutState};
 use capstan_core::selector::LabelSelector;
 
+use super::alerts::live_alert_reports;
 use super::clusters::lease;
 use super::{ApiError, ApiState};
 use crate::metrics::{CONTENT_TYPE, Exposition, MetricType};
 use crate::rollout::decode_state;
-use crate::store::ClusterHealth;
+use crate::store::{ClusterHealth, ClusterRecord};
 
 /// Every [`ClusterHealth`], in the order they are exposed.
 pub const HEALTH_STATES: [ClusterHealth; 4] = ClusterHealth::ALL;
@@ -91,6 +104,93 @@ fn is_live(state: &RolloutState) -> bool {
     }
 }
 
+/// The fleet health families; see the module documentation.
+async fn fleet_health(
+    state: &ApiState,
+    out: &mut Exposition,
+    clusters: &[ClusterRecord],
+) -> Result<(), ApiError> {
+    let now = state.clock.now();
+    let lease = lease(state);
+    out.family(
+        "capstan_cluster_health",
+        "A cluster's health at scrape time (1 for the current health, one series per cluster).",
+        MetricType::Gauge,
+    );
+    for cluster in clusters {
+        out.sample(
+            "capstan_cluster_health",
+            &[
+                ("cluster", &cluster.name),
+                ("health", cluster.health_at(now, lease).as_str()),
+            ],
+            1.0,
+        );
+    }
+
+    let reports = live_alert_reports(state, clusters, now, lease).await?;
+    out.family(
+        "capstan_cluster_alerts",
+        "Alerts in a live cluster's latest health report, by severity and state.",
+        MetricType::Gauge,
+    );
+    for cluster in clusters {
+        let Some(counts) = cluster.alerts.as_ref() else {
+            continue;
+        };
+        if cluster.health_at(now, lease) == ClusterHealth::Unknown {
+            continue;
+        }
+        let pending = |severity: Severity| {
+            reports.get(&cluster.name).map_or(0, |r| {
+                r.alerts
+                    .iter()
+                    .filter(|a| a.state == AlertPhase::Pending && a.severity == severity)
+                    .count()
+            })
+        };
+        for (severity, firing) in [
+            (Severity::Critical, counts.firing_critical),
+            (Severity::Warning, counts.firing_warning),
+        ] {
+            for (phase, count) in [
+                ("firing", firing as f64),
+                ("pending", pending(severity) as f64),
+            ] {
+                out.sample(
+                    "capstan_cluster_alerts",
+                    &[
+                        ("cluster", &cluster.name),
+                        ("severity", severity.as_str()),
+                        ("state", phase),
+                    ],
+                    count,
+                );
+            }
+        }
+    }
+
+    let mut by_rule: BTreeMap<(&str, Severity), u64> = BTreeMap::new();
+    for alert in reports.values().flat_map(|r| &r.alerts) {
+        if alert.state == AlertPhase::Firing {
+            *by_rule.entry((&alert.rule, alert.severity)).or_default() += 1;
+        }
+    }
+    out.family(
+        "capstan_fleet_alerts_firing",
+        "Firing alerts over the fleet's live clusters, per rule.",
+        MetricType::Gauge,
+    );
+    for ((rule, severity), count) in by_rule {
+        out.sample(
+            "capstan_fleet_alerts_firing",
+            &[("rule", rule), ("severity", severity.as_str())],
+            count as f64,
+        );
+    }
+    Ok(())
+}
+
 /// `GET /metrics`.
 pub(crate) async fn metrics(State(state): State<ApiState>) -> Result<impl IntoResponse, ApiError> {
     let mut out = Exposition::new();
@@ -120,6 +220,8 @@ pub(crate) async fn metrics(State(state): State<ApiState>) -> Result<impl IntoRe
             count as f64,
         );
     }
+
+    fleet_health(&state, &mut out, &clusters).await?;
 
     let mut states = Vec::new();
     for record in state.store.list_upgrades().await? {

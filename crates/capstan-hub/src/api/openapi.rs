@@ -173,6 +173,27 @@ fn paths() -> Value {
                 "422": status_response("A field is invalid, or `status` is Pending.")
             }))
         }},
+        "/api/v1/alerts": {"get": {
+            "tags": ["clusters"], "operationId": "listAlerts",
+            "summary": "The fleet's pending and firing alerts, from each live cluster's latest health report.",
+            "description": "Sorted by severity (critical first), cluster, rule. Clusters whose agent \
+                is silent past the lease are left out (their report is no longer current). A report \
+                lists at most 50 alerts; the clusters' exact counts are in ClusterView.alerts.",
+            "parameters": [
+                query_param("labelSelector",
+                    "A Kubernetes label selector over the clusters' labels.",
+                    json!({"type": "string"})),
+                query_param("severity", "Only alerts of this severity.",
+                    json!({"type": "string", "enum": ["critical", "warning"]})),
+                query_param("state", "Only alerts in this state.",
+                    json!({"type": "string", "enum": ["firing", "pending"]}))
+            ],
+            "responses": {
+                "200": json_response("The alerts.", schema_ref("AlertList")),
+                "400": status_response("A parameter does not parse; `field` names it."),
+                "500": status_response("The hub's store failed.")
+            }
+        }},
         "/api/v1/clusters": {"get": {
             "tags": ["clusters"], "operationId": "listClusters",
             "summary": "The clusters in the inventory, by name.",
@@ -289,7 +310,9 @@ fn paths() -> Value {
             "description": "capstan_hub_clusters{health}, capstan_hub_upgrades{phase}, \
                 capstan_hub_upgrade_step{upgrade}, capstan_hub_upgrade_steps{upgrade}, \
                 capstan_hub_upgrade_clusters{upgrade,state}, capstan_hub_report_ingest_seconds \
-                (histogram).",
+                (histogram); fleet health for a global Prometheus: capstan_cluster_health{cluster,health} \
+                (1 for the current health), capstan_cluster_alerts{cluster,severity,state}, \
+                capstan_fleet_alerts_firing{rule,severity}.",
             "responses": {
                 "200": {"description": "The exposition.", "content": {
                     "text/plain; version=0.0.4; charset=utf-8": {"schema": {"type": "string"}}
@@ -351,7 +374,61 @@ fn wire_schemas() -> Value {
                 "field": {"type": "string", "description": "The offending field's path, when one is to blame."}
             }
         },
-        "ClusterHealth": {"type": "string", "enum": ["Healthy", "Degraded", "Unhealthy", "Unknown"]},
+        "ClusterHealth": {"type": "string", "enum": ["Healthy", "Degraded", "Critical", "Unknown"],
+            "description": "Reports may still say `Unhealthy`, read as Critical."},
+        "Alert": {
+            "type": "object",
+            "required": ["rule", "severity", "value", "threshold", "comparison", "labels", "since", "state"],
+            "properties": {
+                "rule": {"type": "string", "example": "NodeCPUHigh"},
+                "severity": {"type": "string", "enum": ["warning", "critical"]},
+                "value": {"type": "number", "nullable": true, "description": "The value that broke the threshold."},
+                "threshold": {"type": "number"},
+                "comparison": {"type": "string", "enum": [">", "<"]},
+                "labels": string_map(),
+                "since": {"allOf": [timestamp()], "description": "When the condition started holding."},
+                "state": {"type": "string", "enum": ["pending", "firing"]}
+            }
+        },
+        "HealthReport": {
+            "type": "object",
+            "description": "One evaluation of the health rules by the agent.",
+            "required": ["source", "evaluation", "evaluatedAt", "alerts"],
+            "properties": {
+                "source": {"type": "string", "enum": ["prometheus", "scrape"]},
+                "evaluation": {"type": "integer", "minimum": 0},
+                "evaluatedAt": timestamp(),
+                "alerts": {"type": "array", "maxItems": 50, "items": schema_ref("Alert")},
+                "firing": {"type": "object", "description": "Firing alerts by severity, exact.",
+                    "additionalProperties": {"type": "integer", "minimum": 0}},
+                "pending": {"type": "integer", "minimum": 0},
+                "healthyStreak": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
+                "errors": string_map()
+            }
+        },
+        "AlertCounts": {
+            "type": "object",
+            "required": ["critical", "warning"],
+            "properties": {
+                "critical": {"type": "integer", "minimum": 0, "description": "Firing critical alerts."},
+                "warning": {"type": "integer", "minimum": 0, "description": "Firing warnings."},
+                "pending": {"type": "integer", "minimum": 0}
+            }
+        },
+        "ClusterAlert": {
+            "allOf": [
+                {"type": "object", "required": ["cluster"], "properties": {"cluster": {"type": "string"}}},
+                schema_ref("Alert")
+            ]
+        },
+        "AlertList": {
+            "type": "object",
+            "required": ["items", "clusters"],
+            "properties": {
+                "items": array_of(schema_ref("ClusterAlert")),
+                "clusters": {"type": "integer", "minimum": 0, "description": "How many clusters the items come from."}
+            }
+        },
         "WorkStatus": {"type": "string", "enum": ["Pending", "Running", "Succeeded", "Failed"]},
         "ClusterVersions": {
             "type": "object",
@@ -393,7 +470,9 @@ fn wire_schemas() -> Value {
                 "health": schema_ref("ClusterHealth"),
                 "offeredVersions": {"type": "array", "items": {"type": "string", "example": "1.33.3"},
                     "description": "Versions the cluster's provider offers; `spec.version` is resolved against them."},
-                "summary": {"description": "The agent's bounded summary, opaque to the hub."}
+                "summary": {"description": "The agent's bounded summary, opaque to the hub."},
+                "healthReport": {"allOf": [schema_ref("HealthReport")],
+                    "description": "The latest rule evaluation; a report without one keeps the previous one."}
             }
         },
         "WorkStatusRequest": {
@@ -425,7 +504,7 @@ fn wire_schemas() -> Value {
         "ClusterView": {
             "type": "object",
             "required": ["name", "labels", "versions", "nodeCount", "podCount", "health",
-                "reportedHealth", "summary", "lastSeen", "registeredAt"],
+                "reportedHealth", "summary", "lastSeen", "registeredAt", "alerts"],
             "properties": {
                 "name": {"type": "string"},
                 "labels": string_map(),
@@ -433,11 +512,18 @@ fn wire_schemas() -> Value {
                 "nodeCount": {"type": "integer", "minimum": 0},
                 "podCount": {"type": "integer", "minimum": 0},
                 "health": {"allOf": [schema_ref("ClusterHealth")],
-                    "description": "At read time: Unknown once the agent is silent past the lease."},
-                "reportedHealth": schema_ref("ClusterHealth"),
+                    "description": "At read time: Unknown once the agent is silent past the lease, \
+                        else the worst of reportedHealth, Critical for a firing critical alert and \
+                        Degraded for a firing warning."},
+                "reportedHealth": {"allOf": [schema_ref("ClusterHealth")],
+                    "description": "What the agent judged from its nodes and API server."},
                 "summary": {"description": "What the agent last reported, opaque to the hub."},
                 "lastSeen": timestamp(),
-                "registeredAt": timestamp()
+                "registeredAt": timestamp(),
+                "alerts": schema_ref("AlertCounts"),
+                "healthEvaluatedAt": {"allOf": [timestamp()],
+                    "description": "When the latest health report was evaluated; absent without one."},
+                "healthSource": {"type": "string", "enum": ["prometheus", "scrape"]}
             }
         }
     })

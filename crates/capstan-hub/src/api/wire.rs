@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::store::{
-    ClusterHealth, ClusterRecord, ClusterReport, ClusterVersions, WorkItem, WorkStatus,
+    AlertSummary, ClusterHealth, ClusterRecord, ClusterReport, ClusterVersions, WorkItem,
+    WorkStatus,
 };
 
 /// `POST /api/v1/agents/register`.
@@ -141,18 +142,48 @@ pub struct ClusterView {
     pub versions: ClusterVersions,
     pub node_count: u64,
     pub pod_count: u64,
-    /// At read time: Unknown once the agent has been silent longer than the lease.
+    /// At read time ([`ClusterRecord::health_at`]): Unknown once the agent has been silent
+    /// longer than the lease, else the worst of the reported health and the firing alerts.
     pub health: ClusterHealth,
-    /// What the agent last said.
+    /// What the agent last judged from its nodes and API server.
     pub reported_health: ClusterHealth,
     pub summary: Value,
     pub last_seen: Timestamp,
     pub registered_at: Timestamp,
+    /// The alerts of the latest health report (zero when there is none).
+    #[serde(default)]
+    pub alerts: AlertCounts,
+    /// When the latest health report was evaluated; absent until the agent sends one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_evaluated_at: Option<Timestamp>,
+    /// Where its values came from: `prometheus` or `scrape`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_source: Option<String>,
+}
+
+/// A cluster's alert counts: firing by severity (exact), and pending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AlertCounts {
+    pub critical: u64,
+    pub warning: u64,
+    #[serde(default)]
+    pub pending: u64,
+}
+
+impl From<&AlertSummary> for AlertCounts {
+    fn from(summary: &AlertSummary) -> Self {
+        Self {
+            critical: summary.firing_critical,
+            warning: summary.firing_warning,
+            pending: summary.pending,
+        }
+    }
 }
 
 impl ClusterView {
     pub fn from_record(record: ClusterRecord, now: Timestamp, lease: SignedDuration) -> Self {
         let health = record.health_at(now, lease);
+        let alerts = record.alerts.as_ref();
         Self {
             name: record.name,
             labels: record.labels,
@@ -164,6 +195,9 @@ impl ClusterView {
             summary: record.summary,
             last_seen: record.last_seen,
             registered_at: record.registered_at,
+            alerts: alerts.map(AlertCounts::from).unwrap_or_default(),
+            health_evaluated_at: alerts.map(|a| a.evaluated_at),
+            health_source: alerts.map(|a| a.source.clone()),
         }
     }
 }

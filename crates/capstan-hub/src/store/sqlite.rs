@@ -26,8 +26,9 @@ use sqlx::{Row, error::ErrorKind};
 use subtle::ConstantTimeEq;
 
 use super::{
-    AlertSummary, ClusterRecord, ClusterReport, EventRecord, NewEvent, NewWorkItem, RolloutClusterRecord,
-    RolloutWrite, Store, Subject, UpgradeRecord, WorkItem, WorkStatus, WorkStatusRow,
+    AlertSummary, ClusterRecord, ClusterReport, EventRecord, NewEvent, NewWorkItem,
+    RolloutClusterRecord, RolloutWrite, Store, Subject, UpgradeRecord, WorkItem, WorkStatus,
+    WorkStatusRow,
 };
 use crate::{Error, Result};
 
