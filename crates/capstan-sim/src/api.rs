@@ -22,7 +22,7 @@ pub fn router(twin: Arc<Twin>) -> Router {
     Router::new()
         .route("/sim/v1/clusters", get(list_clusters))
         .route("/clusters/{cluster}/{*rest}", any(dispatch))
-        .fallback(|| async { ApiError::path_not_found() })
+        .fallback(dispatch_by_token)
         // kube-apiserver accepts request bodies up to 3 MiB.
         .layer(DefaultBodyLimit::max(3 * 1024 * 1024))
         .with_state(twin)
@@ -83,6 +83,38 @@ async fn dispatch(
     let Some(cluster) = twin.cluster(&cluster_name).cloned() else {
         return ApiError::path_not_found().into_response();
     };
+    serve(twin, cluster, &rest, method, uri, headers, body).await
+}
+
+/// A path outside `/clusters/{name}`: `kubectl get --raw /metrics` requests the absolute
+/// path on the server's host, dropping the kubeconfig server URL's path, so the cluster is
+/// the one whose bearer token the request carries.
+async fn dispatch_by_token(
+    State(twin): State<Arc<Twin>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let cluster = bearer_token(&headers)
+        .and_then(|token| twin.clusters().find(|c| c.token_matches(token)))
+        .cloned();
+    let Some(cluster) = cluster else {
+        return ApiError::path_not_found().into_response();
+    };
+    let rest = uri.path().to_string();
+    serve(twin, cluster, &rest, method, uri, headers, body).await
+}
+
+async fn serve(
+    twin: Arc<Twin>,
+    cluster: Arc<Cluster>,
+    rest: &str,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let parts: Vec<String> = rest
         .split('/')
         .filter(|s| !s.is_empty())
@@ -129,12 +161,16 @@ async fn dispatch(
     response
 }
 
-fn authorized(cluster: &Cluster, headers: &HeaderMap) -> bool {
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|token| cluster.token_matches(token.trim()))
+        .map(str::trim)
+}
+
+fn authorized(cluster: &Cluster, headers: &HeaderMap) -> bool {
+    bearer_token(headers).is_some_and(|token| cluster.token_matches(token))
 }
 
 async fn route(
