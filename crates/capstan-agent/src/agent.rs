@@ -11,6 +11,7 @@ use capstan_kube::provider::Provider;
 use capstan_kube::provider::sim::SimProvider;
 use capstan_kube::view::ClusterView;
 
+use crate::health::{self, HealthConfig, HealthState};
 use crate::report::report_body;
 use crate::work::{self, CLUSTER_UPGRADE, ClusterUpgradeWork, UpgradeSettings};
 use crate::{Error, HubClient, Result, WorkItem, WorkStatus};
@@ -35,6 +36,8 @@ pub struct AgentConfig {
     /// How long one long-poll for work waits (the hub caps it at 60 s).
     pub poll_wait: Duration,
     pub upgrade: UpgradeSettings,
+    /// Health evaluation; `None` reports no alerts.
+    pub health: Option<HealthConfig>,
 }
 
 impl AgentConfig {
@@ -45,6 +48,7 @@ impl AgentConfig {
             report_interval: Duration::from_secs(10),
             poll_wait: Duration::from_secs(30),
             upgrade: UpgradeSettings::default(),
+            health: None,
         }
     }
 }
@@ -56,6 +60,7 @@ pub struct Agent {
     clock: SharedClock,
     /// The provider's offered versions and when they were asked for.
     offered: Mutex<Option<(Stopwatch, Vec<String>)>>,
+    health: HealthState,
 }
 
 /// What became of a work item.
@@ -77,6 +82,7 @@ impl Agent {
             config,
             clock,
             offered: Mutex::new(None),
+            health: HealthState::default(),
         }
     }
 
@@ -84,12 +90,30 @@ impl Agent {
         &self.hub
     }
 
+    /// The latest health evaluation, if health is evaluated.
+    pub fn health(&self) -> Option<capstan_core::health::HealthReport> {
+        self.health.latest()
+    }
+
     /// Runs until the future is dropped. Fails only if the cluster's kubeconfig cannot be
     /// used; hub and cluster errors along the way are logged and retried.
     pub async fn run(&self) -> Result<()> {
         let client = self.config.target.client().await?;
         let view = ClusterView::start(client.clone(), self.clock.clone());
-        tokio::join!(self.report_loop(&view, &client), self.work_loop());
+        let health = async {
+            if let Some(config) = &self.config.health {
+                health::run(
+                    self.hub.cluster(),
+                    config,
+                    &client,
+                    &view,
+                    &self.clock,
+                    &self.health,
+                )
+                .await;
+            }
+        };
+        tokio::join!(self.report_loop(&view, &client), self.work_loop(), health);
         Ok(())
     }
 
@@ -99,7 +123,12 @@ impl Agent {
         let mut ticks = tokio::time::interval(self.config.report_interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            ticks.tick().await;
+            // A change in what fires is reported at once: a halting alert should not wait
+            // for the next interval.
+            tokio::select! {
+                _ = ticks.tick() => {}
+                () = self.health.changed.notified() => {}
+            }
             if let Err(e) = self.report_once(view, client).await {
                 tracing::warn!(cluster = %self.hub.cluster(), error = %e, "report failed");
             }
@@ -119,6 +148,7 @@ impl Agent {
         }
         let mut body = report_body(&summary, &self.config.labels);
         body.offered_versions = self.offered_versions(client).await;
+        body.health_report = self.health.latest();
         self.hub.report(&body).await?;
         tracing::debug!(cluster = %self.hub.cluster(), nodes = body.node_count, "reported");
         Ok(())

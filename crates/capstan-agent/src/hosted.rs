@@ -43,6 +43,8 @@ pub struct HostedConfig {
     pub report_interval: Duration,
     pub poll_wait: Duration,
     pub upgrade: crate::work::UpgradeSettings,
+    /// Health evaluation for every hosted agent (each filters its own cluster's series).
+    pub health: Option<crate::health::HealthConfig>,
 }
 
 impl std::fmt::Debug for HostedConfig {
@@ -54,6 +56,7 @@ impl std::fmt::Debug for HostedConfig {
             .field("token_dir", &self.token_dir)
             .field("report_interval", &self.report_interval)
             .field("poll_wait", &self.poll_wait)
+            .field("health", &self.health)
             .finish_non_exhaustive()
     }
 }
@@ -126,6 +129,7 @@ async fn run_one(config: &HostedConfig, cluster: &HostedCluster, clock: SharedCl
         report_interval: config.report_interval,
         poll_wait: config.poll_wait,
         upgrade: config.upgrade.clone(),
+        health: config.health.clone(),
         ..AgentConfig::new(Target::new(
             Some(&config.kubeconfig),
             Some(&cluster.context),

@@ -15,6 +15,7 @@
 mod agent;
 mod client;
 mod error;
+pub mod health;
 pub mod hosted;
 pub mod report;
 mod token;

@@ -8,6 +8,7 @@
 //! over values it computed itself, and so that alerts can report value and threshold.
 
 mod evaluator;
+pub mod export;
 mod parse;
 mod rules;
 

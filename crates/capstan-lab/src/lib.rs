@@ -21,6 +21,7 @@ use capstan_sim::server::{Pki, serve_tls, write_kubeconfigs};
 use capstan_sim::{Twin, TwinConfig};
 
 pub mod fixtures;
+pub mod prometheus;
 
 /// A twin serving on loopback TLS, with its clock and kubeconfigs.
 pub struct LabTwin {

@@ -61,6 +61,9 @@ pub struct HubAgentArgs {
     /// A label reported for the cluster, `key=value`; repeat for more.
     #[arg(long = "label", value_name = "KEY=VALUE", requires = "hub")]
     pub labels: Vec<String>,
+    /// Health evaluation (reported to the hub).
+    #[command(flatten)]
+    pub health: crate::health_args::HealthArgs,
 }
 
 fn duration_arg(flag: &str, value: &str) -> Result<Duration> {
@@ -221,6 +224,7 @@ async fn run_with_hub(args: &AgentArgs, hub: &str, interval: Duration) -> Result
     let mut config = capstan_agent::AgentConfig::new(target);
     config.labels = labels;
     config.report_interval = interval;
+    config.health = args.hub.health.config()?;
     let agent = capstan_agent::Agent::new(client, config, Arc::new(SystemClock));
     info!(cluster, hub, "agent starting");
     tokio::select! {

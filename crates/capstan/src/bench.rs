@@ -27,6 +27,9 @@ pub enum BenchCommand {
     /// The hub under synthetic agents: report latency, the hub's CPU and RSS alone, and the
     /// time to plan and start a ClusterUpgrade over every cluster.
     Hub(crate::bench_hub::HubBench),
+    /// The agent's own scrape and rule evaluation on a big cluster, beside a real Prometheus
+    /// scraping the same targets and evaluating the same rules.
+    Health(crate::bench_health::HealthBench),
 }
 
 #[derive(clap::Args, Debug)]
@@ -365,6 +368,11 @@ pub async fn run(cmd: BenchCommand) -> Result<()> {
         }
         BenchCommand::Hub(b) => {
             let report = crate::bench_hub::run(b).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        BenchCommand::Health(b) => {
+            let report = crate::bench_health::run(b).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }

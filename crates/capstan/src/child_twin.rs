@@ -64,6 +64,11 @@ impl ChildTwin {
         Target::new(Some(&self.dir.path().join("kubeconfig")), context)
     }
 
+    /// The directory holding the kubeconfigs and the twin's `ca.crt`.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
     /// The child's resident memory in MiB, from /proc.
     pub fn rss_mib(&self) -> Option<f64> {
         let pid = self.child.id()?;

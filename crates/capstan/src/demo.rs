@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use capstan_agent::health::{HealthConfig, HealthSource};
 use capstan_agent::hosted::{HostedCluster, HostedConfig, spawn_hosted};
 use capstan_agent::work::UpgradeSettings;
 use capstan_clock::{SharedClock, Stopwatch};
@@ -30,6 +31,7 @@ use crate::apply_cmd;
 use crate::hub_cmd::{generated_token, loopback_url};
 use crate::upgrade_watch::{FollowOptions, follow};
 
+mod fault;
 mod summary;
 
 /// The canonical example of DESIGN.md, applied verbatim unless `--upgrade` names another.
@@ -49,6 +51,9 @@ const LEASE_REPORTS: f64 = 5.0;
 const RECONCILE_EVERY: Duration = Duration::from_millis(100);
 /// The hosted agents' drain deadline (simulated time), when the upgrade names none.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(3 * 3600);
+/// Real time between the agents' health evaluations (their scrapes of the twin's
+/// exporters): the rules' windows are real time, like a Prometheus server's.
+const HEALTH_EVERY: Duration = Duration::from_secs(1);
 /// How long the agents may take to list their clusters and report.
 const AGENTS_DEADLINE: Duration = Duration::from_secs(300);
 
@@ -83,6 +88,10 @@ pub struct DemoArgs {
     /// Apply this ClusterUpgrade instead of the embedded canary example.
     #[arg(short = 'f', long = "filename")]
     pub upgrade: Option<PathBuf>,
+    /// Break something to watch the health gate: `canary` crash-loops a workload on the
+    /// first cluster during step 1's soak, and the rollout halts on the critical alert.
+    #[arg(long, value_parser = ["canary"])]
+    pub fault: Option<String>,
 }
 
 /// The demo's fleet: the tier's plan (environments, providers, regions, versions, pools),
@@ -221,6 +230,10 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             // every drain against the lifecycle table's 10-30 minutes.
             default_drain_timeout: Some(DRAIN_TIMEOUT),
         },
+        health: Some(HealthConfig {
+            interval: HEALTH_EVERY,
+            ..HealthConfig::new(HealthSource::Scrape)
+        }),
     };
     let mut agents = JoinSet::new();
     spawn_hosted(&mut agents, &config, hosted, clock.clone())?;
@@ -235,17 +248,30 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         let name = apply(&http, &hub_url, &upgrade_yaml).await?;
         println!("applied clusterupgrade/{name}; following it (Ctrl-C stops the demo)\n");
         let rollout_real = Stopwatch::start();
-        let detail = follow(
-            &http,
-            &hub_url,
-            &name,
-            &FollowOptions {
-                interval: Duration::from_millis(500),
-                until_halted: true,
-                ..FollowOptions::default()
-            },
-        )
-        .await?;
+        let fault = async {
+            match args.fault.as_deref() {
+                Some(_) => Some(fault::crash_canary(&lab, &http, &hub_url, &name).await),
+                None => std::future::pending().await,
+            }
+        };
+        let options = FollowOptions {
+            interval: Duration::from_millis(500),
+            until_halted: true,
+            ..FollowOptions::default()
+        };
+        let followed = follow(&http, &hub_url, &name, &options);
+        tokio::pin!(followed);
+        let detail = tokio::select! {
+            detail = &mut followed => detail?,
+            broken = fault => {
+                match broken {
+                    Some(Ok(what)) => println!("fault: {what}"),
+                    Some(Err(e)) => println!("fault: not injected: {e:#}"),
+                    None => {}
+                }
+                followed.await?
+            }
+        };
         let results: Vec<ClusterResult> = apply_cmd::send(
             "reading the clusters' upgrade results",
             http.get(format!("{hub_url}/api/v1/upgrades/{name}/results")),
@@ -283,6 +309,17 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     }
     agents.abort_all();
     services.abort_all();
+    if args.fault.is_some() {
+        // The fault's point is the halt: anything else is the failure.
+        if phase != Some(RolloutPhase::Halted) {
+            bail!(
+                "clusterupgrade/{} ended {:?} although its canary was broken",
+                detail.upgrade.name,
+                phase
+            );
+        }
+        return Ok(());
+    }
     if phase != Some(RolloutPhase::Succeeded) {
         bail!(
             "clusterupgrade/{} ended {}",

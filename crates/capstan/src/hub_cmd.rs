@@ -52,6 +52,9 @@ pub struct HubArgs {
     /// How often hosted agents report (e.g. 10s).
     #[arg(long, default_value = "10s", requires = "agents_kubeconfig")]
     pub agent_report_every: String,
+    /// Health evaluation of the hosted agents.
+    #[command(flatten)]
+    pub health: crate::health_args::HealthArgs,
 }
 
 /// The hosted agents' settings from the flags, checked before anything starts.
@@ -142,6 +145,7 @@ pub async fn run(args: HubArgs) -> Result<()> {
             report_interval: plan.report_every,
             poll_wait: std::time::Duration::from_secs(30),
             upgrade: UpgradeSettings::default(),
+            health: args.health.config()?,
         };
         info!(
             count = plan.clusters.len(),

@@ -5,12 +5,15 @@ mod apply_cmd;
 mod bench;
 mod bench_agent;
 mod bench_drain;
+mod bench_health;
 mod bench_hub;
 mod bench_roll;
 mod child_twin;
 mod delete_cmd;
 mod demo;
 mod drain_cmd;
+mod export_cmd;
+mod health_args;
 mod hub_cmd;
 mod sim;
 mod target_args;
@@ -61,6 +64,9 @@ enum Command {
     /// Operate a ClusterUpgrade on the hub: pause, resume, abort, approve, retry, skip.
     #[command(subcommand)]
     Upgrade(upgrade_ctl::UpgradeCommand),
+    /// The health rules for Prometheus (PrometheusRule) and a Grafana dashboard.
+    #[command(subcommand)]
+    Export(export_cmd::ExportCommand),
     /// Scale benchmarks that print JSON.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -111,6 +117,7 @@ fn run() -> Result<()> {
             Command::Demo(args) => demo::run(args).await,
             Command::Sim(args) => sim::run(args).await,
             Command::Bench(cmd) => bench::run(cmd).await,
+            Command::Export(cmd) => export_cmd::run(cmd),
             Command::Cluster(ClusterCommand::Summary(args)) => agent::summary(args).await,
             Command::Cluster(ClusterCommand::Upgrade(args)) => upgrade_cmd::run(args).await,
             Command::Agent(args) => agent::run(args).await,
