@@ -171,3 +171,370 @@ fn the_old_unhealthy_spelling_still_parses_as_critical() {
         "\"Critical\""
     );
 }
+
+// --- the API and /metrics ---
+
+const LEASE_SECONDS: u64 = 600;
+
+/// Reports `cluster` (in `environment`) with `alerts` in its health report, now.
+async fn report_alerts(
+    hub: &common::Hub,
+    cluster: &str,
+    environment: &str,
+    alerts: Vec<capstan_core::health::Alert>,
+) {
+    use capstan_clock::Clock;
+    let mut report = healthy(cluster, environment, "v1.32.4", &[]);
+    report.health_report = Some(health_report(alerts, hub.clock.now()));
+    hub.report(&report).await;
+}
+
+async fn get_json(hub: &common::Hub, uri: &str) -> serde_json::Value {
+    let (code, body) = hub.call("GET", uri, None).await;
+    assert_eq!(code, axum::http::StatusCode::OK, "{uri}: {body}");
+    body
+}
+
+async fn metrics_text(hub: &common::Hub) -> String {
+    use tower::ServiceExt;
+    let request = axum::http::Request::builder()
+        .uri("/metrics")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = capstan_hub::api::router(hub.state.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), axum::http::StatusCode::OK);
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+/// The value of the sample line `name{labels}` (labels exactly as exposed), if present.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .map(|v| v.parse().unwrap())
+}
+
+/// `promtool check metrics` on the exposition, when promtool is installed (CI installs it).
+fn promtool_accepts(text: &str) {
+    use std::io::Write;
+    let Ok(mut child) = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    else {
+        eprintln!("promtool not found: exposition not checked by it");
+        return;
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}{}\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn alerts_drive_the_health_the_views_the_alert_list_and_the_metrics_show() {
+    let hub = common::Hub::over(SqliteStore::memory().await.unwrap(), common::Hub::clock()).await;
+    hub.register("eu-1", "production").await;
+    hub.register("us-1", "production").await;
+    hub.register("dev-1", "staging").await;
+    report_alerts(
+        &hub,
+        "eu-1",
+        "production",
+        vec![
+            alert(
+                "NodeCPUHigh",
+                Severity::Critical,
+                AlertPhase::Firing,
+                "n1",
+                0.93,
+            ),
+            alert(
+                "NodeMemoryHigh",
+                Severity::Warning,
+                AlertPhase::Pending,
+                "n2",
+                0.85,
+            ),
+        ],
+    )
+    .await;
+    report_alerts(
+        &hub,
+        "us-1",
+        "production",
+        vec![alert(
+            "NodeDiskFull",
+            Severity::Warning,
+            AlertPhase::Firing,
+            "n7",
+            0.91,
+        )],
+    )
+    .await;
+    report_alerts(
+        &hub,
+        "dev-1",
+        "staging",
+        vec![alert(
+            "NodeCPUHigh",
+            Severity::Critical,
+            AlertPhase::Firing,
+            "d1",
+            0.99,
+        )],
+    )
+    .await;
+
+    // The views: health from the alerts, counts, evaluation time and source.
+    let eu = get_json(&hub, "/api/v1/clusters/eu-1").await;
+    assert_eq!(eu["health"], "Critical");
+    assert_eq!(eu["reportedHealth"], "Healthy");
+    assert_eq!(
+        eu["alerts"],
+        serde_json::json!({"critical": 1, "warning": 0, "pending": 1})
+    );
+    assert_eq!(eu["healthSource"], "scrape");
+    assert!(eu["healthEvaluatedAt"].is_string());
+    let list = get_json(&hub, "/api/v1/clusters").await;
+    let health: Vec<(&str, &str)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["health"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        health,
+        [
+            ("dev-1", "Critical"),
+            ("eu-1", "Critical"),
+            ("us-1", "Degraded")
+        ]
+    );
+
+    // The alert list: critical first, then by cluster and rule, with everything an alert says.
+    let all = get_json(&hub, "/api/v1/alerts").await;
+    assert_eq!(all["clusters"], 3);
+    let order: Vec<(&str, &str, &str)> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["cluster"].as_str().unwrap(),
+                a["rule"].as_str().unwrap(),
+                a["state"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("dev-1", "NodeCPUHigh", "firing"),
+            ("eu-1", "NodeCPUHigh", "firing"),
+            ("eu-1", "NodeMemoryHigh", "pending"),
+            ("us-1", "NodeDiskFull", "firing"),
+        ]
+    );
+    let first = &all["items"][1];
+    assert_eq!(first["severity"], "critical");
+    assert_eq!(first["value"], 0.93);
+    assert_eq!(first["threshold"], 0.8);
+    assert_eq!(first["labels"], serde_json::json!({"node": "n1"}));
+    assert_eq!(
+        first["since"]
+            .as_str()
+            .unwrap()
+            .parse::<Timestamp>()
+            .unwrap(),
+        at(-120)
+    );
+
+    // Filters: label selector, severity, state; bad values name the field.
+    let prod = get_json(
+        &hub,
+        "/api/v1/alerts?labelSelector=environment%3Dproduction",
+    )
+    .await;
+    assert_eq!(prod["clusters"], 2);
+    assert_eq!(prod["items"].as_array().unwrap().len(), 3);
+    let critical = get_json(
+        &hub,
+        "/api/v1/alerts?labelSelector=environment%3Dproduction&severity=critical",
+    )
+    .await;
+    assert_eq!(critical["items"].as_array().unwrap().len(), 1);
+    assert_eq!(critical["items"][0]["cluster"], "eu-1");
+    let pending = get_json(&hub, "/api/v1/alerts?state=pending").await;
+    assert_eq!(pending["items"].as_array().unwrap().len(), 1);
+    assert_eq!(pending["items"][0]["rule"], "NodeMemoryHigh");
+    let warnings = get_json(&hub, "/api/v1/alerts?severity=warning&state=firing").await;
+    assert_eq!(warnings["items"].as_array().unwrap().len(), 1);
+    assert_eq!(warnings["items"][0]["cluster"], "us-1");
+    let (code, body) = hub.call("GET", "/api/v1/alerts?severity=page", None).await;
+    assert_eq!(code, axum::http::StatusCode::BAD_REQUEST);
+    assert_eq!(body["field"], "severity");
+    let (code, body) = hub
+        .call("GET", "/api/v1/alerts?labelSelector=%3D%3D", None)
+        .await;
+    assert_eq!(code, axum::http::StatusCode::BAD_REQUEST);
+    assert_eq!(body["field"], "labelSelector");
+
+    // /metrics: one health series per cluster, alert counts, fleet totals per rule.
+    let text = metrics_text(&hub).await;
+    promtool_accepts(&text);
+    assert_eq!(
+        sample(
+            &text,
+            r#"capstan_cluster_health{cluster="eu-1",health="Critical"}"#
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"capstan_cluster_health{cluster="us-1",health="Degraded"}"#
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("capstan_cluster_health{"))
+            .count(),
+        3
+    );
+    let alerts = |cluster: &str, severity: &str, state: &str| {
+        sample(
+            &text,
+            &format!(
+                r#"capstan_cluster_alerts{{cluster="{cluster}",severity="{severity}",state="{state}"}}"#
+            ),
+        )
+    };
+    assert_eq!(alerts("eu-1", "critical", "firing"), Some(1.0));
+    assert_eq!(alerts("eu-1", "warning", "pending"), Some(1.0));
+    assert_eq!(alerts("eu-1", "warning", "firing"), Some(0.0));
+    assert_eq!(alerts("us-1", "warning", "firing"), Some(1.0));
+    assert_eq!(
+        sample(
+            &text,
+            r#"capstan_fleet_alerts_firing{rule="NodeCPUHigh",severity="critical"}"#
+        ),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"capstan_fleet_alerts_firing{rule="NodeDiskFull",severity="warning"}"#
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&text, r#"capstan_hub_clusters{health="Critical"}"#),
+        Some(2.0)
+    );
+
+    // A later evaluation without alerts: Healthy again, out of the alert list and metrics.
+    report_alerts(&hub, "eu-1", "production", Vec::new()).await;
+    let eu = get_json(&hub, "/api/v1/clusters/eu-1").await;
+    assert_eq!(eu["health"], "Healthy");
+    assert_eq!(
+        eu["alerts"],
+        serde_json::json!({"critical": 0, "warning": 0, "pending": 0})
+    );
+    let prod = get_json(
+        &hub,
+        "/api/v1/alerts?labelSelector=environment%3Dproduction",
+    )
+    .await;
+    assert_eq!(prod["clusters"], 1);
+    let text = metrics_text(&hub).await;
+    assert_eq!(
+        sample(
+            &text,
+            r#"capstan_cluster_health{cluster="eu-1",health="Healthy"}"#
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"capstan_fleet_alerts_firing{rule="NodeCPUHigh",severity="critical"}"#
+        ),
+        Some(1.0)
+    );
+
+    // Silent past the lease: Unknown, and its alerts are no longer current.
+    hub.clock
+        .advance(std::time::Duration::from_secs(LEASE_SECONDS + 1));
+    report_alerts(&hub, "eu-1", "production", Vec::new()).await;
+    let dev = get_json(&hub, "/api/v1/clusters/dev-1").await;
+    assert_eq!(dev["health"], "Unknown");
+    let all = get_json(&hub, "/api/v1/alerts").await;
+    assert_eq!(all["clusters"], 0, "{all}");
+    let text = metrics_text(&hub).await;
+    promtool_accepts(&text);
+    assert_eq!(
+        sample(
+            &text,
+            r#"capstan_cluster_health{cluster="dev-1",health="Unknown"}"#
+        ),
+        Some(1.0)
+    );
+    assert_eq!(alerts_line_count(&text, "dev-1"), 0);
+}
+
+fn alerts_line_count(text: &str, cluster: &str) -> usize {
+    let prefix = format!(r#"capstan_cluster_alerts{{cluster="{cluster}""#);
+    text.lines().filter(|l| l.starts_with(&prefix)).count()
+}
+
+#[test]
+fn a_report_carries_its_health_report_as_health_report() {
+    let report = health_report(
+        vec![alert(
+            "NodeCPUHigh",
+            Severity::Critical,
+            AlertPhase::Firing,
+            "n1",
+            0.93,
+        )],
+        at(0),
+    );
+    let body = serde_json::json!({
+        "nodeCount": 3, "podCount": 40, "health": "Unhealthy",
+        "healthReport": report,
+    });
+    let request: capstan_hub::api::ReportRequest = serde_json::from_value(body).unwrap();
+    let stored = request.into_report("eu-1");
+    assert_eq!(stored.health, ClusterHealth::Critical);
+    assert_eq!(stored.health_report, Some(report));
+    // Without one, the field is absent on the wire.
+    let plain: capstan_hub::api::ReportRequest = serde_json::from_value(
+        serde_json::json!({"nodeCount": 3, "podCount": 40, "health": "Healthy"}),
+    )
+    .unwrap();
+    assert!(plain.health_report.is_none());
+    assert!(
+        serde_json::to_value(&plain)
+            .unwrap()
+            .get("healthReport")
+            .is_none()
+    );
+}
