@@ -30,8 +30,8 @@ mod validate;
 mod tests;
 
 pub use gate::{
-    FiringAlert, GateProgress, HealthHalt, HealthStatus, gate_healthy_streak, halt_reason,
-    halting_alert, halting_count,
+    FiringAlert, GateProgress, HealthHalt, HealthStatus, clusters_to_watch, gate_healthy_streak,
+    halt_reason, halting_alert, halting_count, health_inputs,
 };
 pub use machine::{
     Action, ClusterRollout, ClusterState, FrozenPlan, FrozenStep, Input, RolloutPhase,

@@ -20,8 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::health::{Alert, AlertPhase, Comparison, HealthReport, Labels, Severity};
 
 use super::HealthGate;
-use super::machine::{ClusterState, RolloutState, record};
-use crate::rollout::Action;
+use super::machine::{Action, ClusterState, Input, RolloutPhase, RolloutState, record};
 
 /// How many clusters a `WaitingForHealthGate` message names before "and N more".
 const NAMED_CLUSTERS: usize = 5;
@@ -213,9 +212,118 @@ pub fn halt_reason(
     })
 }
 
-/// `Input::HealthEvaluation`: counts one evaluation of a Succeeded cluster made at or after
-/// its upgrade finished; anything else (no gate, another state, an evaluation from before
-/// the upgrade or older than the one recorded) changes nothing.
+/// The clusters whose latest health reports a controller round needs for `state`: with a
+/// soak under way, every upgraded cluster (any may halt it); with a gate, the current step's
+/// upgraded clusters while the step runs; and the clusters the round may start (preflight).
+pub fn clusters_to_watch(state: &RolloutState) -> Vec<String> {
+    use RolloutPhase as P;
+    let mut names = Vec::new();
+    if is_soaking(state) {
+        names.extend(
+            state
+                .plan
+                .clusters
+                .iter()
+                .filter(|n| state.clusters[*n].state == ClusterState::Succeeded)
+                .cloned(),
+        );
+    } else if gate_counts(state) {
+        names.extend(
+            step_clusters(state)
+                .iter()
+                .filter(|n| state.clusters[*n].state == ClusterState::Succeeded)
+                .cloned(),
+        );
+    }
+    if state.phase == P::Progressing {
+        // At most a concurrency's worth can start in one round.
+        names.extend(
+            step_clusters(state)
+                .iter()
+                .filter(|n| state.clusters[*n].state == ClusterState::Pending)
+                .take(state.plan.max_concurrency)
+                .cloned(),
+        );
+    }
+    names
+}
+
+/// The inputs the latest health `reports` (by cluster) make for `state`, halts first: an
+/// `Unhealthy` for the first upgraded cluster (in plan order) whose report, made at or after
+/// its upgrade finished, has a firing alert of a `haltOn` severity while a soak is under
+/// way; then, with a gate, a `HealthEvaluation` for each of the current step's upgraded
+/// clusters whose report the state has not counted yet.
+pub fn health_inputs(state: &RolloutState, reports: &BTreeMap<String, HealthReport>) -> Vec<Input> {
+    let mut inputs = Vec::new();
+    let after_upgrade = |name: &String| {
+        let rollout = state.clusters.get(name)?;
+        let report = reports.get(name)?;
+        let finished = rollout.finished?;
+        (rollout.state == ClusterState::Succeeded && report.evaluated_at >= finished)
+            .then_some(report)
+    };
+    let halt_on = &state.health.halt_on;
+    if is_soaking(state) {
+        let halt = state.plan.clusters.iter().find_map(|name| {
+            let (reason, alert) = halt_reason(after_upgrade(name)?, halt_on)?;
+            Some(Input::Unhealthy {
+                cluster: name.clone(),
+                reason,
+                alert,
+            })
+        });
+        inputs.extend(halt);
+    }
+    if gate_counts(state) {
+        for name in step_clusters(state) {
+            let Some(report) = after_upgrade(name) else {
+                continue;
+            };
+            let counted = state.health.clusters.get(name).is_some_and(|p| {
+                p.evaluation == report.evaluation && p.evaluated_at == report.evaluated_at
+            });
+            if !counted {
+                inputs.push(Input::HealthEvaluation {
+                    cluster: name.clone(),
+                    evaluation: report.evaluation,
+                    at: report.evaluated_at,
+                    healthy_streak: gate_healthy_streak(report, halt_on),
+                });
+            }
+        }
+    }
+    inputs
+}
+
+/// A soak under way, paused or not: when alerts halt.
+fn is_soaking(state: &RolloutState) -> bool {
+    state.phase == RolloutPhase::Soaking
+        || (state.phase == RolloutPhase::Paused && state.paused_from == Some(RolloutPhase::Soaking))
+}
+
+/// Whether evaluations count now: a gate, and a step running, soaking or paused.
+fn gate_counts(state: &RolloutState) -> bool {
+    use RolloutPhase as P;
+    state.health.consecutive_healthy_evaluations > 0
+        && matches!(state.phase, P::Progressing | P::Soaking | P::Paused)
+}
+
+/// The current step's positions in the plan.
+fn step_clusters(state: &RolloutState) -> &[String] {
+    let k = state.step;
+    let from = if k == 0 {
+        0
+    } else {
+        state.plan.step_targets[k - 1]
+    };
+    let to = state.plan.step_targets[k];
+    &state.plan.clusters[from..to]
+}
+
+/// `Input::HealthEvaluation`: counts one evaluation of a Succeeded cluster of the current
+/// step made at or after its upgrade finished; anything else (no gate, a cluster of another
+/// step or in another state, an evaluation from before the upgrade or older than the one
+/// recorded) changes nothing.
 pub(super) fn record_evaluation(
     state: &mut RolloutState,
     cluster: &str,
@@ -223,7 +331,8 @@ pub(super) fn record_evaluation(
     at: Timestamp,
     healthy_streak: u64,
 ) {
-    if state.health.consecutive_healthy_evaluations == 0 {
+    // Only the current step's clusters count: a later step's gate is its own.
+    if !gate_counts(state) || !step_clusters(state).iter().any(|n| n == cluster) {
         return;
     }
     let Some(rollout) = state.clusters.get(cluster) else {
@@ -263,13 +372,7 @@ pub(super) fn soak_may_end(state: &mut RolloutState, actions: &mut Vec<Action>) 
         return true;
     }
     let k = state.step;
-    let from = if k == 0 {
-        0
-    } else {
-        state.plan.step_targets[k - 1]
-    };
-    let to = state.plan.step_targets[k];
-    let short: Vec<(&String, u64)> = state.plan.clusters[from..to]
+    let short: Vec<(&String, u64)> = step_clusters(state)
         .iter()
         .filter(|name| state.clusters[*name].state == ClusterState::Succeeded)
         .map(|name| {
@@ -312,3 +415,6 @@ pub(super) fn soak_may_end(state: &mut RolloutState, actions: &mut Vec<Action>) 
     }
     false
 }
+
+#[cfg(test)]
+mod tests;

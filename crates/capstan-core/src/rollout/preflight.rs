@@ -364,6 +364,104 @@ mod tests {
         expect(&silent, Some("1.33.3"), "no control-plane version");
     }
 
+    fn report(alerts: Vec<crate::health::Alert>) -> HealthReport {
+        let mut firing = std::collections::BTreeMap::new();
+        for a in alerts
+            .iter()
+            .filter(|a| a.state == crate::health::AlertPhase::Firing)
+        {
+            *firing.entry(a.severity).or_default() += 1;
+        }
+        HealthReport {
+            source: "scrape".into(),
+            evaluation: 3,
+            evaluated_at: jiff::Timestamp::UNIX_EPOCH,
+            alerts,
+            firing,
+            pending: 0,
+            healthy_streak: Default::default(),
+            errors: Default::default(),
+        }
+    }
+
+    fn alert(
+        rule: &str,
+        severity: Severity,
+        phase: crate::health::AlertPhase,
+    ) -> crate::health::Alert {
+        crate::health::Alert {
+            rule: rule.into(),
+            severity,
+            value: 7.0,
+            threshold: 5.0,
+            comparison: crate::health::Comparison::Above,
+            labels: [("pod".to_string(), "web-1".to_string())].into(),
+            since: jiff::Timestamp::UNIX_EPOCH,
+            state: phase,
+        }
+    }
+
+    #[test]
+    fn a_firing_alert_of_a_halt_on_severity_refuses() {
+        use crate::health::AlertPhase::{Firing, Pending};
+        let with = |alerts, halt_on: Vec<Severity>| Case {
+            report: Some(report(alerts)),
+            halt_on,
+            ..Case::healthy("1.32.2")
+        };
+        let critical = with(
+            vec![
+                alert("ContainerRestartsHigh", Severity::Critical, Firing),
+                alert("NodeCPUHigh", Severity::Critical, Firing),
+                alert("NodeMemoryHigh", Severity::Warning, Firing),
+            ],
+            vec![Severity::Critical],
+        );
+        assert_eq!(
+            critical.check(Some("1.33.3")).unwrap_err(),
+            "the cluster is unhealthy: ContainerRestartsHigh on pod=web-1: 7 > 5 is firing \
+             (critical), with 1 more alert(s)"
+        );
+        // A warning refuses only when haltOn names warnings; pending alerts never do.
+        let warning = vec![
+            alert("NodeMemoryHigh", Severity::Warning, Firing),
+            alert("ContainerRestartsHigh", Severity::Critical, Pending),
+        ];
+        assert_eq!(
+            with(warning.clone(), vec![Severity::Critical]).check(Some("1.33.3")),
+            Ok(())
+        );
+        let err = with(warning.clone(), vec![Severity::Warning, Severity::Critical])
+            .check(Some("1.33.3"))
+            .unwrap_err();
+        assert!(
+            err.contains("NodeMemoryHigh on pod=web-1: 7 > 5 is firing (warning)"),
+            "{err}"
+        );
+        assert_eq!(
+            with(warning, vec![]).check(Some("1.33.3")),
+            Ok(()),
+            "haltOn: []"
+        );
+        // Alerts counted but left out of the capped list still refuse.
+        let mut capped = report(vec![]);
+        capped.firing.insert(Severity::Critical, 60);
+        let case = Case {
+            report: Some(capped),
+            ..Case::healthy("1.32.2")
+        };
+        assert_eq!(
+            case.check(None).unwrap_err(),
+            "the cluster is unhealthy: 60 critical alert(s) firing"
+        );
+        // The existing checks still come first.
+        let degraded = Case {
+            health: "Degraded",
+            ..with(vec![], vec![Severity::Critical])
+        };
+        assert!(degraded.check(None).unwrap_err().contains("is Degraded"));
+    }
+
     #[test]
     fn only_permanent_blockers_refuse() {
         // minAvailable == replicas (or maxUnavailable 0): never an eviction.

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::*;
+use crate::health::Severity;
 use crate::intstr::Round;
 
 /// The canonical example of DESIGN.md (`examples/canary-upgrade.yaml`), verbatim.
@@ -506,4 +507,84 @@ fn the_hash_order_is_stable_and_not_alphabetical() {
     alphabetical.sort();
     assert_ne!(order, alphabetical);
     assert_eq!(order.len(), 50);
+}
+
+/// The example with `gate` (a flow map) as `spec.strategy.canary.healthGate`.
+fn example_with_gate(gate: &str) -> String {
+    example_with(
+        "      steps:\n",
+        &format!("      healthGate: {gate}\n      steps:\n"),
+    )
+}
+
+#[test]
+fn the_health_gate_parses_with_its_defaults() {
+    let u = parse_cluster_upgrade(DESIGN_EXAMPLE).unwrap();
+    assert_eq!(u.spec.strategy.canary.health_gate, None);
+    let u = parse_cluster_upgrade(&example_with_gate(
+        "{consecutiveHealthyEvaluations: 3, haltOn: [warning, critical]}",
+    ))
+    .unwrap();
+    let gate = u.spec.strategy.canary.health_gate.clone().unwrap();
+    assert_eq!(gate.consecutive_healthy_evaluations, 3);
+    assert_eq!(
+        gate.halt_on_severities(),
+        [Severity::Warning, Severity::Critical]
+    );
+    // Round trip as written.
+    let yaml = serde_saphyr::to_string(&u).unwrap();
+    assert!(yaml.contains("haltOn"), "{yaml}");
+    assert_eq!(parse_cluster_upgrade(&yaml).unwrap(), u);
+
+    let defaults = HealthGate::default();
+    assert_eq!(defaults.consecutive_healthy_evaluations, 0);
+    assert_eq!(defaults.halt_on_severities(), [Severity::Critical]);
+    let never = parse_cluster_upgrade(&example_with_gate("{haltOn: []}")).unwrap();
+    let never = never.spec.strategy.canary.health_gate.unwrap();
+    assert!(never.halt_on_severities().is_empty());
+    assert_eq!(never.consecutive_healthy_evaluations, 0);
+}
+
+#[test]
+fn health_gate_errors_name_the_field() {
+    const AT: &str = "spec.strategy.canary.healthGate";
+    let cases: &[(&str, &str)] = &[
+        (
+            "{haltOn: [critical, info]}",
+            "spec.strategy.canary.healthGate.haltOn[1]: unsupported value \"info\": must be \"critical\" or \"warning\"",
+        ),
+        (
+            "{consecutiveHealthyEvaluations: 1001}",
+            "spec.strategy.canary.healthGate.consecutiveHealthyEvaluations: 1001 is not in 0..=1000",
+        ),
+        (
+            "{consecutiveHealthyEvaluations: -1}",
+            "spec.strategy.canary.healthGate.consecutiveHealthyEvaluations: ",
+        ),
+        (
+            "{haltOnn: [critical]}",
+            "spec.strategy.canary.healthGate.haltOnn: unknown field `haltOnn`",
+        ),
+        (
+            "{haltOn: critical}",
+            "spec.strategy.canary.healthGate.haltOn: ",
+        ),
+    ];
+    for (gate, expected) in cases {
+        let err = refusal(&example_with_gate(gate));
+        assert!(err.starts_with(AT), "{gate}: {err}");
+        assert!(err.contains(expected), "{gate}: {err:?} lacks {expected:?}");
+    }
+    // Every broken value at once.
+    let err = refusal(&example_with_gate(
+        "{consecutiveHealthyEvaluations: 5000, haltOn: [page, warning, Critical]}",
+    ));
+    for part in [
+        "consecutiveHealthyEvaluations: 5000 is not in 0..=1000",
+        "haltOn[0]: unsupported value \"page\"",
+        "haltOn[2]: unsupported value \"Critical\"",
+    ] {
+        assert!(err.contains(part), "{err:?} lacks {part:?}");
+    }
+    assert!(!err.contains("haltOn[1]"), "{err}");
 }
