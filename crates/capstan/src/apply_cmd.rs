@@ -1,13 +1,16 @@
-//! `capstan apply -f FILE` and `capstan get clusters|upgrades`: the hub's user API from the
-//! command line, printed the way kubectl prints.
+//! `capstan apply -f FILE` and `capstan get clusters|upgrades|alerts`: the hub's user API
+//! from the command line, printed the way kubectl prints.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use capstan_clock::{Clock, SystemClock};
+use capstan_core::health::Alert;
 use capstan_core::rollout::{ClusterState, RolloutState};
-use capstan_hub::api::{ClusterView, InvalidUpgrade, Status, UpgradeDetail, UpgradeView};
+use capstan_hub::api::{
+    AlertCounts, AlertList, ClusterView, InvalidUpgrade, Status, UpgradeDetail, UpgradeView,
+};
 use jiff::Timestamp;
 use serde::de::DeserializeOwned;
 
@@ -36,6 +39,9 @@ pub enum Resource {
     Clusters,
     #[value(alias = "upgrade", alias = "clusterupgrades", alias = "clusterupgrade")]
     Upgrades,
+    /// The fleet's pending and firing alerts.
+    #[value(alias = "alert")]
+    Alerts,
 }
 
 #[derive(clap::Args, Debug)]
@@ -43,9 +49,13 @@ pub struct GetArgs {
     pub resource: Resource,
     #[command(flatten)]
     pub hub: HubArg,
-    /// Label selector (clusters only), as kubectl's: `environment=production,tier!=gold`.
+    /// Label selector over the clusters' labels (clusters and alerts), as kubectl's:
+    /// `environment=production,tier!=gold`.
     #[arg(short = 'l', long)]
     pub selector: Option<String>,
+    /// Alerts of this severity only.
+    #[arg(long, value_parser = ["critical", "warning"])]
+    pub severity: Option<String>,
     /// Output format.
     #[arg(short = 'o', long, default_value = "table", value_parser = ["table", "json", "yaml"])]
     pub output: String,
@@ -134,6 +144,9 @@ pub async fn apply(args: ApplyArgs) -> Result<()> {
 pub async fn get(args: GetArgs) -> Result<()> {
     let http = client()?;
     let now = SystemClock.now();
+    if args.severity.is_some() && !matches!(args.resource, Resource::Alerts) {
+        bail!("--severity selects alerts");
+    }
     match args.resource {
         Resource::Clusters => {
             let mut request = http.get(url(&args.hub, "/api/v1/clusters"));
@@ -157,6 +170,20 @@ pub async fn get(args: GetArgs) -> Result<()> {
                 format => print_structured(format, &upgrades)?,
             }
         }
+        Resource::Alerts => {
+            let mut request = http.get(url(&args.hub, "/api/v1/alerts"));
+            if let Some(selector) = &args.selector {
+                request = request.query(&[("labelSelector", selector)]);
+            }
+            if let Some(severity) = &args.severity {
+                request = request.query(&[("severity", severity)]);
+            }
+            let alerts: AlertList = send("listing alerts", request).await?;
+            match args.output.as_str() {
+                "table" => print!("{}", alerts_table(&alerts, now)),
+                format => print_structured(format, &alerts)?,
+            }
+        }
     }
     Ok(())
 }
@@ -178,6 +205,7 @@ fn clusters_table(clusters: &[ClusterView], now: Timestamp) -> String {
             "NAME",
             "LABELS",
             "HEALTH",
+            "ALERTS",
             "VERSION",
             "NODES",
             "PODS",
@@ -199,6 +227,7 @@ fn clusters_table(clusters: &[ClusterView], now: Timestamp) -> String {
                 labels.join(",")
             },
             cluster.health.to_string(),
+            alert_counts(&cluster.alerts),
             cluster
                 .versions
                 .control_plane
@@ -210,6 +239,87 @@ fn clusters_table(clusters: &[ClusterView], now: Timestamp) -> String {
         ]);
     }
     table(&rows)
+}
+
+/// `1 critical, 2 warning`, with pending ones last; `-` when there is none.
+fn alert_counts(counts: &AlertCounts) -> String {
+    let parts: Vec<String> = [
+        (counts.critical, "critical"),
+        (counts.warning, "warning"),
+        (counts.pending, "pending"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    if parts.is_empty() {
+        "-".to_string()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn alerts_table(alerts: &AlertList, now: Timestamp) -> String {
+    if alerts.items.is_empty() {
+        return "No alerts found.\n".to_string();
+    }
+    let mut rows = vec![
+        [
+            "CLUSTER",
+            "RULE",
+            "SEVERITY",
+            "STATE",
+            "VALUE",
+            "THRESHOLD",
+            "SINCE",
+            "LABELS",
+        ]
+        .map(String::from),
+    ];
+    for item in &alerts.items {
+        let alert: &Alert = &item.alert;
+        let labels: Vec<String> = alert
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        rows.push([
+            item.cluster.clone(),
+            alert.rule.clone(),
+            alert.severity.as_str().to_string(),
+            serde_json::to_value(alert.state)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
+            significant(alert.value),
+            format!(
+                "{} {}",
+                alert.comparison.as_str(),
+                significant(alert.threshold)
+            ),
+            age(alert.since, now),
+            if labels.is_empty() {
+                "<none>".to_string()
+            } else {
+                labels.join(",")
+            },
+        ]);
+    }
+    table(&rows)
+}
+
+/// At most four decimals, no trailing zeros: `0.9312`, `12.5`, `500`.
+fn significant(value: f64) -> String {
+    if !value.is_finite() {
+        return value.to_string();
+    }
+    let text = format!("{value:.4}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text.is_empty() || text == "-" || text == "-0" {
+        "0".to_string()
+    } else {
+        text.to_string()
+    }
 }
 
 fn upgrades_table(upgrades: &[UpgradeView], now: Timestamp) -> String {
@@ -302,5 +412,63 @@ mod tests {
         assert_eq!(age(at(600), now), "10m");
         assert_eq!(age(at(5 * 3600), now), "5h");
         assert_eq!(age(at(3 * 86400), now), "3d");
+    }
+
+    #[test]
+    fn alert_tables_show_value_threshold_age_and_labels() {
+        use capstan_core::health::{AlertPhase, Comparison, Severity};
+        use capstan_hub::api::ClusterAlert;
+        let now: Timestamp = "2026-01-02T00:00:00Z".parse().unwrap_or_default();
+        let alert = |cluster: &str, rule: &str, severity, state, value| ClusterAlert {
+            cluster: cluster.to_string(),
+            alert: Alert {
+                rule: rule.to_string(),
+                severity,
+                value,
+                threshold: 0.8,
+                comparison: Comparison::Above,
+                labels: [("node".to_string(), "n1".to_string())].into(),
+                since: now - jiff::SignedDuration::from_secs(300),
+                state,
+            },
+        };
+        let list = AlertList {
+            items: vec![
+                alert(
+                    "eu-1",
+                    "NodeCPUHigh",
+                    Severity::Critical,
+                    AlertPhase::Firing,
+                    0.93121,
+                ),
+                alert(
+                    "us-1",
+                    "NodeDiskFull",
+                    Severity::Warning,
+                    AlertPhase::Pending,
+                    0.9,
+                ),
+            ],
+            clusters: 2,
+        };
+        assert_eq!(
+            alerts_table(&list, now),
+            "CLUSTER   RULE           SEVERITY   STATE     VALUE    THRESHOLD   SINCE   LABELS\n\
+             eu-1      NodeCPUHigh    critical   firing    0.9312   > 0.8       5m      node=n1\n\
+             us-1      NodeDiskFull   warning    pending   0.9      > 0.8       5m      node=n1\n"
+        );
+        let empty = AlertList {
+            items: Vec::new(),
+            clusters: 0,
+        };
+        assert_eq!(alerts_table(&empty, now), "No alerts found.\n");
+        let counts = |critical, warning, pending| AlertCounts {
+            critical,
+            warning,
+            pending,
+        };
+        assert_eq!(alert_counts(&counts(1, 2, 0)), "1 critical, 2 warning");
+        assert_eq!(alert_counts(&counts(0, 0, 3)), "3 pending");
+        assert_eq!(alert_counts(&counts(0, 0, 0)), "-");
     }
 }
