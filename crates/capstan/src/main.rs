@@ -55,7 +55,7 @@ enum Command {
     Hub(hub_cmd::HubArgs),
     /// Create a ClusterUpgrade on the hub from a file.
     Apply(apply_cmd::ApplyArgs),
-    /// List the hub's clusters or upgrades.
+    /// List the hub's clusters, upgrades or alerts.
     Get(apply_cmd::GetArgs),
     /// Show one ClusterUpgrade in detail: phase, step, each cluster, recent events.
     Describe(upgrade_ctl::DescribeArgs),
