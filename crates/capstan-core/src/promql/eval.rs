@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use super::functions::{Window, bucket_quantile, go_max, go_min, kahan_sum_inc, range_function};
 use super::query::{
-    AggOp, BinOp, Grouping, LOOKBACK_MS, Matching, Node, Query, RangeFunc, Selector, VectorFunc,
+    AggOp, BinOp, Card, Grouping, LOOKBACK_MS, Matching, Node, Query, RangeFunc, Selector,
+    VectorFunc,
 };
 use super::store::{SeriesStore, is_stale_marker};
 use super::{METRIC_NAME_LABEL, PromqlError};
@@ -253,14 +254,15 @@ impl Ctx<'_> {
             }
             (Value::Vector(l), Value::Vector(r)) => Value::Vector(match op {
                 BinOp::And | BinOp::Or | BinOp::Unless => set_op(op, l, &r, matching),
-                _ => self.unique(self.one_to_one(op, &l, &r, matching, return_bool)?)?,
+                _ => self.unique(self.vector_binop(op, &l, &r, matching, return_bool)?)?,
             }),
         };
         Ok(value)
     }
 
-    /// `VectorBinop` for one-to-one matching.
-    fn one_to_one(
+    /// `VectorBinop`: the "one" side (the right, or the left for `group_right`) must have
+    /// unique match signatures; each element of the other side meets at most one partner.
+    fn vector_binop(
         &self,
         op: BinOp,
         lhs: &[Elem],
@@ -268,55 +270,112 @@ impl Ctx<'_> {
         matching: &Matching,
         return_bool: bool,
     ) -> Result<Vec<Elem>, PromqlError> {
-        let mut right: HashMap<Signature<'_>, &Elem> = HashMap::with_capacity(rhs.len());
-        for r in rhs {
+        let (many, one, one_side, include) = match &matching.card {
+            Card::OneToOne => (lhs, rhs, "right", None),
+            Card::ManyToOne(include) => (lhs, rhs, "right", Some(include)),
+            Card::OneToMany(include) => (rhs, lhs, "left", Some(include)),
+        };
+        let swapped = matches!(matching.card, Card::OneToMany(_));
+        let mut ones: HashMap<Signature<'_>, &Elem> = HashMap::with_capacity(one.len());
+        for r in one {
             let sig = signature(&r.labels, matching);
-            if let Some(dupl) = right.get(&sig) {
+            if let Some(dupl) = ones.get(&sig) {
                 return Err(self.error(format!(
-                    "found duplicate series for the match group {} on the right hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
+                    "found duplicate series for the match group {} on the {one_side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
                     format_signature(&sig),
                     format_labels(&r.labels),
                     format_labels(&dupl.labels)
                 )));
             }
-            right.insert(sig, r);
+            ones.insert(sig, r);
         }
-        let mut matched: HashSet<Signature<'_>> = HashSet::new();
+        // One-to-one: the signatures matched; many-to-one: per signature, the result label
+        // sets, which the group_x labels must keep unique.
+        let mut matched: HashMap<Signature<'_>, HashSet<Arc<Labels>>> = HashMap::new();
         let mut out = Vec::new();
-        for l in lhs {
+        for l in many {
             let sig = signature(&l.labels, matching);
-            let Some(r) = right.get(&sig) else {
+            let Some(r) = ones.get(&sig) else {
                 continue;
             };
-            let (mut value, keep) = scalar_op(op, l.value, r.value);
+            let (lv, rv) = if swapped {
+                (r.value, l.value)
+            } else {
+                (l.value, r.value)
+            };
+            let (mut value, keep) = scalar_op(op, lv, rv);
             if return_bool {
                 value = bool_value(keep);
             } else if !keep {
                 continue;
             }
-            let mut labels = l.labels.clone();
-            if !op.is_comparison() || return_bool {
-                drop_name(&mut labels);
-            }
-            if matching.on {
-                if labels.keys().any(|k| !matching.labels.contains(k)) {
-                    Arc::make_mut(&mut labels).retain(|k, _| matching.labels.contains(k));
+            let labels = result_labels(&l.labels, &r.labels, op, matching, include, return_bool);
+            match include {
+                None => {
+                    if matched.insert(sig, HashSet::new()).is_some() {
+                        return Err(self.error(
+                            "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
+                        ));
+                    }
                 }
-            } else if matching.labels.iter().any(|k| labels.contains_key(k)) {
-                let labels = Arc::make_mut(&mut labels);
-                for k in &matching.labels {
-                    labels.remove(k);
+                Some(_) => {
+                    if !matched.entry(sig).or_default().insert(labels.clone()) {
+                        return Err(self.error(
+                            "multiple matches for labels: grouping labels must ensure unique matches",
+                        ));
+                    }
                 }
-            }
-            if !matched.insert(sig) {
-                return Err(self.error(
-                    "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
-                ));
             }
             out.push(Elem { labels, value });
         }
         Ok(out)
     }
+}
+
+/// `resultMetric`: the "many" side's labels, without the name for arithmetic and `bool`;
+/// for one-to-one only the `on` labels or without the `ignoring` ones; for group_x the
+/// listed labels copied from the "one" side (removed where it lacks them).
+fn result_labels(
+    many: &Arc<Labels>,
+    one: &Labels,
+    op: BinOp,
+    matching: &Matching,
+    include: Option<&Vec<String>>,
+    return_bool: bool,
+) -> Arc<Labels> {
+    let mut labels = many.clone();
+    if !op.is_comparison() || return_bool {
+        drop_name(&mut labels);
+    }
+    match include {
+        None if matching.on => {
+            if labels.keys().any(|k| !matching.labels.contains(k)) {
+                Arc::make_mut(&mut labels).retain(|k, _| matching.labels.contains(k));
+            }
+        }
+        None => {
+            if matching.labels.iter().any(|k| labels.contains_key(k)) {
+                let labels = Arc::make_mut(&mut labels);
+                for k in &matching.labels {
+                    labels.remove(k);
+                }
+            }
+        }
+        Some(include) => {
+            for k in include {
+                match one.get(k) {
+                    Some(v) if labels.get(k) != Some(v) => {
+                        Arc::make_mut(&mut labels).insert(k.clone(), v.clone());
+                    }
+                    None if labels.contains_key(k) => {
+                        Arc::make_mut(&mut labels).remove(k);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    labels
 }
 
 fn matches(selector: &Selector, labels: &Labels) -> bool {

@@ -137,11 +137,25 @@ impl BinOp {
     }
 }
 
-/// `on (...)` (`on == true`) or `ignoring (...)` labels of a vector-vector operation.
+/// `on (...)` (`on == true`) or `ignoring (...)` labels of a vector-vector operation, and
+/// its cardinality.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Matching {
     pub(crate) on: bool,
     pub(crate) labels: Vec<String>,
+    pub(crate) card: Card,
+}
+
+/// The matching cardinality of an arithmetic or comparison between vectors (set operators
+/// are many-to-many and ignore it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) enum Card {
+    #[default]
+    OneToOne,
+    /// `group_left (labels copied from the right, "one" side)`
+    ManyToOne(Vec<String>),
+    /// `group_right (labels copied from the left, "one" side)`
+    OneToMany(Vec<String>),
 }
 
 /// `by (...)` (`without == false`) or `without (...)` labels of an aggregation.
@@ -222,7 +236,7 @@ impl Node {
 impl Query {
     /// Parses `expr`, refusing (with an error naming the construct) what the evaluator does
     /// not support: subqueries, `@`, string literals, range vectors outside the range
-    /// functions, selectors without a metric name, group_left/group_right, and functions and
+    /// functions, selectors without a metric name, fill values in vector matching, and functions and
     /// aggregations outside the supported list.
     pub fn parse(expr: &str) -> Result<Query, PromqlError> {
         let ast = parser::parse(expr).map_err(|reason| PromqlError::Parse {
@@ -439,31 +453,25 @@ impl Compiler<'_> {
         let mut return_bool = false;
         if let Some(modifier) = &bin.modifier {
             return_bool = modifier.return_bool;
-            match &modifier.card {
-                VectorMatchCardinality::ManyToOne(_) => {
-                    return Err(self.unsupported("group_left (many-to-one matching)"));
+            matching.card = match &modifier.card {
+                VectorMatchCardinality::ManyToOne(l) => Card::ManyToOne(l.labels.clone()),
+                VectorMatchCardinality::OneToMany(l) => Card::OneToMany(l.labels.clone()),
+                VectorMatchCardinality::OneToOne | VectorMatchCardinality::ManyToMany => {
+                    Card::OneToOne
                 }
-                VectorMatchCardinality::OneToMany(_) => {
-                    return Err(self.unsupported("group_right (one-to-many matching)"));
-                }
-                VectorMatchCardinality::OneToOne | VectorMatchCardinality::ManyToMany => {}
-            }
+            };
             if modifier.fill_values.lhs.is_some() || modifier.fill_values.rhs.is_some() {
                 return Err(self.unsupported("fill values in vector matching"));
             }
             match &modifier.matching {
                 None => {}
                 Some(LabelModifier::Include(l)) => {
-                    matching = Matching {
-                        on: true,
-                        labels: l.labels.clone(),
-                    }
+                    matching.on = true;
+                    matching.labels = l.labels.clone();
                 }
                 Some(LabelModifier::Exclude(l)) => {
-                    matching = Matching {
-                        on: false,
-                        labels: l.labels.clone(),
-                    }
+                    matching.on = false;
+                    matching.labels = l.labels.clone();
                 }
             }
         }

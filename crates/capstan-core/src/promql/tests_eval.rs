@@ -493,6 +493,75 @@ fn vector_matching_and_metric_name_dropping() {
 }
 
 #[test]
+fn group_left_and_group_right_copy_labels_from_the_one_side() {
+    let s = store(&[
+        ("req{node=\"n1\",code=\"200\"}", &[(0, 10.0)]),
+        ("req{node=\"n1\",code=\"500\"}", &[(0, 2.0)]),
+        ("req{node=\"n2\",code=\"200\"}", &[(0, 4.0)]),
+        (
+            "node_info{node=\"n1\",zone=\"a\",version=\"1\"}",
+            &[(0, 1.0)],
+        ),
+        ("node_info{node=\"n2\",zone=\"b\"}", &[(0, 1.0)]),
+        ("cap{node=\"n1\"}", &[(0, 5.0)]),
+        ("cap{node=\"n2\"}", &[(0, 8.0)]),
+        ("a{x=\"1\",node=\"n1\"}", &[(0, 1.0)]),
+        ("b{x=\"1\",node=\"n1\"}", &[(0, 1.0)]),
+    ]);
+    check(
+        &s,
+        "req * on (node) group_left (zone) node_info",
+        0,
+        &[
+            ("node=n1 code=200 zone=a", 10.0),
+            ("node=n1 code=500 zone=a", 2.0),
+            ("node=n2 code=200 zone=b", 4.0),
+        ],
+    );
+    // group_right: the left is the "one" side; values keep their sides (2 / req).
+    // n2's node_info has no version, so none is copied.
+    check(
+        &s,
+        "(node_info * 2) / on (node) group_right (version) req",
+        0,
+        &[
+            ("node=n1 code=200 version=1", 0.2),
+            ("node=n1 code=500 version=1", 1.0),
+            ("node=n2 code=200", 0.5),
+        ],
+    );
+    check(
+        &s,
+        "req / ignoring (code) group_left cap",
+        0,
+        &[
+            ("node=n1 code=200", 2.0),
+            ("node=n1 code=500", 0.4),
+            ("node=n2 code=200", 0.5),
+        ],
+    );
+    // A filter keeps the many side's value and name.
+    check(
+        &s,
+        "req > on (node) group_left cap",
+        0,
+        &[("__name__=req node=n1 code=200", 10.0)],
+    );
+    let err = eval_error(&s, "req + on (code) group_left node_info");
+    assert!(
+        err.contains("found duplicate series for the match group {} on the right hand-side"),
+        "{err}"
+    );
+    let err = eval_error(&s, "node_info + on (code) group_right req");
+    assert!(err.contains("on the left hand-side"), "{err}");
+    let err = eval_error(&s, "(a or on (__name__) b) + on (node) group_left cap");
+    assert!(
+        err.contains("multiple matches for labels: grouping labels must ensure unique matches"),
+        "{err}"
+    );
+}
+
+#[test]
 fn evaluation_errors_use_prometheus_wording() {
     let s = store(&[
         ("a{x=\"1\"}", &[(0, 1.0)]),
@@ -523,8 +592,6 @@ fn evaluation_errors_use_prometheus_wording() {
 
 #[test]
 fn unsupported_constructs_are_refused_by_name() {
-    refused("a * on (x) group_left b", "group_left");
-    refused("a * on (x) group_right b", "group_right");
     refused("rate(a[5m:1m])", "subquery");
     refused("max_over_time(rate(a[5m])[10m:1m])", "subquery");
     refused("a @ 100", "@ modifier");
