@@ -610,3 +610,189 @@ async fn watch_retries_an_unreachable_hub_until_its_timeout() {
     );
     assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
 }
+
+/// Registers `cluster` and sends one report carrying a health report with `alerts` (JSON, as
+/// `capstan_core::health::Alert` serializes), as an agent evaluating its rules would.
+async fn report_with_alerts(
+    hub: &str,
+    bootstrap_token: &str,
+    cluster: &str,
+    environment: &str,
+    alerts: serde_json::Value,
+) {
+    let labels = serde_json::json!({"environment": environment});
+    let response = reqwest::Client::new()
+        .post(format!("{hub}/api/v1/agents/register"))
+        .bearer_auth(bootstrap_token)
+        .json(&serde_json::json!({"cluster": cluster, "labels": labels}))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    let registered: serde_json::Value = response.json().await.unwrap();
+    let token = registered["token"].as_str().unwrap();
+    let count = |state: &str, severity: &str| {
+        alerts
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["state"] == state && a["severity"] == severity)
+            .count()
+    };
+    let firing = serde_json::json!({
+        "critical": count("firing", "critical"),
+        "warning": count("firing", "warning"),
+    });
+    let pending = count("pending", "critical") + count("pending", "warning");
+    let response = reqwest::Client::new()
+        .post(format!("{hub}/api/v1/agents/{cluster}/report"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({
+            "labels": labels,
+            "versions": {"controlPlane": "v1.32.4", "kubelet": {"v1.32.4": 3}},
+            "nodeCount": 3,
+            "podCount": 40,
+            "health": "Healthy",
+            "healthReport": {
+                "source": "scrape",
+                "evaluation": 1,
+                "evaluatedAt": capstan_clock::Clock::now(&capstan_clock::SystemClock),
+                "alerts": alerts,
+                "firing": firing,
+                "pending": pending,
+            },
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+}
+
+#[tokio::test]
+async fn get_alerts_and_clusters_show_the_fleet_health_from_a_hub_process() {
+    let temp = tempfile::tempdir().unwrap();
+    let data_dir = temp.path().join("data");
+    let port = free_port();
+    let hub = hub_url(port);
+    let child = start_hub(&data_dir, port).await;
+    let bootstrap = std::fs::read_to_string(data_dir.join("bootstrap-token")).unwrap();
+    let bootstrap = bootstrap.trim();
+    let since = capstan_clock::Clock::now(&capstan_clock::SystemClock)
+        - jiff::SignedDuration::from_secs(600);
+    let alert = |rule: &str, severity: &str, state: &str, node: &str, value: f64| {
+        serde_json::json!({
+            "rule": rule, "severity": severity, "value": value, "threshold": 0.8,
+            "comparison": ">", "labels": {"node": node}, "since": since, "state": state,
+        })
+    };
+    report_with_alerts(
+        &hub,
+        bootstrap,
+        "eu-1",
+        "production",
+        serde_json::json!([
+            alert("NodeCPUHigh", "critical", "firing", "n1", 0.93),
+            alert("NodeMemoryHigh", "warning", "firing", "n2", 0.85),
+        ]),
+    )
+    .await;
+    report_with_alerts(
+        &hub,
+        bootstrap,
+        "us-1",
+        "production",
+        serde_json::json!([alert("NodeDiskFull", "warning", "firing", "n7", 0.91)]),
+    )
+    .await;
+    report_with_alerts(&hub, bootstrap, "dev-1", "staging", serde_json::json!([])).await;
+
+    let out = capstan(&hub, &["get", "alerts"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows[0],
+        [
+            "CLUSTER",
+            "RULE",
+            "SEVERITY",
+            "STATE",
+            "VALUE",
+            "THRESHOLD",
+            "SINCE",
+            "LABELS"
+        ]
+    );
+    // Critical first, then by cluster and rule; the threshold with its comparison.
+    assert_eq!(
+        rows[1],
+        [
+            "eu-1",
+            "NodeCPUHigh",
+            "critical",
+            "firing",
+            "0.93",
+            ">",
+            "0.8",
+            "10m",
+            "node=n1"
+        ]
+    );
+    assert_eq!(
+        rows[2][..4],
+        ["eu-1", "NodeMemoryHigh", "warning", "firing"]
+    );
+    assert_eq!(rows[3][..4], ["us-1", "NodeDiskFull", "warning", "firing"]);
+    assert_eq!(rows.len(), 4, "{table}");
+
+    let out = capstan(
+        &hub,
+        &[
+            "get",
+            "alerts",
+            "--severity",
+            "warning",
+            "-l",
+            "environment=production",
+            "-o",
+            "json",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed["clusters"], 2);
+    let rules: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["NodeMemoryHigh", "NodeDiskFull"]);
+
+    let out = capstan(&hub, &["get", "clusters"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].contains("HEALTH") && lines[0].contains("ALERTS"),
+        "{table}"
+    );
+    let row = |name: &str| {
+        lines
+            .iter()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        row("eu-1").contains(" Critical   1 critical, 1 warning "),
+        "{table}"
+    );
+    assert!(row("us-1").contains(" Degraded   1 warning "), "{table}");
+    assert!(row("dev-1").contains(" Healthy    - "), "{table}");
+
+    assert!(interrupt(child).success());
+}
