@@ -203,6 +203,25 @@ async fn every_endpoint_serves_valid_exposition_with_upstream_labels() {
         assert_eq!(ne.has(family, &[("device", "lo")]).len(), 1, "{family}");
     }
 
+    // Every node of the default fleet is healthy by the default rules' gauges.
+    for n in &nodes {
+        let e = scrape(&client, &node_exporter(n)).await;
+        let mem = 1.0
+            - e.sum("node_memory_MemAvailable_bytes", &[])
+                / e.sum("node_memory_MemTotal_bytes", &[]);
+        let fs = 1.0
+            - e.sum("node_filesystem_avail_bytes", &root)
+                / e.sum("node_filesystem_size_bytes", &root);
+        assert!((0.15..0.65).contains(&mem), "{n}: memory used {mem}");
+        assert!((0.15..0.65).contains(&fs), "{n}: filesystem used {fs}");
+        let p = scrape(&client, &probe(&format!("module=icmp&target={n}"))).await;
+        let rtt = p.sum("probe_icmp_duration_seconds", &[("phase", "rtt")]);
+        assert!(
+            p.sum("probe_success", &[]) == 1.0 && rtt < 0.003,
+            "{n}: rtt {rtt}"
+        );
+    }
+
     // cAdvisor: the node's pods' containers.
     let c = cadv.series("container_cpu_usage_seconds_total");
     assert!(!c.is_empty(), "the node runs pods");
