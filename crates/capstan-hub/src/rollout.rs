@@ -16,8 +16,14 @@
 //! queues it again if not: the one non-transactional step, creating an upgrade and then
 //! writing its first decision, cannot lose a cluster either.
 //!
-//! **Per cluster**, before a work item is queued: [`preflight`] (health, version skew,
-//! permanent drain blockers; a refusal fails the cluster in the same decision) and
+//! **Health** (issue 5): each round reads the latest health reports of the clusters that
+//! matter, once for all upgrades ([`capstan_core::rollout::clusters_to_watch`]), and feeds
+//! what they say ([`capstan_core::rollout::health_inputs`]): a firing alert of a `haltOn`
+//! severity on an upgraded cluster halts a soak; with `consecutiveHealthyEvaluations`, new
+//! evaluations count towards the gate that holds a soak until they are enough.
+//!
+//! **Per cluster**, before a work item is queued: [`preflight`] (health and firing alerts,
+//! version skew, permanent drain blockers; a refusal fails the cluster in the same decision) and
 //! [`target`] (the version resolved against what the cluster's provider offers, fixed from
 //! the first work item on). A frozen cluster that left the inventory before finishing is
 //! fed to the machine as removed (skipped and reported).
@@ -30,7 +36,8 @@ use std::time::Duration;
 
 use capstan_clock::SharedClock;
 use capstan_core::rollout::{
-    Action, ClusterState, ClusterUpgrade, Input, PreflightPolicy, RolloutPhase, RolloutState, step,
+    Action, ClusterState, ClusterUpgrade, Input, PreflightPolicy, RolloutPhase, RolloutState,
+    clusters_to_watch, health_inputs, step,
 };
 use jiff::Timestamp;
 use serde_json::Value;
@@ -39,8 +46,11 @@ use crate::api::{ApiState, WorkNotifier};
 use crate::store::{NewEvent, RolloutWrite, SharedStore, Subject, UpgradeRecord, WorkStatus};
 use crate::{Error, Result};
 
+mod health;
 mod preflight;
 mod target;
+
+use health::HealthCache;
 
 pub use preflight::PREFLIGHT_FAILED;
 pub use target::work_item;
@@ -119,17 +129,34 @@ impl RolloutController {
         let generations = self.store.list_upgrade_generations().await?;
         self.lock_decoded()
             .retain(|name, _| generations.iter().any(|(n, _)| n == name));
+        let mut upgrades = Vec::with_capacity(generations.len());
         for (name, generation) in generations {
-            let result = match self.decoded(&name, generation).await {
-                Ok(Some(upgrade)) => {
-                    self.reconcile_upgrade(&upgrade.record, &upgrade.state, &mut inventory)
-                        .await
+            match self.decoded(&name, generation).await {
+                Ok(Some(upgrade)) => upgrades.push(upgrade),
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::warn!(upgrade = %name, %error, "reading the upgrade failed");
+                    first_error.get_or_insert(error);
                 }
-                Ok(None) => Ok(()),
-                Err(error) => Err(error),
-            };
+            }
+        }
+        // One read of the health reports for the round: every live upgrade's soaking
+        // clusters, gated clusters and clusters about to start.
+        let watched: BTreeSet<String> = upgrades
+            .iter()
+            .filter(|u| !is_dormant(&u.state))
+            .flat_map(|u| clusters_to_watch(&u.state))
+            .collect();
+        let mut health = HealthCache::default();
+        health
+            .fetch(&self.store, watched.into_iter().collect())
+            .await?;
+        for upgrade in upgrades {
+            let result = self
+                .reconcile_upgrade(&upgrade.record, &upgrade.state, &mut inventory, &mut health)
+                .await;
             if let Err(error) = result {
-                tracing::warn!(upgrade = %name, %error, "reconciling the upgrade failed");
+                tracing::warn!(upgrade = %upgrade.record.name, %error, "reconciling the upgrade failed");
                 first_error.get_or_insert(error);
             }
         }
@@ -177,6 +204,7 @@ impl RolloutController {
         record: &UpgradeRecord,
         state: &RolloutState,
         inventory: &mut Option<HashSet<String>>,
+        health: &mut HealthCache,
     ) -> Result<()> {
         if is_dormant(state) {
             return Ok(());
@@ -259,6 +287,12 @@ impl RolloutController {
                 actions.extend(more);
             }
         }
+        // Health: a firing alert halts a soak; with a gate, new evaluations count.
+        for input in health_inputs(&next, &health.reports) {
+            let (after, more) = step(&next, input, now);
+            next = after;
+            actions.extend(more);
+        }
         let (after, more) = step(&next, Input::Tick, now);
         next = after;
         actions.extend(more);
@@ -266,7 +300,7 @@ impl RolloutController {
             return Ok(());
         }
         let spec = decode_spec(record)?;
-        let (next, actions) = self.admit(&spec, next, actions, now).await?;
+        let (next, actions) = self.admit_with(&spec, next, actions, now, health).await?;
         for (cluster, attempt) in &missing {
             tracing::warn!(upgrade = %record.name, %cluster, attempt, "work item missing; queuing it again");
         }

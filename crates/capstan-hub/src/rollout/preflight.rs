@@ -1,6 +1,14 @@
 //! Preflight: every cluster the state machine starts is checked against its last report
 //! before its work item is queued (and again before each retry, which starts it anew).
 //!
+//! Health counts twice: the health the agent judged from its nodes and API server (refused
+//! unless Healthy, and Unknown once silent past the lease), and its latest health report,
+//! refused while an alert of the upgrade's `haltOn` severities fires on it
+//! (`ContainerRestartsHigh on pod=web-1: 7 > 5 is firing (critical)`). Alerts are judged by
+//! `haltOn` alone, not by the fleet view's health that folds them in (Degraded on a warning):
+//! with the default `[critical]` a firing warning does not refuse a cluster, as it does not
+//! halt a soak.
+//!
 //! [`RolloutController::admit`] goes through a decision's `StartUpgrade` actions. A cluster
 //! that passes gets its target fixed ([`super::target`]) and keeps its action; one that fails
 //! is fed back to the pure machine as `ClusterFailed` with message `preflight: <reason>` (an
@@ -11,6 +19,7 @@
 
 use std::collections::VecDeque;
 
+use capstan_core::health::HealthReport;
 use capstan_core::rollout::{
     Action, ClusterFacts, ClusterUpgrade, Input, RolloutState, preflight, step,
 };
@@ -19,6 +28,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
 use super::RolloutController;
+use super::health::HealthCache;
 use super::target::{FixedTarget, fix_target};
 use crate::Result;
 use crate::store::{ClusterHealth, ClusterRecord};
@@ -41,9 +51,23 @@ impl RolloutController {
     pub(crate) async fn admit(
         &self,
         spec: &ClusterUpgrade,
+        state: RolloutState,
+        actions: Vec<Action>,
+        now: Timestamp,
+    ) -> Result<(RolloutState, Vec<Action>)> {
+        self.admit_with(spec, state, actions, now, &mut HealthCache::default())
+            .await
+    }
+
+    /// [`Self::admit`] with the health reports already read this round; the clusters it
+    /// starts that `health` has not read yet are read together, in one query per batch.
+    pub(crate) async fn admit_with(
+        &self,
+        spec: &ClusterUpgrade,
         mut state: RolloutState,
         actions: Vec<Action>,
         now: Timestamp,
+        health: &mut HealthCache,
     ) -> Result<(RolloutState, Vec<Action>)> {
         let mut admitted = Vec::with_capacity(actions.len());
         let mut queue: VecDeque<Action> = actions.into();
@@ -53,7 +77,20 @@ impl RolloutController {
                 continue;
             };
             let cluster = cluster.clone();
-            let input = match self.verdict(spec, &state, &cluster, now).await? {
+            if !health.has_read(&cluster) {
+                let unread: Vec<String> = std::iter::once(&action)
+                    .chain(queue.iter())
+                    .filter_map(|a| match a {
+                        Action::StartUpgrade { cluster, .. } if !health.has_read(cluster) => {
+                            Some(cluster.clone())
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                health.fetch(&self.store, unread).await?;
+            }
+            let report = health.reports.get(&cluster);
+            let input = match self.verdict(spec, &state, &cluster, report, now).await? {
                 Verdict::Go(target) => {
                     if let Some(rollout) = state.clusters.get_mut(&cluster) {
                         rollout.from = target.from;
@@ -87,6 +124,7 @@ impl RolloutController {
         spec: &ClusterUpgrade,
         state: &RolloutState,
         cluster: &str,
+        report: Option<&HealthReport>,
         now: Timestamp,
     ) -> Result<Verdict> {
         let Some(record) = self.store.get_cluster(cluster).await? else {
@@ -112,12 +150,13 @@ impl RolloutController {
             .collect();
         let blockers = drain_blockers(&record.summary);
         let facts = ClusterFacts {
-            health: health.as_str(),
+            // Alerts are judged below, by haltOn (see the module documentation).
+            health: record.reported_health.as_str(),
             control_plane: record.versions.control_plane.as_deref(),
             kubelets: &kubelets,
             offered: &record.versions.offered,
             drain_blockers: &blockers,
-            health_report: None,
+            health_report: report,
             halt_on: &state.health.halt_on,
         };
         Ok(
