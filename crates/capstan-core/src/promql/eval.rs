@@ -1,8 +1,9 @@
 //! Instant-query evaluation after prometheus/prometheus `promql/engine.go` (3.x, without the
 //! delayed name removal feature flag).
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::functions::{Window, bucket_quantile, go_max, go_min, kahan_sum_inc, range_function};
 use super::query::{
@@ -158,7 +159,8 @@ impl Ctx<'_> {
     /// Prometheus' check after each step: "vector cannot contain metrics with the same
     /// labelset" (typically two series that differed only by their dropped metric name).
     fn unique(&self, elems: Vec<Elem>) -> Result<Vec<Elem>, PromqlError> {
-        let mut seen: HashSet<&Labels> = HashSet::with_capacity(elems.len());
+        let mut seen: HashSet<&Labels> =
+            HashSet::with_capacity_and_hasher(elems.len(), Default::default());
         for e in &elems {
             if !seen.insert(&e.labels) {
                 return Err(self.error(format!(
@@ -276,7 +278,8 @@ impl Ctx<'_> {
             Card::OneToMany(include) => (rhs, lhs, "left", Some(include)),
         };
         let swapped = matches!(matching.card, Card::OneToMany(_));
-        let mut ones: HashMap<Signature<'_>, &Elem> = HashMap::with_capacity(one.len());
+        let mut ones: HashMap<Signature<'_>, &Elem> =
+            HashMap::with_capacity_and_hasher(one.len(), Default::default());
         for r in one {
             let sig = signature(&r.labels, matching);
             if let Some(dupl) = ones.get(&sig) {
@@ -291,7 +294,7 @@ impl Ctx<'_> {
         }
         // One-to-one: the signatures matched; many-to-one: per signature, the result label
         // sets, which the group_x labels must keep unique.
-        let mut matched: HashMap<Signature<'_>, HashSet<Arc<Labels>>> = HashMap::new();
+        let mut matched: HashMap<Signature<'_>, HashSet<Arc<Labels>>> = HashMap::default();
         let mut out = Vec::new();
         for l in many {
             let sig = signature(&l.labels, matching);
@@ -312,7 +315,7 @@ impl Ctx<'_> {
             let labels = result_labels(&l.labels, &r.labels, op, matching, include, return_bool);
             match include {
                 None => {
-                    if matched.insert(sig, HashSet::new()).is_some() {
+                    if matched.insert(sig, HashSet::default()).is_some() {
                         return Err(self.error(
                             "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
                         ));
@@ -505,7 +508,7 @@ struct Group {
 /// `sum`, `avg`, `min`, `max`, `count`, `group` with `by`/`without` (which also drops the
 /// metric name); no grouping gives one series with empty labels.
 fn aggregate(op: AggOp, grouping: &Grouping, elems: &[Elem]) -> Vec<Elem> {
-    let mut index: HashMap<Signature<'_>, usize> = HashMap::new();
+    let mut index: HashMap<Signature<'_>, usize> = HashMap::default();
     let mut groups: Vec<Group> = Vec::new();
     for e in elems {
         let key: Signature<'_> = e
@@ -604,7 +607,7 @@ fn average_step(g: &mut Group, v: f64) {
 /// `histogram_quantile` over classic buckets: series grouped by their labels without `le`
 /// and the metric name; series without a parsable `le` are ignored.
 fn histogram_quantile(q: f64, elems: Vec<Elem>) -> Vec<Elem> {
-    let mut index: HashMap<Signature<'_>, usize> = HashMap::new();
+    let mut index: HashMap<Signature<'_>, usize> = HashMap::default();
     let mut groups: Vec<(Labels, Vec<(f64, f64)>)> = Vec::new();
     for e in &elems {
         let Some(upper) = e.labels.get("le").and_then(|le| le.parse::<f64>().ok()) else {

@@ -3,9 +3,11 @@
 //! (prometheus/prometheus scrape/scrape.go: a series missing from a scrape, or a target that
 //! is gone, gets a staleness marker; series with explicit timestamps are not tracked).
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::{METRIC_NAME_LABEL, Sample};
 use crate::health::Labels;
@@ -32,11 +34,11 @@ pub(crate) struct Series {
 #[derive(Debug)]
 pub struct SeriesStore {
     retention_ms: i64,
-    series: HashMap<SeriesId, Series>,
-    by_labels: HashMap<Arc<Labels>, SeriesId>,
-    by_name: HashMap<String, BTreeSet<SeriesId>>,
+    series: FxHashMap<SeriesId, Series>,
+    by_labels: FxHashMap<Arc<Labels>, SeriesId>,
+    by_name: FxHashMap<String, BTreeSet<SeriesId>>,
     /// Per target, the series of its last scrape that take part in staleness.
-    targets: HashMap<String, Vec<SeriesId>>,
+    targets: FxHashMap<String, Vec<SeriesId>>,
     next_id: SeriesId,
     sample_count: usize,
 }
@@ -45,10 +47,10 @@ impl SeriesStore {
     pub fn new(retention: Duration) -> Self {
         SeriesStore {
             retention_ms: i64::try_from(retention.as_millis()).unwrap_or(i64::MAX),
-            series: HashMap::new(),
-            by_labels: HashMap::new(),
-            by_name: HashMap::new(),
-            targets: HashMap::new(),
+            series: FxHashMap::default(),
+            by_labels: FxHashMap::default(),
+            by_name: FxHashMap::default(),
+            targets: FxHashMap::default(),
             next_id: 0,
             sample_count: 0,
         }
@@ -69,7 +71,8 @@ impl SeriesStore {
         at_ms: i64,
     ) {
         let previous = self.targets.remove(target_key).unwrap_or_default();
-        let mut seen: HashSet<SeriesId> = HashSet::with_capacity(samples.len());
+        let mut seen: FxHashSet<SeriesId> =
+            FxHashSet::with_capacity_and_hasher(samples.len(), Default::default());
         let mut tracked = Vec::with_capacity(samples.len());
         for sample in samples {
             let mut labels = sample.labels;

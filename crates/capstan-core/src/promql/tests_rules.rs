@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use super::tests::{check, store};
+use super::tests::{self, check, store};
 use super::*;
 use crate::health::default_rules;
 
@@ -425,4 +425,111 @@ fn every_default_rule_tells_healthy_from_unhealthy() {
             }
         }
     }
+}
+
+/// One node's scrape at `t_s`: about 100 series (node exporter, kube-state-metrics and
+/// blackbox shaped), counters growing with time.
+fn node_exposition(node: usize, t_s: i64) -> String {
+    let t = t_s as f64;
+    let mut text = String::new();
+    let mut line = |s: String| {
+        text.push_str(&s);
+        text.push('\n');
+    };
+    for cpu in 0..4 {
+        for (i, mode) in [
+            "idle", "iowait", "irq", "nice", "softirq", "steal", "system", "user",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let v = t * (i + 1) as f64 / 36.0;
+            line(format!(
+                "node_cpu_seconds_total{{cpu=\"{cpu}\",mode=\"{mode}\"}} {v}"
+            ));
+        }
+    }
+    line(format!(
+        "node_memory_MemAvailable_bytes {}",
+        4e9 + node as f64
+    ));
+    line("node_memory_MemTotal_bytes 8e9".to_string());
+    for (device, fstype, mountpoint) in [
+        ("sda1", "ext4", "/"),
+        ("sda2", "ext4", "/var"),
+        ("tmpfs", "tmpfs", "/run"),
+    ] {
+        let labels = format!("device=\"{device}\",fstype=\"{fstype}\",mountpoint=\"{mountpoint}\"");
+        line(format!("node_filesystem_avail_bytes{{{labels}}} 5e10"));
+        line(format!("node_filesystem_size_bytes{{{labels}}} 1e11"));
+        line(format!("node_filesystem_readonly{{{labels}}} 0"));
+    }
+    for device in ["sda", "nvme0n1", "loop0"] {
+        line(format!(
+            "node_disk_io_time_seconds_total{{device=\"{device}\"}} {}",
+            t * 0.1
+        ));
+    }
+    for device in ["eth0", "lo", "veth1234", "cni0"] {
+        for m in [
+            "receive_drop",
+            "transmit_drop",
+            "receive_packets",
+            "transmit_packets",
+        ] {
+            line(format!(
+                "node_network_{m}_total{{device=\"{device}\"}} {}",
+                t * 10.0
+            ));
+        }
+    }
+    for pod in 0..18 {
+        let labels = format!(
+            "namespace=\"ns{}\",pod=\"p{node}-{pod}\",container=\"c\"",
+            pod % 3
+        );
+        line(format!(
+            "kube_pod_container_status_restarts_total{{{labels}}} {}",
+            pod % 2
+        ));
+        line(format!(
+            "kube_pod_container_status_last_terminated_reason{{{labels},reason=\"OOMKilled\"}} 1"
+        ));
+    }
+    line("probe_icmp_duration_seconds{phase=\"rtt\"} 0.001".to_string());
+    line("probe_icmp_duration_seconds{phase=\"resolve\"} 0.0001".to_string());
+    line("probe_success 1".to_string());
+    text
+}
+
+/// Fleet scale (run with `--ignored`, ideally `--release`): 1,000 nodes of ~100 series
+/// scraped every 30s for 5 minutes, then every default rule evaluated.
+#[test]
+#[ignore = "fleet-scale smoke run; slow in debug builds"]
+fn fleet_scale_scrapes_and_rules() {
+    const NODES: usize = 1000;
+    let mut store = SeriesStore::new(std::time::Duration::from_secs(3900));
+    let mut samples_per_scrape = 0;
+    for scrape in 0..=10 {
+        let t_s = 100_000 + scrape * 30;
+        samples_per_scrape = 0;
+        for node in 0..NODES {
+            let samples = parse_exposition(&node_exposition(node, t_s)).unwrap();
+            samples_per_scrape += samples.len();
+            let target = tests::ls(&format!("job=node instance=n{node} cluster=c1"));
+            store.ingest_scrape(&format!("n{node}"), &target, samples, t_s * 1000);
+        }
+        store.prune(t_s * 1000);
+    }
+    assert!(samples_per_scrape >= 100_000, "{samples_per_scrape}");
+    assert_eq!(store.series_count(), samples_per_scrape);
+    let at_ms = (100_000 + 300) * 1000;
+    for rule in default_rules() {
+        let query = Query::parse(&rule.alert_expr()).unwrap();
+        let fired = evaluate(&query, &store, at_ms).unwrap();
+        let values = evaluate(&Query::parse(&rule.expr).unwrap(), &store, at_ms).unwrap();
+        assert!(fired.len() <= values.len(), "{}", rule.name);
+    }
+    let cpu = Query::parse(&default_rules()[0].expr).unwrap();
+    assert_eq!(evaluate(&cpu, &store, at_ms).unwrap().len(), NODES);
 }
