@@ -136,6 +136,11 @@ async fn self_scrape_and_prometheus_give_the_same_verdicts() {
     let lab = LabTwin::start_fleet(fleet, 60.0, TwinConfig::default())
         .await
         .unwrap();
+    // Nodes stay put here; listed before the API server starts failing requests.
+    let mut nodes = BTreeMap::new();
+    for name in names {
+        nodes.insert(name, node_names(&lab, name).await);
+    }
     // Faults first, so that every sample either path sees is from the faulty world.
     let (ns, app) = some_app(&lab, "sick-api").await;
     fault(
@@ -152,7 +157,7 @@ async fn self_scrape_and_prometheus_give_the_same_verdicts() {
         serde_json::json!({"errorRate": 0.3}),
     )
     .await;
-    let sick_api_nodes = node_names(&lab, "sick-api").await;
+    let sick_api_nodes = nodes["sick-api"].clone();
     fault(
         &lab,
         "sick-api",
@@ -160,7 +165,7 @@ async fn self_scrape_and_prometheus_give_the_same_verdicts() {
         serde_json::json!({"node": sick_api_nodes[0], "cpu": 0.97}),
     )
     .await;
-    let infra_nodes = node_names(&lab, "sick-infra").await;
+    let infra_nodes = nodes["sick-infra"].clone();
     fault(
         &lab,
         "sick-infra",
@@ -230,40 +235,37 @@ async fn self_scrape_and_prometheus_give_the_same_verdicts() {
 
     // Scrape alongside Prometheus until both paths see every fault and agree on every
     // cluster in the same round.
-    let scrapers = Arc::new(tokio::sync::Mutex::new(scrapers));
+    let mut scrapers = scrapers;
+    let deadline = capstan_clock::Stopwatch::start();
     let mut last = String::new();
-    let agreed = eventually(
-        "both paths to agree on every fault",
-        Duration::from_secs(240),
-        || {
-            let (scrapers, sources, expected, rules) =
-                (scrapers.clone(), &sources, &expected, &rules);
-            let last = &mut last;
-            async move {
-                let mut scrapers = scrapers.lock().await;
-                let mut all = BTreeMap::new();
-                for name in names {
-                    let scraper = scrapers.get_mut(name).unwrap();
-                    let nodes = node_names(&lab, name).await;
-                    scraper.scrape(&nodes, wall_ms()).await;
-                    let ours = verdicts(rules, &scraper.evaluate(wall_ms()));
-                    let theirs = verdicts(rules, &sources[name].evaluate(&rules.rules).await);
-                    *last = format!(
-                        "{name}: scrape {:?} vs prometheus {:?}",
-                        rules_of(&ours),
-                        rules_of(&theirs)
-                    );
-                    if ours != theirs || rules_of(&ours) != expected[name] {
-                        tokio::time::sleep(SCRAPE_EVERY).await;
-                        return None;
-                    }
-                    all.insert(name, ours);
-                }
-                Some(all)
+    let agreed = loop {
+        assert!(
+            deadline.elapsed() < Duration::from_secs(240),
+            "the two paths never agreed on every fault; last: {last}\n{}",
+            server.log()
+        );
+        let mut all = BTreeMap::new();
+        for name in names {
+            let scraper = scrapers.get_mut(name).unwrap();
+            scraper.scrape(&nodes[name], wall_ms()).await;
+            let ours = verdicts(&rules, &scraper.evaluate(wall_ms()));
+            let theirs = verdicts(&rules, &sources[name].evaluate(&rules.rules).await);
+            if ours != theirs || rules_of(&ours) != expected[name] {
+                last = format!(
+                    "{name}: scrape {:?} vs prometheus {:?} (expected {:?})",
+                    rules_of(&ours),
+                    rules_of(&theirs),
+                    expected[name]
+                );
+                break;
             }
-        },
-    )
-    .await;
+            all.insert(name, ours);
+        }
+        if all.len() == names.len() {
+            break all;
+        }
+        tokio::time::sleep(SCRAPE_EVERY).await;
+    };
     assert!(server.running(), "prometheus died: {}", server.log());
     // Each verdict names the series: the pressured node, the crash-looping pods.
     let cpu: Vec<&Labels> = agreed["sick-api"]

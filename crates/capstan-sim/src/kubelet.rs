@@ -129,18 +129,40 @@ fn set_crashlooping(pod: &mut Value, restarts: u32, now: Timestamp, kind: CrashK
     }
 }
 
+/// The crash-looping container: the pod's first, as the crash-loop faults break it. Its
+/// status is found by name, since the kubelet lists container statuses sorted by name, not
+/// in spec order.
+fn crashing_status(pod: &Value) -> Option<&Value> {
+    let first = pod.pointer("/spec/containers/0/name")?.as_str()?;
+    pod.pointer("/status/containerStatuses")?
+        .as_array()?
+        .iter()
+        .find(|s| s.get("name").and_then(Value::as_str) == Some(first))
+}
+
 fn restart_count(pod: &Value) -> i64 {
-    pod.pointer("/status/containerStatuses/0/restartCount")
+    crashing_status(pod)
+        .and_then(|s| s.get("restartCount"))
         .and_then(Value::as_i64)
         .unwrap_or(0)
 }
 
 fn set_restart_count(pod: &mut Value, n: i64) {
+    let Some(first) = pod
+        .pointer("/spec/containers/0/name")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+    else {
+        return;
+    };
     if let Some(statuses) = pod
         .pointer_mut("/status/containerStatuses")
         .and_then(Value::as_array_mut)
     {
-        for s in statuses {
+        for s in statuses
+            .iter_mut()
+            .filter(|s| s.get("name").and_then(Value::as_str) == Some(first.as_str()))
+        {
             s["restartCount"] = json!(n);
         }
     }

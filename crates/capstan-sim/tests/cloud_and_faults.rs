@@ -221,11 +221,16 @@ async fn node_not_ready_and_crash_loops() {
     assert_eq!(code, 200);
     assert_eq!(ready(&nodes.get(&name).await.unwrap()), Some("True"));
 
-    // Pods matching a crash-loop fault restart with back-off and are not Ready.
+    // Pods matching a crash-loop fault restart with back-off and are not Ready. The first
+    // container crashes; its sidecar, whose status the kubelet lists first (statuses are
+    // sorted by name), keeps running, and the count keeps climbing past one.
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
     let pod: Pod = serde_json::from_value(json!({
         "metadata": {"name": "flaky", "labels": {"app": "flaky"}},
-        "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}
+        "spec": {"containers": [
+            {"name": "c", "image": "nginx:1.27"},
+            {"name": "a-sidecar", "image": "envoyproxy/envoy:v1.31"}
+        ]}
     }))
     .unwrap();
     pods.create(&PostParams::default(), &pod).await.unwrap();
@@ -238,17 +243,21 @@ async fn node_not_ready_and_crash_loops() {
         )
         .await;
     assert_eq!(code, 200);
-    let status = eventually("the pod to crash-loop twice", DEADLINE, || {
+    let (status, sidecar) = eventually("the pod to crash-loop three times", DEADLINE, || {
         let pods = pods.clone();
         async move {
             let p = pods.get("flaky").await.ok()?;
-            let s = p.status?.container_statuses?.into_iter().next()?;
+            let statuses = p.status?.container_statuses?;
+            let s = statuses.iter().find(|s| s.name == "c")?.clone();
+            let sidecar = statuses.iter().find(|s| s.name == "a-sidecar")?.clone();
             let waiting = s.state.as_ref()?.waiting.as_ref()?.reason.clone();
-            (s.restart_count >= 2 && waiting.as_deref() == Some("CrashLoopBackOff")).then_some(s)
+            (s.restart_count >= 3 && waiting.as_deref() == Some("CrashLoopBackOff"))
+                .then_some((s, sidecar))
         }
     })
     .await;
     assert!(!status.ready);
+    assert_eq!(sidecar.restart_count, 0, "the sidecar does not crash");
     let (code, body) = t
         .control(
             "alpha",
