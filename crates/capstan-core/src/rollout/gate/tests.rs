@@ -57,7 +57,8 @@ fn reasons(actions: &[Action]) -> Vec<&str> {
 /// Starts the rollout and completes step 0's two clusters at minute 10: soaking until 70.
 fn soaking_step_0(spec: &ClusterUpgrade) -> RolloutState {
     let (mut state, _) = start(spec, &fleet(), at(0)).unwrap();
-    for name in state.plan.clusters[..2].to_vec() {
+    let canaries = state.plan.clusters[..2].to_vec();
+    for name in canaries {
         state = go(&state, Input::ClusterSucceeded { cluster: name }, at(10)).0;
     }
     assert_eq!(state.phase, RolloutPhase::Soaking);
