@@ -252,7 +252,8 @@ pub fn clusters_to_watch(state: &RolloutState) -> Vec<String> {
 /// `Unhealthy` for the first upgraded cluster (in plan order) whose report, made at or after
 /// its upgrade finished, has a firing alert of a `haltOn` severity while a soak is under
 /// way; then, with a gate, a `HealthEvaluation` for each of the current step's upgraded
-/// clusters whose report the state has not counted yet.
+/// clusters whose report the state has not counted yet (and that does not merely keep a
+/// cluster that has its evaluations at or above the gate).
 pub fn health_inputs(state: &RolloutState, reports: &BTreeMap<String, HealthReport>) -> Vec<Input> {
     let mut inputs = Vec::new();
     let after_upgrade = |name: &String| {
@@ -275,19 +276,28 @@ pub fn health_inputs(state: &RolloutState, reports: &BTreeMap<String, HealthRepo
         inputs.extend(halt);
     }
     if gate_counts(state) {
+        let needed = u64::from(state.health.consecutive_healthy_evaluations);
         for name in step_clusters(state) {
             let Some(report) = after_upgrade(name) else {
                 continue;
             };
+            let streak = gate_healthy_streak(report, halt_on);
+            // Counted already, or passing and staying so: feeding it would only rewrite the
+            // status each round for the rest of the soak.
             let counted = state.health.clusters.get(name).is_some_and(|p| {
-                p.evaluation == report.evaluation && p.evaluated_at == report.evaluated_at
+                let same =
+                    p.evaluation == report.evaluation && p.evaluated_at == report.evaluated_at;
+                let still_passing = p.healthy_evaluations >= needed
+                    && streak >= needed
+                    && report.evaluation >= p.evaluation;
+                same || still_passing
             });
             if !counted {
                 inputs.push(Input::HealthEvaluation {
                     cluster: name.clone(),
                     evaluation: report.evaluation,
                     at: report.evaluated_at,
-                    healthy_streak: gate_healthy_streak(report, halt_on),
+                    healthy_streak: streak,
                 });
             }
         }

@@ -22,6 +22,10 @@
 //!   (Azure Fleet's `maxAllowedFailures`: "the 4th failure" of 3 allowed fails the stage).
 //!   Halted is not final: `RetryFailed`, or `Skip` of failed clusters then `Resume`, go on.
 //! - Paused starts nothing new; running clusters finish and are recorded. Abort is final.
+//! - Health (issue 5, [`super::gate`]): during a soak, `Unhealthy` for an upgraded cluster
+//!   halts (`status.health.halt` says why); with `healthGate.consecutiveHealthyEvaluations`,
+//!   a soak whose time is up waits until each of its step's upgraded clusters has that many
+//!   healthy evaluations after its upgrade (`HealthEvaluation`).
 //! - Every input is idempotent: a duplicated result or command changes nothing.
 
 use std::collections::{BTreeMap, BTreeSet};

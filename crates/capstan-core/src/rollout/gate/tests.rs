@@ -369,3 +369,23 @@ fn states_stored_before_gates_decode_with_the_default_gate() {
     assert_eq!(old.health.halt_on, [Severity::Critical]);
     assert_eq!(old.health.consecutive_healthy_evaluations, 0);
 }
+
+#[test]
+fn a_passing_cluster_is_not_fed_each_new_evaluation() {
+    let spec = upgrade(Some("{consecutiveHealthyEvaluations: 2}"));
+    let state = soaking_step_0(&spec);
+    let a = state.plan.clusters[0].clone();
+    let mut reports = BTreeMap::from([(a.clone(), report(1, 11, vec![], 1, 1))]);
+    let (state, _) = round(&state, &reports, at(11));
+    reports.insert(a.clone(), report(2, 12, vec![], 2, 2));
+    let (state, _) = round(&state, &reports, at(12));
+    assert_eq!(state.health.clusters[&a].healthy_evaluations, 2);
+    // Still healthy: nothing to feed, so no write.
+    reports.insert(a.clone(), report(3, 13, vec![], 3, 3));
+    assert!(health_inputs(&state, &reports).is_empty());
+    // A reset is fed.
+    reports.insert(a.clone(), report(4, 14, vec![], 0, 0));
+    assert_eq!(health_inputs(&state, &reports).len(), 1);
+    let (state, _) = round(&state, &reports, at(14));
+    assert_eq!(state.health.clusters[&a].healthy_evaluations, 0);
+}
