@@ -26,18 +26,17 @@ use sqlx::{Row, error::ErrorKind};
 use subtle::ConstantTimeEq;
 
 use super::{
-    AlertSummary, ClusterRecord, ClusterReport, EventRecord, NewEvent, NewWorkItem,
-    RolloutClusterRecord, RolloutWrite, Store, Subject, UpgradeRecord, WorkItem, WorkStatus,
-    WorkStatusRow,
+    ClusterRecord, ClusterReport, EventRecord, NewEvent, NewWorkItem, RolloutClusterRecord,
+    RolloutWrite, Store, Subject, UpgradeRecord, WorkItem, WorkStatus, WorkStatusRow,
 };
 use crate::{Error, Result};
 
+mod clusters;
 mod reports;
 mod rows;
-use reports::{ClusterRow, HealthRow, ReportWriter, TokenCache};
+use reports::{ReportWriter, TokenCache};
 use rows::{
-    cluster_from_row, corrupt, from_json, micros, saturating_i64, timestamp, to_json, token_hash,
-    upgrade_from_row, work_from_row,
+    corrupt, from_json, micros, timestamp, to_json, token_hash, upgrade_from_row, work_from_row,
 };
 
 static MIGRATOR: Migrator = sqlx::migrate!();
@@ -135,114 +134,6 @@ impl SqliteStore {
     /// Waits for connections to close, so that the file can be reopened or copied.
     pub async fn close(&self) {
         self.pool.close().await;
-    }
-
-    async fn upsert_cluster(&self, report: &ClusterReport, now: Timestamp) -> Result<()> {
-        let row = ClusterRow {
-            name: report.name.clone(),
-            labels: to_json("cluster labels", &report.labels)?,
-            versions: to_json("cluster versions", &report.versions)?,
-            node_count: saturating_i64(report.node_count),
-            pod_count: saturating_i64(report.pod_count),
-            health: report.health.as_str(),
-            summary: to_json("cluster summary", &report.summary)?,
-            now: micros(now),
-            health_report: report
-                .health_report
-                .as_ref()
-                .map(|health| {
-                    let counts = AlertSummary::of(health);
-                    Ok::<_, Error>(HealthRow {
-                        json: to_json("cluster health report", health)?,
-                        source: counts.source,
-                        evaluated_at: micros(counts.evaluated_at),
-                        critical: saturating_i64(counts.firing_critical),
-                        warning: saturating_i64(counts.firing_warning),
-                        pending: saturating_i64(counts.pending),
-                    })
-                })
-                .transpose()?,
-        };
-        self.reports.write(row).await
-    }
-
-    /// The names travel as one JSON array parameter (`json_each`), so that any number of
-    /// them is one statement within SQLite's bound-parameter limit.
-    async fn health_reports(&self, clusters: &[String]) -> Result<BTreeMap<String, HealthReport>> {
-        if clusters.is_empty() {
-            return Ok(BTreeMap::new());
-        }
-        let rows = sqlx::query(
-            "SELECT name, health_report FROM clusters
-             WHERE health_report IS NOT NULL AND name IN (SELECT value FROM json_each(?))",
-        )
-        .bind(to_json("cluster names", &clusters)?)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    row.try_get("name")?,
-                    from_json("cluster health report", row.try_get("health_report")?)?,
-                ))
-            })
-            .collect()
-    }
-
-    async fn get_cluster(&self, name: &str) -> Result<Option<ClusterRecord>> {
-        let sql = format!("SELECT {CLUSTER_COLUMNS} FROM clusters WHERE name = ?");
-        let row = sqlx::query(&sql)
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(cluster_from_row).transpose()
-    }
-
-    /// Label selectors are applied here rather than in SQL: their full grammar (set-based
-    /// operators, `!key`) does not map to portable SQL over a JSON column, and the inventory of
-    /// even 10,000 small rows filters in milliseconds.
-    async fn list_clusters(&self, selector: &LabelSelector) -> Result<Vec<ClusterRecord>> {
-        let sql = format!("SELECT {CLUSTER_COLUMNS} FROM clusters ORDER BY name");
-        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
-        let mut clusters = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let cluster = cluster_from_row(row)?;
-            if selector.matches(&cluster.labels) {
-                clusters.push(cluster);
-            }
-        }
-        Ok(clusters)
-    }
-
-    async fn delete_cluster(&self, name: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM clusters WHERE name = ?")
-            .bind(name)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    async fn deregister_cluster(&self, name: &str) -> Result<bool> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let clusters = sqlx::query("DELETE FROM clusters WHERE name = ?")
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
-        let agents = sqlx::query("DELETE FROM agents WHERE cluster = ?")
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        self.tokens.remove(name);
-        Ok(clusters.rows_affected() + agents.rows_affected() > 0)
-    }
-
-    async fn cluster_names(&self) -> Result<Vec<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT name FROM clusters ORDER BY name")
-                .fetch_all(&self.pool)
-                .await?,
-        )
     }
 
     async fn register_agent(&self, cluster: &str, token: &str, now: Timestamp) -> Result<()> {
