@@ -627,3 +627,24 @@ fn metric_names_and_lookback_cover_every_selector() {
         "increase(a[1h]) + on (x) (b offset 10m) and last_over_time(c[5m] offset 1h) or {__name__=\"d\"}"
     );
 }
+
+#[test]
+fn queries_and_stores_can_be_shared_across_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Query>();
+    shareable::<SeriesStore>();
+}
+
+#[test]
+fn more_syntax_is_accepted_or_refused_clearly() {
+    let err = Query::parse("1 > 2").unwrap_err().to_string();
+    assert!(
+        err.contains("comparisons between scalars must use BOOL modifier"),
+        "{err}"
+    );
+    refused("x{a=\"b\" or a=\"c\"}", "`or` inside a label matcher list");
+    let s = store(&[("x{a=\"1\"}", &[(0, 3.0)]), ("y{a=\"1\"}", &[(0, 2.0)])]);
+    check(&s, "sum(x) by (a)", 0, &[("a=1", 3.0)]);
+    check(&s, "x > bool on (a) y", 0, &[("a=1", 1.0)]);
+    check(&s, "+x", 0, &[("__name__=x a=1", 3.0)]);
+}
