@@ -534,6 +534,7 @@ fn upgrade_schemas() -> Value {
     json!({
         "ClusterUpgrade": cluster_upgrade_schema(),
         "CanaryStrategy": canary_strategy_schema(),
+        "HealthStatus": health_status_schema(),
         "ClusterSelector": {
             "type": "object", "additionalProperties": false,
             "properties": {
@@ -719,7 +720,65 @@ fn rollout_state_schema() -> Value {
             "approvedSteps": {"type": "array", "items": {"type": "integer"}},
             "pausedFrom": schema_ref("RolloutPhase"),
             "message": {"type": "string"},
-            "updated": timestamp()
+            "updated": timestamp(),
+            "health": schema_ref("HealthStatus")
+        }
+    })
+}
+
+/// `capstan_core::rollout::HealthStatus`, the rollout's `status.health`.
+fn health_status_schema() -> Value {
+    let severity = json!({"type": "string", "enum": ["warning", "critical"]});
+    json!({
+        "type": "object",
+        "description": "The health gate frozen from `spec.strategy.canary.healthGate` when the rollout \
+            started, and what it saw. Absent from states stored before health gates (read as the defaults).",
+        "properties": {
+            "consecutiveHealthyEvaluations": {"type": "integer", "minimum": 0, "maximum": 1000},
+            "haltOn": {"type": "array", "items": severity, "default": ["critical"]},
+            "clusters": {
+                "type": "object",
+                "description": "With a gate: the current step's upgraded clusters' healthy evaluations so far.",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["firstEvaluation", "evaluation", "evaluatedAt", "healthyEvaluations"],
+                    "properties": {
+                        "firstEvaluation": {"type": "integer", "minimum": 0,
+                            "description": "The first evaluation seen at or after the cluster's upgrade finished."},
+                        "evaluation": {"type": "integer", "minimum": 0, "description": "The latest evaluation seen."},
+                        "evaluatedAt": timestamp(),
+                        "healthyEvaluations": {"type": "integer", "minimum": 0,
+                            "description": "Consecutive healthy evaluations since the upgrade."}
+                    }
+                }
+            },
+            "heldStep": {"type": "integer", "minimum": 0,
+                "description": "The step whose soak the gate holds past its time (0-based)."},
+            "halt": {
+                "type": "object",
+                "description": "What halted the rollout, when a health signal did; cleared when it goes on.",
+                "required": ["cluster", "step", "reason", "at"],
+                "properties": {
+                    "cluster": {"type": "string"},
+                    "step": {"type": "integer", "minimum": 0, "description": "The step whose soak was halted."},
+                    "reason": {"type": "string", "example": "APIServerErrorsHigh: 0.05 > 0.01"},
+                    "at": timestamp(),
+                    "alert": {
+                        "type": "object",
+                        "description": "The firing alert that halted it, when an alert did.",
+                        "required": ["rule", "severity", "value", "threshold", "comparison", "since"],
+                        "properties": {
+                            "rule": {"type": "string"},
+                            "severity": severity,
+                            "value": {"type": "number", "nullable": true},
+                            "threshold": {"type": "number"},
+                            "comparison": {"type": "string", "enum": [">", "<"]},
+                            "labels": string_map(),
+                            "since": timestamp()
+                        }
+                    }
+                }
+            }
         }
     })
 }
@@ -742,7 +801,23 @@ fn canary_strategy_schema() -> Value {
             }},
             "sortBy": {"type": "string", "description": "A label key ordering clusters after the canaries."},
             "maxConcurrency": int_or_percent(),
-            "maxFailures": int_or_percent()
+            "maxFailures": int_or_percent(),
+            "healthGate": {
+                "type": "object", "additionalProperties": false,
+                "description": "How cluster health gates the rollout; omitted: halt on critical alerts, soaks end on time.",
+                "properties": {
+                    "consecutiveHealthyEvaluations": {"type": "integer", "minimum": 0, "maximum": 1000,
+                        "description": "Healthy evaluations in a row each upgraded cluster of a step needs \
+                            before the step's soak ends; 0 (the default) ends soaks on time alone."},
+                    "haltOn": {"type": "array", "items": {"type": "string", "enum": ["critical", "warning"]},
+                        "default": ["critical"],
+                        "description": "Severities whose firing alerts on an upgraded cluster halt a soak and \
+                            refuse a cluster in preflight; `[]` never halts."}
+                }
+            }
         }
     })
 }
+
+#[cfg(test)]
+mod tests;
