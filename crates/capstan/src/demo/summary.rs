@@ -19,6 +19,11 @@ pub fn phase(detail: &UpgradeDetail) -> Option<RolloutPhase> {
     state(detail).map(|s| s.phase)
 }
 
+/// Why the health gate halted the rollout, if it did.
+pub fn health_halt(detail: &UpgradeDetail) -> Option<capstan_core::rollout::HealthHalt> {
+    state(detail).and_then(|s| s.health.halt)
+}
+
 fn state(detail: &UpgradeDetail) -> Option<RolloutState> {
     serde_json::from_value(detail.upgrade.status.clone()).ok()
 }
@@ -195,6 +200,31 @@ pub fn render(detail: &UpgradeDetail, results: &[ClusterResult], real: Duration)
     }
     if !state.message.is_empty() && state.phase != RolloutPhase::Succeeded {
         out.push_str(&format!("  {}\n", state.message));
+    }
+    if let Some(halt) = &state.health.halt {
+        out.push_str(&format!(
+            "  halted by the health gate at {}: cluster {} in step {}\n",
+            halt.at,
+            halt.cluster,
+            halt.step + 1
+        ));
+        if let Some(alert) = &halt.alert {
+            let labels: Vec<String> = alert
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            out.push_str(&format!(
+                "  alert {} ({}): value {} {} threshold {}, pending since {}\n  series {{{}}}\n",
+                alert.rule,
+                alert.severity.as_str(),
+                alert.value,
+                alert.comparison.as_str(),
+                alert.threshold,
+                alert.since,
+                labels.join(", ")
+            ));
+        }
     }
 
     let results: BTreeMap<&str, UpgradeResult> = results
@@ -411,6 +441,38 @@ mod tests {
         let text = render(&d, &[], Duration::from_secs(30));
         assert!(text.contains("c: Failed preflight: not Healthy"), "{text}");
         assert!(text.contains("1 failed"), "{text}");
+    }
+
+    #[test]
+    fn a_health_halt_names_the_cluster_rule_value_and_threshold() {
+        let mut d = detail([done(0, 20), done(81, 121), done(81, 101)], 152);
+        let mut state: RolloutState = serde_json::from_value(d.upgrade.status.clone()).unwrap();
+        state.phase = RolloutPhase::Halted;
+        state.health.halt = Some(capstan_core::rollout::HealthHalt {
+            cluster: "a".into(),
+            step: 0,
+            reason: "ContainerRestartsHigh on pod=web-1: 7 > 5".into(),
+            at: at(40),
+            alert: Some(capstan_core::rollout::FiringAlert {
+                rule: "ContainerRestartsHigh".into(),
+                severity: capstan_core::health::Severity::Critical,
+                value: 7.0,
+                threshold: 5.0,
+                comparison: capstan_core::health::Comparison::Above,
+                labels: BTreeMap::from([("pod".to_string(), "web-1".to_string())]),
+                since: at(35),
+            }),
+        });
+        d.upgrade.status = serde_json::to_value(&state).unwrap();
+        assert!(health_halt(&d).is_some());
+        let text = render(&d, &[], Duration::from_secs(30));
+        assert!(text.contains("halted by the health gate"), "{text}");
+        assert!(text.contains("cluster a in step 1"), "{text}");
+        assert!(
+            text.contains("alert ContainerRestartsHigh (critical): value 7 > threshold 5"),
+            "{text}"
+        );
+        assert!(text.contains("pod=web-1"), "{text}");
     }
 
     #[test]
