@@ -8,6 +8,10 @@
 //! as agents in production do, holds a work long-poll open, re-issuing it when it returns.
 //! Every report body is serialised once, up front: what is measured is the hub, and the load
 //! generator shares the machine's cores with it.
+//!
+//! With `--alerts-share S` the same run shape is run twice, each on a fresh hub: first without
+//! health reports, then with them (a share S of the agents alerting, the rest healthy; see
+//! [`alerts`]), and the reads that aggregate alerts are timed in both.
 
 use std::collections::{BTreeMap, HashMap};
 use std::process::Stdio;
@@ -26,7 +30,9 @@ use tokio::task::JoinSet;
 
 use crate::bench::rss_mib;
 
+mod alerts;
 mod synthetic;
+use alerts::HealthTemplate;
 use synthetic::{cluster_labels, cluster_name, synthetic_summary};
 
 /// Linux reports `/proc/<pid>/stat` CPU times in USER_HZ ticks, 100 per second on every
@@ -75,6 +81,14 @@ pub struct HubBench {
     /// Seed of the synthetic summaries.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Run twice, without and then with health reports: this share of the agents reports
+    /// 1-50 pending or firing alerts, the others a healthy evaluation.
+    #[arg(long)]
+    pub alerts_share: Option<f64>,
+    /// After each steady window, time this many sequential GETs of `/api/v1/alerts` (all, and
+    /// one region's critical ones), `/api/v1/clusters` and `/metrics`.
+    #[arg(long, default_value_t = 50)]
+    pub read_requests: usize,
 }
 
 /// One report as the load generator saw it.
@@ -223,25 +237,47 @@ struct SyntheticAgent {
     token: String,
     /// Serialised once; every send shares it (a `Bytes` clone copies nothing).
     report: Bytes,
+    /// The health report each send adds, when the phase sends them.
+    health: Option<HealthTemplate>,
+}
+
+impl SyntheticAgent {
+    /// The body of the agent's `sent`-th report (0 for the first).
+    fn body(&self, sent: u64, clock: &SharedClock) -> Bytes {
+        match &self.health {
+            None => self.report.clone(),
+            Some(h) => h.body(&self.report, sent, clock.now()),
+        }
+    }
 }
 
 async fn register_all(
     hub: &ChildHub,
     http: &reqwest::Client,
     b: &HubBench,
+    alerts_share: Option<f64>,
+    clock: &SharedClock,
 ) -> Result<Vec<SyntheticAgent>> {
-    let clock: SharedClock = Arc::new(SystemClock);
     let now = clock.now();
     let mut rng = SimRng::new(b.seed);
+    // Apart from the summaries' generator, so both phases report the same summaries.
+    let mut health_rng = SimRng::new(b.seed).fork("health");
     let mut prepared = Vec::with_capacity(b.clusters);
     for index in 0..b.clusters {
         let summary = synthetic_summary(&mut rng, index, now);
         let body = capstan_agent::report::report_body(&summary, &cluster_labels(index));
-        prepared.push((index, Bytes::from(serde_json::to_vec(&body)?)));
+        let health = match alerts_share {
+            None => None,
+            Some(share) if health_rng.chance(share) => {
+                Some(HealthTemplate::alerting(&mut health_rng, index, now)?)
+            }
+            Some(_) => Some(HealthTemplate::healthy(&mut health_rng)),
+        };
+        prepared.push((index, Bytes::from(serde_json::to_vec(&body)?), health));
     }
     let url = hub.url("/api/v1/agents/register");
     let agents: Vec<Result<SyntheticAgent>> = futures::stream::iter(prepared)
-        .map(|(index, report)| {
+        .map(|(index, report, health)| {
             let (http, url) = (http.clone(), url.clone());
             let token = hub.bootstrap_token.clone();
             async move {
@@ -266,6 +302,7 @@ async fn register_all(
                     name,
                     token,
                     report,
+                    health,
                 })
             }
         })
@@ -276,6 +313,7 @@ async fn register_all(
 }
 
 /// Posts the agent's report every `period`, the first after `offset`, recording each.
+#[allow(clippy::too_many_arguments)]
 async fn report_loop(
     http: reqwest::Client,
     url: String,
@@ -284,20 +322,22 @@ async fn report_loop(
     period: Duration,
     began: Arc<Stopwatch>,
     rec: Arc<Recorder>,
+    clock: SharedClock,
 ) {
     tokio::time::sleep(offset).await;
     let mut ticks = tokio::time::interval(period);
     // A late report is sent once, not in a burst: an agent reports its current state.
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
+    for sent in 0.. {
         ticks.tick().await;
+        let body = agent.body(sent, &clock);
         let at_s = began.elapsed().as_secs_f64();
         let sw = Stopwatch::start();
         let sent = http
             .post(&url)
             .bearer_auth(&agent.token)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(agent.report.clone())
+            .body(body)
             .send()
             .await;
         let ok = match sent {
@@ -584,6 +624,31 @@ fn http_client(timeout: Duration) -> Result<reqwest::Client> {
 }
 
 pub async fn run(b: HubBench) -> Result<Value> {
+    let Some(share) = b.alerts_share else {
+        let mut report = run_phase(&b, None).await?;
+        report["bench"] = json!("hub");
+        return Ok(report);
+    };
+    if !(0.0..=1.0).contains(&share) {
+        bail!("--alerts-share must be between 0 and 1");
+    }
+    tracing::info!("phase 1 of 2: no health reports");
+    let without = run_phase(&b, None).await?;
+    tracing::info!(share, "phase 2 of 2: health reports");
+    let with = run_phase(&b, Some(share)).await?;
+    Ok(json!({
+        "bench": "hub",
+        "clusters": b.clusters,
+        "alerts_share": share,
+        "ratios_with_over_without": alerts::ratios(&without, &with),
+        "without_health": without,
+        "with_health": with,
+    }))
+}
+
+/// One run on a fresh hub: register, warm up, the steady window, the reads, and the upgrade
+/// when asked. `alerts_share`: whether reports carry health reports, and how many alert.
+async fn run_phase(b: &HubBench, alerts_share: Option<f64>) -> Result<Value> {
     let period = seconds("report-every", &b.report_every)?;
     let steady = seconds("duration", &b.duration)?;
     let warmup = seconds("warmup", &b.warmup)?;
@@ -591,14 +656,30 @@ pub async fn run(b: HubBench) -> Result<Value> {
     if b.clusters == 0 || period.is_zero() || steady.is_zero() {
         bail!("--clusters, --report-every and --duration must be positive");
     }
+    let clock: SharedClock = Arc::new(SystemClock);
     let control = http_client(Duration::from_secs(120))?;
     let hub = ChildHub::start(&control).await?;
     tracing::info!(pid = hub.pid, url = %hub.base, "hub serving; registering clusters");
 
     let sw = Stopwatch::start();
-    let agents = register_all(&hub, &control, &b).await?;
+    let agents = register_all(&hub, &control, b, alerts_share, &clock).await?;
     let register_s = sw.elapsed().as_secs_f64();
-    let body_bytes = agents.iter().map(|a| a.report.len()).sum::<usize>() / agents.len().max(1);
+    let body_bytes = agents
+        .iter()
+        .map(|a| a.body(0, &clock).len())
+        .sum::<usize>()
+        / agents.len().max(1);
+    let health_reports = alerts_share.map(|_| {
+        let alerting: Vec<usize> = agents
+            .iter()
+            .filter_map(|a| a.health.as_ref().map(HealthTemplate::alert_count))
+            .filter(|&n| n > 0)
+            .collect();
+        json!({
+            "clusters_alerting": alerting.len(),
+            "alerts_reported": alerting.iter().sum::<usize>(),
+        })
+    });
     let agents: Vec<Arc<SyntheticAgent>> = agents.into_iter().map(Arc::new).collect();
 
     let rec = Arc::new(Recorder::default());
@@ -622,6 +703,7 @@ pub async fn run(b: HubBench) -> Result<Value> {
             period,
             began.clone(),
             rec.clone(),
+            clock.clone(),
         ));
         if b.long_polls {
             let url = hub.url(&format!("/api/v1/agents/{}/work", agent.name));
@@ -644,6 +726,12 @@ pub async fn run(b: HubBench) -> Result<Value> {
     tokio::time::sleep(warmup).await;
     tracing::info!("steady window");
     let steady_window = measure_window(&hub, &began, &rec, steady, expected).await;
+    let reads = if b.read_requests > 0 {
+        tracing::info!(requests = b.read_requests, "timing the reads");
+        alerts::measure_reads(&hub, &control, b.read_requests).await?
+    } else {
+        Value::Null
+    };
 
     let (upgrade_result, after) = if b.upgrade {
         tracing::info!("applying the upgrade");
@@ -658,13 +746,14 @@ pub async fn run(b: HubBench) -> Result<Value> {
     let polls_empty = *locked(&rec.polls_returned_empty);
     let (bench_rss, _) = rss_mib();
     Ok(json!({
-        "bench": "hub",
         "clusters": n,
         "report_every_seconds": period.as_secs_f64(),
         "long_polls": b.long_polls,
         "report_body_bytes": body_bytes,
+        "health_reports": health_reports,
         "registration": {"seconds": register_s, "per_second": n as f64 / register_s},
         "steady": steady_window,
+        "reads": reads,
         "upgrade": upgrade_result,
         "after_upgrade": after,
         "long_polls_returned_empty_and_reissued": polls_empty,
