@@ -187,6 +187,7 @@ pub async fn run(b: HealthBench) -> Result<serde_json::Value> {
         "targets": stats.targets,
         "failed_targets": stats.failed,
         "samples_per_scrape": stats.samples,
+        "samples_kept_per_scrape": stats.kept,
         "bytes_per_scrape": stats.bytes,
         "stored_series": scraper.store().series_count(),
         "stored_samples": scraper.store().sample_count(),

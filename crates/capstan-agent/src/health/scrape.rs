@@ -25,6 +25,8 @@ pub struct ScrapeStats {
     pub targets: usize,
     pub failed: usize,
     pub samples: usize,
+    /// Samples of metrics the rules read, the ones stored.
+    pub kept: usize,
     pub bytes: usize,
     /// The first failure, for the log.
     pub first_error: Option<String>,
@@ -38,6 +40,9 @@ pub struct SelfScrape {
     /// Each rule's parsed expression, or why it does not parse.
     queries: Vec<(String, Result<Query, String>)>,
     jobs: BTreeSet<Job>,
+    /// The metric names the rules read: only these are kept (an exporter serves many more,
+    /// kube-state-metrics most of all).
+    metrics: BTreeSet<String>,
     /// Targets scraped last round, to mark the ones that went away stale.
     last_targets: BTreeSet<String>,
 }
@@ -66,6 +71,7 @@ impl SelfScrape {
             client,
             store: SeriesStore::new(retention),
             jobs: Job::for_metrics(&metrics),
+            metrics,
             queries,
             last_targets: BTreeSet::new(),
         }
@@ -100,8 +106,14 @@ impl SelfScrape {
                 promql::parse_exposition(&text).map_err(|e| e.to_string())
             });
             match parsed {
-                Ok(samples) => {
+                Ok(mut samples) => {
                     stats.samples += samples.len();
+                    samples.retain(|s| {
+                        s.labels
+                            .get(promql::METRIC_NAME_LABEL)
+                            .is_some_and(|name| self.metrics.contains(name))
+                    });
+                    stats.kept += samples.len();
                     self.store
                         .ingest_scrape(&key, &target.labels, samples, now_ms);
                 }
