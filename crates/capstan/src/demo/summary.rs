@@ -301,7 +301,11 @@ pub fn render(detail: &UpgradeDetail, results: &[ClusterResult], real: Duration)
         ));
         out.push_str(&phase_table(&stats));
     }
-    if let Some(path) = &path {
+    // A rollout that stopped early has no critical path to compare with.
+    if let Some(path) = path
+        .as_ref()
+        .filter(|_| state.phase == RolloutPhase::Succeeded)
+    {
         out.push_str(&format!(
             "\ncritical path: longest upgrade per step {} + soaks {} = {}; rollout {}: ratio {:.3}\n",
             short(path.upgrades),
@@ -322,8 +326,13 @@ pub fn render(detail: &UpgradeDetail, results: &[ClusterResult], real: Duration)
         })
         .map(|(name, c)| format!("  {name}: {:?} {}", c.state, c.message))
         .collect();
-    if trouble.is_empty() {
+    if trouble.is_empty() && state.phase == RolloutPhase::Succeeded {
         out.push_str("nothing skipped, failed or halted\n");
+    } else if trouble.is_empty() {
+        out.push_str(&format!(
+            "\nended {:?}; no cluster skipped, failed or removed\n",
+            state.phase
+        ));
     } else {
         out.push_str("skipped, failed or removed:\n");
         out.push_str(&trouble.join("\n"));
@@ -473,6 +482,11 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("pod=web-1"), "{text}");
+        assert!(
+            !text.contains("critical path"),
+            "no path for a halted rollout: {text}"
+        );
+        assert!(text.contains("ended Halted"), "{text}");
     }
 
     #[test]
