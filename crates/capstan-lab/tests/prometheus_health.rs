@@ -275,7 +275,12 @@ async fn self_scrape_and_prometheus_give_the_same_verdicts() {
                     .collect();
                 let values: Vec<String> = differing
                     .iter()
-                    .map(|r| format!("{r}: scrape {:?} prometheus {:?}", our_values[*r], their_values[*r]))
+                    .map(|r| {
+                        format!(
+                            "{r}: scrape {:?} prometheus {:?}",
+                            our_values[*r], their_values[*r]
+                        )
+                    })
                     .collect();
                 last = format!(
                     "{name}: scrape {:?} vs prometheus {:?} (expected {:?}); {values:?}",
