@@ -57,6 +57,29 @@ impl Captured {
     }
 }
 
+/// ETXTBSY: the program file is still open for writing somewhere.
+const TEXT_FILE_BUSY: i32 = 26;
+/// Attempts at spawning a program that is busy, 10 ms apart.
+const BUSY_ATTEMPTS: u32 = 20;
+
+/// Spawns `command`, retrying while the program is "text file busy". A script written just
+/// before (a provider's wrapper, a test's fixture) can be busy for a moment although it was
+/// closed: a process forked concurrently by another thread holds the write descriptor until
+/// it execs. Go's os/exec users hit the same race (golang/go#22315); waiting it out is the
+/// usual cure.
+async fn spawn(command: &mut Command) -> Result<tokio::process::Child, RunError> {
+    let mut attempt = 1;
+    loop {
+        match command.spawn() {
+            Err(e) if e.raw_os_error() == Some(TEXT_FILE_BUSY) && attempt < BUSY_ATTEMPTS => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            other => return other.map_err(RunError::Spawn),
+        }
+    }
+}
+
 /// Spawns `command` in a process group of its own, reads stdout and stderr concurrently
 /// (keeping the last `stdout_limit` and `stderr_limit` bytes) and waits for it to exit. At
 /// `timeout` the whole group is killed: provider CLIs (Terraform, cloud SDKs) start children
@@ -75,7 +98,7 @@ pub(super) async fn run(
         .kill_on_drop(true);
     #[cfg(unix)]
     command.process_group(0);
-    let mut child = command.spawn().map_err(RunError::Spawn)?;
+    let mut child = spawn(&mut command).await?;
     let group = GroupKiller::of(child.id());
     let stdout_pipe = child.stdout.take();
     let stderr_pipe = child.stderr.take();
