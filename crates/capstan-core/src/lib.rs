@@ -5,6 +5,7 @@
 //! testable and reproducible at fleet scale.
 
 pub mod annotations;
+pub mod cost;
 pub mod drain;
 pub mod duration;
 pub mod health;
