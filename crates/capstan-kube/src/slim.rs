@@ -13,6 +13,8 @@
 mod node;
 mod pdb;
 mod pod;
+mod pvc;
+mod quota;
 mod workload;
 
 use std::collections::BTreeMap;
@@ -27,7 +29,9 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 
 pub use node::{NodeCondition, SlimNode};
 pub use pdb::SlimPdb;
-pub use pod::{PodPhase, SlimPod};
+pub use pod::{PodPhase, SlimContainer, SlimPod};
+pub use pvc::SlimPvc;
+pub use quota::{QUOTA_RESOURCES, SlimResourceQuota};
 pub use workload::{SlimDaemonSet, SlimDeployment, SlimNamespace, SlimReplicaSet, SlimStatefulSet};
 
 /// Implements [`kube::Resource`] for a slim type with a `metadata: ObjectMeta` field.
@@ -135,9 +139,10 @@ impl From<MetaWire> for ObjectMeta {
     }
 }
 
-/// Whether Capstan reads this annotation: its own marks and the mirror-pod marker.
+/// Whether Capstan reads this annotation: its own marks, the mirror-pod marker and
+/// Kubecost's spot-ready override.
 fn annotation_is_read(key: &str) -> bool {
-    key.starts_with(PREFIX) || key == MIRROR_POD
+    key.starts_with(PREFIX) || key == MIRROR_POD || key == crate::view::SPOT_READY
 }
 
 /// Annotations, keeping only those [`annotation_is_read`] (others can be large: the

@@ -1,7 +1,7 @@
 //! [`ClusterView`]: the cluster as kube-rs watchers keep it current, in compact records.
 //!
 //! One watcher per kind (nodes, pods, PodDisruptionBudgets, namespaces, Deployments,
-//! ReplicaSets, StatefulSets, DaemonSets) decodes [slim types](crate::slim) and applies each
+//! ReplicaSets, StatefulSets, DaemonSets, PersistentVolumeClaims, ResourceQuotas) decodes [slim types](crate::slim) and applies each
 //! event as it arrives. What is kept is proportional to what Capstan uses, not to the JSON:
 //! namespaces, node names, label keys and values, whole label sets and controller references
 //! are interned (the pods of one ReplicaSet share one label set), numbers are numbers, and UIDs
@@ -23,16 +23,17 @@ use capstan_core::summary::ClusterSummary;
 use jiff::Timestamp;
 use tokio::task::JoinHandle;
 
-pub use intern::{Labels, Owner, Uid};
+pub use intern::{ContainerRequest, ContainerRequests, Labels, Owner, Uid};
 pub use records::{
-    NamespaceRecord, NodeRecord, PdbRecord, PodRecord, Readiness, WorkloadKind, WorkloadRecord,
+    NamespaceRecord, NodeRecord, PdbRecord, PodRecord, PvcRecord, QuotaRecord, Readiness,
+    SPOT_READY, WorkloadKind, WorkloadRecord,
 };
 pub use stores::Kind;
 pub(crate) use stores::ViewState;
 
 use crate::slim::{
-    SlimDaemonSet, SlimDeployment, SlimNamespace, SlimNode, SlimPdb, SlimPod, SlimReplicaSet,
-    SlimStatefulSet,
+    SlimDaemonSet, SlimDeployment, SlimNamespace, SlimNode, SlimPdb, SlimPod, SlimPvc,
+    SlimReplicaSet, SlimResourceQuota, SlimStatefulSet,
 };
 
 /// A cluster kept current by watchers. Dropping it stops them.
@@ -86,6 +87,14 @@ impl ClusterView {
                 state.clone(),
             ))),
             spawn(Box::pin(watch::watch::<SlimDaemonSet>(
+                client.clone(),
+                state.clone(),
+            ))),
+            spawn(Box::pin(watch::watch::<SlimPvc>(
+                client.clone(),
+                state.clone(),
+            ))),
+            spawn(Box::pin(watch::watch::<SlimResourceQuota>(
                 client.clone(),
                 state.clone(),
             ))),
@@ -219,6 +228,28 @@ impl ClusterView {
             self.state.namespaces.read().table.iter().cloned().collect();
         all.sort_by(|a, b| a.name.cmp(&b.name));
         all
+    }
+
+    /// Every PersistentVolumeClaim, by namespace and name.
+    pub fn pvcs(&self) -> Vec<PvcRecord> {
+        let mut all: Vec<PvcRecord> = self.state.pvcs.read().table.iter().cloned().collect();
+        all.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        all
+    }
+
+    /// Every ResourceQuota, by namespace and name.
+    pub fn quotas(&self) -> Vec<QuotaRecord> {
+        let mut all: Vec<QuotaRecord> = self.state.quotas.read().table.iter().cloned().collect();
+        all.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        all
+    }
+
+    /// Visit every pod under one read lock (a million pods are not cloned out). Keep `f`
+    /// cheap: watchers wait while it runs.
+    pub fn for_each_pod(&self, mut f: impl FnMut(&PodRecord)) {
+        for pod in self.state.pods.read().table.iter() {
+            f(pod);
+        }
     }
 
     /// The workloads of `kind`, by namespace and name.

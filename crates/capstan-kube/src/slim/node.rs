@@ -20,6 +20,14 @@ pub struct SlimNode {
     pub allocatable_cpu_millis: u64,
     pub allocatable_memory_bytes: u64,
     pub allocatable_pods: u64,
+    /// `status.capacity`: what the machine has, which is what a cloud bills (OpenCost
+    /// prices node capacity, not allocatable).
+    pub capacity_cpu_millis: u64,
+    pub capacity_memory_bytes: u64,
+    /// `nvidia.com/gpu` capacity.
+    pub capacity_gpus: u64,
+    /// `spec.providerID` (`aws:///us-east-1a/i-0…`, `gce://…`, `azure://…`).
+    pub provider_id: Option<String>,
     /// `status.nodeInfo.kubeletVersion`.
     pub kubelet_version: String,
 }
@@ -58,6 +66,8 @@ struct NodeWire {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct SpecWire {
+    #[serde(rename = "providerID")]
+    provider_id: Option<String>,
     unschedulable: Option<bool>,
     taints: Option<Vec<IgnoredAny>>,
 }
@@ -67,6 +77,7 @@ struct SpecWire {
 struct StatusWire {
     conditions: Option<Vec<ConditionWire>>,
     allocatable: AllocatableWire,
+    capacity: AllocatableWire,
     node_info: NodeInfoWire,
 }
 
@@ -85,6 +96,8 @@ struct AllocatableWire {
     cpu: LenientQuantity,
     memory: LenientQuantity,
     pods: LenientQuantity,
+    #[serde(rename = "nvidia.com/gpu")]
+    gpu: LenientQuantity,
 }
 
 #[derive(Deserialize, Default)]
@@ -116,6 +129,10 @@ impl From<NodeWire> for SlimNode {
             allocatable_cpu_millis: w.status.allocatable.cpu.millis(),
             allocatable_memory_bytes: w.status.allocatable.memory.units(),
             allocatable_pods: w.status.allocatable.pods.units(),
+            capacity_cpu_millis: w.status.capacity.cpu.millis(),
+            capacity_memory_bytes: w.status.capacity.memory.units(),
+            capacity_gpus: w.status.capacity.gpu.units(),
+            provider_id: w.spec.provider_id.filter(|p| !p.is_empty()),
             kubelet_version: w.status.node_info.kubelet_version,
         }
     }

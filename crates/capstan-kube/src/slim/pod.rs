@@ -81,6 +81,26 @@ pub struct SlimPod {
     pub termination_grace_period_seconds: Option<i64>,
     /// `spec.priority`.
     pub priority: Option<i32>,
+    /// The (non-init) containers' requests, in spec order: what cost allocation and
+    /// right-sizing price per container.
+    pub containers: Vec<SlimContainer>,
+    /// `persistentVolumeClaim.claimName` of each volume (the claims whose storage this pod
+    /// is charged for).
+    pub claims: Vec<String>,
+}
+
+/// One container of a pod: its requests and whether it was last killed for memory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SlimContainer {
+    pub name: String,
+    pub cpu_request_millis: u64,
+    pub memory_request_bytes: u64,
+    /// `nvidia.com/gpu` requested (extended resources are whole units).
+    pub gpu_request: u64,
+    /// `restartCount` from the container's status.
+    pub restarts: u32,
+    /// The last termination's reason was `OOMKilled`.
+    pub oom_killed: bool,
 }
 
 slim_resource!(
@@ -114,6 +134,7 @@ struct SpecWire {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct ContainerWire {
+    name: String,
     resources: ResourcesWire,
 }
 
@@ -128,12 +149,21 @@ struct ResourcesWire {
 struct RequestsWire {
     cpu: LenientQuantity,
     memory: LenientQuantity,
+    #[serde(rename = "nvidia.com/gpu")]
+    gpu: LenientQuantity,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
 struct VolumeWire {
     empty_dir: Option<IgnoredAny>,
+    persistent_volume_claim: Option<ClaimSourceWire>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct ClaimSourceWire {
+    claim_name: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -155,6 +185,7 @@ struct ConditionWire {
 #[derive(Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
 struct ContainerStatusWire {
+    name: String,
     restart_count: i64,
     state: StateWire,
     last_state: StateWire,
@@ -195,6 +226,36 @@ impl From<PodWire> for SlimPod {
             memory = memory.max(init.resources.requests.memory.units());
         }
         let statuses = w.status.container_statuses.unwrap_or_default();
+        let containers = w
+            .spec
+            .containers
+            .iter()
+            .map(|c| {
+                // Statuses are matched by name: the API server keeps them sorted by name,
+                // not in spec order.
+                let status = statuses.iter().find(|s| s.name == c.name);
+                SlimContainer {
+                    name: c.name.clone(),
+                    cpu_request_millis: c.resources.requests.cpu.millis(),
+                    memory_request_bytes: c.resources.requests.memory.units(),
+                    gpu_request: c.resources.requests.gpu.units(),
+                    restarts: status.map_or(0, |s| u32::try_from(s.restart_count).unwrap_or(0)),
+                    oom_killed: status.is_some_and(|s| {
+                        reason_is(&s.last_state.terminated, "OOMKilled")
+                            || reason_is(&s.state.terminated, "OOMKilled")
+                    }),
+                }
+            })
+            .collect();
+        let claims = w
+            .spec
+            .volumes
+            .iter()
+            .flatten()
+            .filter_map(|v| v.persistent_volume_claim.as_ref())
+            .map(|c| c.claim_name.clone())
+            .filter(|c| !c.is_empty())
+            .collect();
         Self {
             metadata,
             node_name: w.spec.node_name.filter(|n| !n.is_empty()),
@@ -227,6 +288,8 @@ impl From<PodWire> for SlimPod {
             mirror,
             termination_grace_period_seconds: w.spec.termination_grace_period_seconds,
             priority: w.spec.priority,
+            containers,
+            claims,
         }
     }
 }

@@ -209,3 +209,69 @@ fn watchers_accept_slim_types(client: kube::Client) {
         kube::runtime::watcher::Config::default(),
     );
 }
+
+#[test]
+fn a_pod_keeps_each_containers_requests_claims_and_oom_kills() {
+    let mut json = pod_json();
+    json["spec"]["volumes"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "data", "persistentVolumeClaim": {"claimName": "data-web-1"}}));
+    json["spec"]["containers"][2]["resources"] = json!({"requests": {"nvidia.com/gpu": "1"}});
+    let pod: SlimPod = serde_json::from_value(json).unwrap();
+    let got: Vec<_> = pod
+        .containers
+        .iter()
+        .map(|c| {
+            (
+                c.name.as_str(),
+                c.cpu_request_millis,
+                c.memory_request_bytes,
+                c.gpu_request,
+                c.restarts,
+                c.oom_killed,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("a", 250, 128 << 20, 0, 3, true),
+            // The bad quantity reads as absent rather than failing the pod.
+            ("b", 1000, 0, 0, 2, false),
+            ("c", 0, 0, 1, 0, false),
+        ]
+    );
+    assert_eq!(pod.claims, ["data-web-1"]);
+}
+
+#[test]
+fn claims_and_quotas_keep_sizes_classes_and_compute_limits() {
+    let pvc: SlimPvc = serde_json::from_value(json!({
+        "metadata": {"name": "data-db-0", "namespace": "shop"},
+        "spec": {"storageClassName": "gp3", "resources": {"requests": {"storage": "20Gi"}}},
+        "status": {"phase": "Bound", "capacity": {"storage": "21Gi"}}
+    }))
+    .unwrap();
+    assert_eq!(
+        (pvc.requested_bytes, pvc.capacity_bytes),
+        (20 << 30, 21 << 30)
+    );
+    assert_eq!(
+        (pvc.storage_class.as_deref(), pvc.phase.as_str()),
+        (Some("gp3"), "Bound")
+    );
+    let quota: SlimResourceQuota = serde_json::from_value(json!({
+        "metadata": {"name": "compute", "namespace": "shop"},
+        "spec": {"hard": {"requests.cpu": "10", "requests.memory": "20Gi", "count/configmaps": "5"}},
+        "status": {"used": {"requests.cpu": "2500m", "requests.memory": "1Gi"}}
+    }))
+    .unwrap();
+    assert_eq!(quota.hard.get("requests.cpu"), Some(&10_000));
+    assert_eq!(
+        quota.hard.get("requests.memory"),
+        Some(&((20u64 << 30) * 1000))
+    );
+    assert_eq!(quota.hard.get("count/configmaps"), None);
+    assert_eq!(quota.used.get("requests.cpu"), Some(&2_500));
+}

@@ -50,6 +50,21 @@ impl From<NamespaceWire> for SlimNamespace {
 #[serde(default, rename_all = "camelCase")]
 struct ReplicasSpecWire {
     replicas: Option<i64>,
+    // Deployments name it `strategy`, StatefulSets and DaemonSets `updateStrategy`.
+    strategy: StrategyWire,
+    update_strategy: StrategyWire,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct StrategyWire {
+    rolling_update: Option<RollingUpdateWire>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct RollingUpdateWire {
+    max_unavailable: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize, Default)]
@@ -80,6 +95,8 @@ macro_rules! slim_workload {
             pub metadata: ObjectMeta,
             pub replicas: i64,
             pub ready_replicas: i64,
+            /// The rolling update's `maxUnavailable` as given (an integer or a percentage).
+            pub max_unavailable: Option<serde_json::Value>,
         }
 
         slim_resource!($ty, $kind, "apps", "v1", $plural, k8s_openapi::NamespaceResourceScope);
@@ -91,6 +108,12 @@ macro_rules! slim_workload {
                 Self {
                     replicas: desired(&w),
                     ready_replicas: ready(&w),
+                    max_unavailable: w
+                        .spec
+                        .strategy
+                        .rolling_update
+                        .or(w.spec.update_strategy.rolling_update)
+                        .and_then(|r| r.max_unavailable),
                     metadata: w.metadata.into(),
                 }
             }

@@ -70,12 +70,34 @@ pub struct Owner {
     pub name: Arc<str>,
 }
 
+/// One container's name and requests.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ContainerRequest {
+    pub name: Arc<str>,
+    pub cpu_millis: u64,
+    pub memory_bytes: u64,
+    pub gpus: u64,
+}
+
+/// A pod's containers and their requests, shared between the pods of one template (a
+/// million pods of a few thousand templates hold a few thousand of these).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct ContainerRequests(Arc<[ContainerRequest]>);
+
+impl std::ops::Deref for ContainerRequests {
+    type Target = [ContainerRequest];
+    fn deref(&self) -> &[ContainerRequest] {
+        &self.0
+    }
+}
+
 /// Interned strings, label sets and owners of one store.
 #[derive(Default)]
 pub(crate) struct Interner {
     strings: HashSet<Arc<str>>,
     label_sets: HashSet<Labels>,
     owners: HashSet<Arc<Owner>>,
+    containers: HashSet<ContainerRequests>,
     /// Removals since the last [`Interner::collect`], to collect only when it may pay off.
     removals: usize,
 }
@@ -122,6 +144,24 @@ impl Interner {
         v
     }
 
+    pub fn containers(&mut self, containers: &[crate::slim::SlimContainer]) -> ContainerRequests {
+        let list: Vec<ContainerRequest> = containers
+            .iter()
+            .map(|c| ContainerRequest {
+                name: self.str(&c.name),
+                cpu_millis: c.cpu_request_millis,
+                memory_bytes: c.memory_request_bytes,
+                gpus: c.gpu_request,
+            })
+            .collect();
+        let candidate = ContainerRequests(Arc::from(list));
+        if let Some(v) = self.containers.get(&candidate) {
+            return v.clone();
+        }
+        self.containers.insert(candidate.clone());
+        candidate
+    }
+
     /// Note that an object went away; collect when removals reach a quarter of what is held.
     pub fn removed(&mut self, n: usize) {
         self.removals += n;
@@ -134,6 +174,7 @@ impl Interner {
     /// hold strings.
     pub fn collect(&mut self) {
         self.owners.retain(|o| Arc::strong_count(o) > 1);
+        self.containers.retain(|c| Arc::strong_count(&c.0) > 1);
         self.label_sets.retain(|l| Arc::strong_count(&l.0) > 1);
         self.strings.retain(|s| Arc::strong_count(s) > 1);
         self.removals = 0;

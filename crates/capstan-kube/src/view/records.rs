@@ -8,10 +8,10 @@ use capstan_core::lifecycle::{NodePhase, NodeTimeline};
 use capstan_core::selector::LabelSelector;
 use jiff::Timestamp;
 
-use super::intern::{Interner, Labels, Owner, Uid};
+use super::intern::{ContainerRequests, Interner, Labels, Owner, Uid};
 use crate::slim::{
     PodPhase, SlimDaemonSet, SlimDeployment, SlimMeta, SlimNamespace, SlimNode, SlimPdb, SlimPod,
-    SlimReplicaSet, SlimStatefulSet,
+    SlimPvc, SlimReplicaSet, SlimResourceQuota, SlimStatefulSet,
 };
 
 /// The status of a node's Ready condition.
@@ -63,6 +63,11 @@ pub struct NodeRecord {
     pub allocatable_cpu_millis: u64,
     pub allocatable_memory_bytes: u64,
     pub allocatable_pods: u64,
+    pub capacity_cpu_millis: u64,
+    pub capacity_memory_bytes: u64,
+    pub capacity_gpus: u64,
+    /// `spec.providerID`, which names the cloud.
+    pub provider_id: Option<Arc<str>>,
     pub created: Option<Timestamp>,
     pub deleted: Option<Timestamp>,
     /// The `upgrade.toolkit.io/` annotations, sorted by key.
@@ -140,6 +145,10 @@ impl NodeRecord {
             allocatable_cpu_millis: node.allocatable_cpu_millis,
             allocatable_memory_bytes: node.allocatable_memory_bytes,
             allocatable_pods: node.allocatable_pods,
+            capacity_cpu_millis: node.capacity_cpu_millis,
+            capacity_memory_bytes: node.capacity_memory_bytes,
+            capacity_gpus: node.capacity_gpus,
+            provider_id: node.provider_id.as_deref().map(Arc::from),
             created: node.created(),
             deleted: node.deleted(),
             marks,
@@ -219,6 +228,13 @@ pub struct PodRecord {
     pub deleted: Option<Timestamp>,
     pub grace_period_seconds: Option<i64>,
     pub priority: Option<i32>,
+    /// The containers' requests, shared between the pods of one template.
+    pub containers: ContainerRequests,
+    /// The PersistentVolumeClaims the pod mounts.
+    pub claims: Box<[Arc<str>]>,
+    /// (container index, restartCount) of the containers whose last termination was
+    /// `OOMKilled`: a grown count is a new OOM kill.
+    pub oom_restarts: Box<[(u16, u32)]>,
 }
 
 impl PodRecord {
@@ -245,6 +261,15 @@ impl PodRecord {
             deleted: pod.deleted(),
             grace_period_seconds: pod.termination_grace_period_seconds,
             priority: pod.priority,
+            containers: i.containers(&pod.containers),
+            claims: pod.claims.iter().map(|c| i.str(c)).collect(),
+            oom_restarts: pod
+                .containers
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.oom_killed)
+                .map(|(n, c)| (u16::try_from(n).unwrap_or(u16::MAX), c.restarts))
+                .collect(),
         }
     }
 
@@ -373,12 +398,17 @@ pub struct WorkloadRecord {
     pub ready_replicas: i64,
     /// Its controller: a ReplicaSet's Deployment.
     pub owner: Option<Arc<Owner>>,
+    /// The rolling update's `maxUnavailable` as given.
+    pub max_unavailable: Option<serde_json::Value>,
+    /// Annotated `spot.kubecost.com/spot-ready=true` (Kubecost's manual spot override).
+    pub spot_ready: bool,
 }
 
 /// The slim workload types, read alike.
 pub(crate) trait SlimWorkload: SlimMeta {
     const KIND: WorkloadKind;
     fn replicas(&self) -> (i64, i64);
+    fn max_unavailable(&self) -> Option<serde_json::Value>;
 }
 
 macro_rules! slim_workload {
@@ -387,6 +417,9 @@ macro_rules! slim_workload {
             const KIND: WorkloadKind = WorkloadKind::$kind;
             fn replicas(&self) -> (i64, i64) {
                 (self.replicas, self.ready_replicas)
+            }
+            fn max_unavailable(&self) -> Option<serde_json::Value> {
+                self.max_unavailable.clone()
             }
         }
     };
@@ -408,6 +441,82 @@ impl WorkloadRecord {
             owner: w
                 .controller()
                 .map(|o| i.owner(&o.api_version, &o.kind, &o.name)),
+            max_unavailable: w.max_unavailable(),
+            spot_ready: w
+                .object_meta()
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(SPOT_READY))
+                .is_some_and(|v| v == "true"),
         }
+    }
+}
+
+/// Kubecost's manual override marking a workload ready for spot capacity.
+pub const SPOT_READY: &str = "spot.kubecost.com/spot-ready";
+
+/// A PersistentVolumeClaim as the view keeps it.
+#[derive(Debug, Clone)]
+pub struct PvcRecord {
+    pub namespace: Arc<str>,
+    pub name: Arc<str>,
+    pub requested_bytes: u64,
+    pub capacity_bytes: u64,
+    pub storage_class: Option<Arc<str>>,
+    pub phase: Arc<str>,
+}
+
+impl PvcRecord {
+    pub(crate) fn from_slim(pvc: &SlimPvc, i: &mut Interner) -> Self {
+        Self {
+            namespace: i.str(pvc.namespace()),
+            name: i.str(pvc.name()),
+            requested_bytes: pvc.requested_bytes,
+            capacity_bytes: pvc.capacity_bytes,
+            storage_class: pvc.storage_class.as_deref().map(|c| i.str(c)),
+            phase: i.str(&pvc.phase),
+        }
+    }
+}
+
+/// A ResourceQuota as the view keeps it: hard and used per resource, in thousandths
+/// (millicores, milli-bytes).
+#[derive(Debug, Clone)]
+pub struct QuotaRecord {
+    pub namespace: Arc<str>,
+    pub name: Arc<str>,
+    pub hard: Box<[(Arc<str>, u64)]>,
+    pub used: Box<[(Arc<str>, u64)]>,
+}
+
+impl QuotaRecord {
+    pub(crate) fn from_slim(q: &SlimResourceQuota, i: &mut Interner) -> Self {
+        let namespace = i.str(q.namespace());
+        let name = i.str(q.name());
+        let mut pairs = |m: &std::collections::BTreeMap<String, u64>| {
+            m.iter().map(|(k, v)| (i.str(k), *v)).collect::<Box<[_]>>()
+        };
+        Self {
+            namespace,
+            name,
+            hard: pairs(&q.hard),
+            used: pairs(&q.used),
+        }
+    }
+
+    /// `resource`'s hard limit in thousandths.
+    pub fn hard(&self, resource: &str) -> Option<u64> {
+        self.hard
+            .iter()
+            .find(|(k, _)| &**k == resource)
+            .map(|(_, v)| *v)
+    }
+
+    /// `resource`'s use as the quota controller counted it, in thousandths.
+    pub fn used(&self, resource: &str) -> Option<u64> {
+        self.used
+            .iter()
+            .find(|(k, _)| &**k == resource)
+            .map(|(_, v)| *v)
     }
 }

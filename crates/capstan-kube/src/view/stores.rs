@@ -10,11 +10,13 @@ use parking_lot::{Mutex, RwLock};
 use serde::de::DeserializeOwned;
 
 use super::intern::{Interner, Uid};
-use super::records::{NamespaceRecord, NodeRecord, PdbRecord, PodRecord, WorkloadRecord};
+use super::records::{
+    NamespaceRecord, NodeRecord, PdbRecord, PodRecord, PvcRecord, QuotaRecord, WorkloadRecord,
+};
 use super::table::Table;
 use crate::slim::{
-    SlimDaemonSet, SlimDeployment, SlimMeta, SlimNamespace, SlimNode, SlimPdb, SlimPod,
-    SlimReplicaSet, SlimStatefulSet,
+    SlimDaemonSet, SlimDeployment, SlimMeta, SlimNamespace, SlimNode, SlimPdb, SlimPod, SlimPvc,
+    SlimReplicaSet, SlimResourceQuota, SlimStatefulSet,
 };
 
 /// Timelines of deleted nodes kept for the lifecycle statistics (their Draining and
@@ -32,10 +34,12 @@ pub enum Kind {
     ReplicaSets,
     StatefulSets,
     DaemonSets,
+    PersistentVolumeClaims,
+    ResourceQuotas,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 10] = [
         Self::Nodes,
         Self::Pods,
         Self::PodDisruptionBudgets,
@@ -44,6 +48,8 @@ impl Kind {
         Self::ReplicaSets,
         Self::StatefulSets,
         Self::DaemonSets,
+        Self::PersistentVolumeClaims,
+        Self::ResourceQuotas,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +62,8 @@ impl Kind {
             Self::ReplicaSets => "replicasets",
             Self::StatefulSets => "statefulsets",
             Self::DaemonSets => "daemonsets",
+            Self::PersistentVolumeClaims => "persistentvolumeclaims",
+            Self::ResourceQuotas => "resourcequotas",
         }
     }
 
@@ -65,9 +73,9 @@ impl Kind {
 }
 
 /// Bit of [`ViewState::synced`] set once the control plane's version was asked for.
-pub(crate) const VERSION_BIT: u16 = 1 << 8;
+pub(crate) const VERSION_BIT: u16 = 1 << Kind::ALL.len();
 /// Every bit: each kind listed once, and the version asked for.
-pub(crate) const ALL_SYNCED: u16 = (1 << 9) - 1;
+pub(crate) const ALL_SYNCED: u16 = (1 << (Kind::ALL.len() + 1)) - 1;
 
 #[derive(Default)]
 pub(crate) struct NodeStore {
@@ -166,6 +174,8 @@ pub(crate) struct ViewState {
     pub namespaces: RwLock<SimpleStore<NamespaceRecord>>,
     /// Indexed by [`super::records::WorkloadKind`] order.
     pub workloads: [RwLock<SimpleStore<WorkloadRecord>>; 4],
+    pub pvcs: RwLock<SimpleStore<PvcRecord>>,
+    pub quotas: RwLock<SimpleStore<QuotaRecord>>,
     pub control_plane_version: RwLock<Option<String>>,
     /// Bits of [`Kind::bit`] and [`VERSION_BIT`].
     pub synced: tokio::sync::watch::Sender<u16>,
@@ -182,6 +192,8 @@ impl ViewState {
             pdbs: RwLock::default(),
             namespaces: RwLock::default(),
             workloads: Default::default(),
+            pvcs: RwLock::default(),
+            quotas: RwLock::default(),
             control_plane_version: RwLock::new(None),
             synced: tokio::sync::watch::Sender::new(0),
             errors: Mutex::new(HashMap::new()),
@@ -331,4 +343,10 @@ simple_watched!(
 );
 simple_watched!(SlimDaemonSet, DaemonSets, |s| s.workloads[3], |obj, i| {
     WorkloadRecord::from_slim(&obj, i)
+});
+simple_watched!(SlimPvc, PersistentVolumeClaims, |s| s.pvcs, |obj, i| {
+    PvcRecord::from_slim(&obj, i)
+});
+simple_watched!(SlimResourceQuota, ResourceQuotas, |s| s.quotas, |obj, i| {
+    QuotaRecord::from_slim(&obj, i)
 });
