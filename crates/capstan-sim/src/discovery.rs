@@ -27,6 +27,11 @@ fn groups(twin: &Arc<Twin>, cluster: &Arc<Cluster>) -> BTreeMap<String, Vec<Stri
             versions.push(t.version.clone());
         }
     }
+    // metrics-server's APIService, served by the twin itself (crate::metrics::resource_api).
+    out.insert(
+        crate::metrics::resource_api::GROUP.to_string(),
+        vec![crate::metrics::resource_api::VERSION.to_string()],
+    );
     out
 }
 
@@ -86,6 +91,11 @@ pub fn resource_list(
 ) -> Response {
     let data = twin.lock(cluster);
     let mut resources = Vec::new();
+    if group == crate::metrics::resource_api::GROUP
+        && version == crate::metrics::resource_api::VERSION
+    {
+        resources = crate::metrics::resource_api::discovery_resources();
+    }
     for t in data
         .types()
         .filter(|t| t.group == group && t.version == version)

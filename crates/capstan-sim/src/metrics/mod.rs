@@ -37,6 +37,8 @@ pub mod etcd;
 pub mod expo;
 pub mod ksm;
 pub mod node;
+pub mod resource_api;
+pub mod usage;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -59,6 +61,8 @@ pub struct MetricsState {
     pub(crate) etcd: etcd::EtcdState,
     pub(crate) nodes: HashMap<Box<str>, node::NodeCounters>,
     pub(crate) containers: HashMap<(Box<str>, Box<str>), cadvisor::ContainerCounters>,
+    /// Network counters per pod uid.
+    pub(crate) pod_network: HashMap<Box<str>, cadvisor::PodNetCounters>,
     /// Probes sent per target (each draws its own loss outcome).
     pub(crate) probes: HashMap<Box<str>, u64>,
 }
@@ -72,6 +76,7 @@ impl MetricsState {
             etcd: etcd::EtcdState::default(),
             nodes: HashMap::new(),
             containers: HashMap::new(),
+            pod_network: HashMap::new(),
             probes: HashMap::new(),
         }
     }
@@ -208,6 +213,9 @@ pub(crate) fn route(
     parts: &[&str],
     req: &Req,
 ) -> Option<ApiResult<Response>> {
+    if let Some(answer) = resource_api::route(twin, cluster, parts, req) {
+        return Some(answer);
+    }
     if req.method != axum::http::Method::GET {
         return None;
     }
@@ -267,7 +275,7 @@ pub(crate) fn route(
         ["api", "v1", "nodes", node, "proxy", "metrics", "cadvisor"] => {
             let data = twin.lock(cluster);
             let mut m = cluster.metrics.lock();
-            cadvisor::scrape(&mut m, &data, node)
+            cadvisor::scrape(&mut m, &data, node, twin.now())
         }
         _ => return None,
     };

@@ -280,6 +280,23 @@ impl UsageModel {
     }
 }
 
+impl UsageModel {
+    /// What a node's own processes use (kubelet, container runtime, the OS and its page
+    /// cache counted in the working set) at simulated time `t`: 80-200 millicores and
+    /// 0.6-1.4 GiB per node, with the same noise as containers.
+    pub fn node_overhead(&self, node: &str, t: Timestamp) -> ContainerUsage {
+        let h = mix(self.seed ^ capstan_core::rng::fnv1a(node.as_bytes()) ^ 0x6e6f_6465);
+        let s = secs(t);
+        let cpu = (0.08 + 0.12 * unit(mix(h ^ 1))) * (1.0 + 0.2 * smooth_noise(mix(h ^ 2), s));
+        let memory =
+            (0.6 + 0.8 * unit(mix(h ^ 3))) * 1024.0 * MIB * (1.0 + 0.02 * smooth_noise(h, s));
+        ContainerUsage {
+            cpu_cores: cpu,
+            memory_bytes: pages(memory),
+        }
+    }
+}
+
 impl WorkloadTraits {
     fn busy_at(&self, s: f64) -> bool {
         self.profile != Profile::Bursty

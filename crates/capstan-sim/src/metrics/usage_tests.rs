@@ -41,7 +41,11 @@ fn workload_of_a_pod_is_its_controller_with_replica_sets_as_deployments() {
         Some("5d8f9c7b6"),
         ("ReplicaSet", "web-abc"),
     );
-    check(Some(("ReplicaSet", "web-abc")), None, ("ReplicaSet", "web-abc"));
+    check(
+        Some(("ReplicaSet", "web-abc")),
+        None,
+        ("ReplicaSet", "web-abc"),
+    );
     check(Some(("StatefulSet", "db")), None, ("StatefulSet", "db"));
     check(Some(("DaemonSet", "agent")), None, ("DaemonSet", "agent"));
     check(Some(("Job", "backup-1")), None, ("Job", "backup-1"));
