@@ -115,13 +115,16 @@ impl PriceLayer {
         );
     }
 
-    fn sets_node_price(&self) -> bool {
-        self.cpu_per_vcpu_hour.is_some()
-            || self.ram_per_gib_hour.is_some()
-            || self.spot_cpu_per_vcpu_hour.is_some()
-            || self.spot_ram_per_gib_hour.is_some()
-            || self.gpu_per_gpu_hour.is_some()
-            || self.spot_gpu_per_gpu_hour.is_some()
+    fn sets_node_price(&self, spot: bool) -> bool {
+        if spot {
+            self.spot_cpu_per_vcpu_hour.is_some()
+                || self.spot_ram_per_gib_hour.is_some()
+                || self.spot_gpu_per_gpu_hour.is_some()
+        } else {
+            self.cpu_per_vcpu_hour.is_some()
+                || self.ram_per_gib_hour.is_some()
+                || self.gpu_per_gpu_hour.is_some()
+        }
     }
 }
 
@@ -267,7 +270,8 @@ struct Scope<'a> {
 /// Prices after layering, with what decided the node prices and any instance price.
 struct Resolved {
     prices: Prices,
-    node_source: RateSource,
+    /// On-demand, spot.
+    node_source: [RateSource; 2],
     node_per_hour: Option<f64>,
     spot_node_per_hour: Option<f64>,
 }
@@ -286,14 +290,16 @@ impl PriceSheet {
     fn resolve(&self, scope: &Scope<'_>) -> Resolved {
         let mut resolved = Resolved {
             prices: self.defaults,
-            node_source: RateSource::Default,
+            node_source: [RateSource::Default; 2],
             node_per_hour: None,
             spot_node_per_hour: None,
         };
         if let Some(layer) = self.providers.get(scope.provider) {
             layer.apply_to(&mut resolved.prices);
-            if layer.sets_node_price() {
-                resolved.node_source = RateSource::Provider;
+            for spot in [false, true] {
+                if layer.sets_node_price(spot) {
+                    resolved.node_source[usize::from(spot)] = RateSource::Provider;
+                }
             }
         }
         let mut matching: Vec<&PriceOverride> = self
@@ -305,8 +311,11 @@ impl PriceSheet {
         matching.sort_by_key(|o| o.matcher.specificity());
         for o in matching {
             o.prices.apply_to(&mut resolved.prices);
-            if o.prices.sets_node_price() || o.node_per_hour.is_some() {
-                resolved.node_source = o.matcher.source();
+            if o.prices.sets_node_price(false) || o.node_per_hour.is_some() {
+                resolved.node_source[0] = o.matcher.source();
+            }
+            if o.prices.sets_node_price(true) || o.spot_node_per_hour.is_some() {
+                resolved.node_source[1] = o.matcher.source();
             }
             if o.node_per_hour.is_some() {
                 resolved.node_per_hour = o.node_per_hour;
@@ -350,7 +359,7 @@ impl PriceSheet {
             cpu_per_core_hour: cpu,
             ram_per_gib_hour: ram,
             gpu_per_hour: gpu,
-            source: r.node_source,
+            source: r.node_source[usize::from(key.spot)],
         };
         if let Some(node_price) = instance {
             let base = rates.node_per_hour(key.cpu_cores, key.memory_gib, key.gpus);
