@@ -36,3 +36,5 @@ pub use window::{
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_allocation;
