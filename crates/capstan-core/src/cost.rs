@@ -38,3 +38,5 @@ pub use window::{
 mod tests;
 #[cfg(test)]
 mod tests_allocation;
+#[cfg(test)]
+mod tests_window;
