@@ -487,3 +487,46 @@ fn cost_hour_round_trips_as_camel_case_json() {
     assert_eq!(text, r#"{"namespace":"a","kind":"Deployment","name":"b"}"#);
     assert_eq!(serde_json::from_str::<WorkloadKey>(&text).unwrap(), key);
 }
+
+#[test]
+fn gpus_are_charged_by_request_and_pods_add_up_per_workload() {
+    let trainer = WorkloadKey::new("ml", "Job", "train");
+    let serve = WorkloadKey::new("ml", "Deployment", "serve");
+    // The same workload again through another key value (as after a reconnect): one row.
+    let trainer_again = WorkloadKey::new("ml", "Job", "train");
+    let gpu = [ContainerTick {
+        gpu_request: 1.0,
+        ..container(0.0, Some(0.0), 0.0, Some(0.0))
+    }];
+    let none = [container(0.0, Some(0.0), 0.0, Some(0.0))];
+    let mut gpu_node = node("g", false, 0.0, 0.0);
+    gpu_node.gpus = 4.0;
+    gpu_node.rates.gpu_per_hour = 0.95;
+    let pod = |workload, containers| PodTick {
+        workload,
+        node: Some(0),
+        containers,
+        egress_bytes: None,
+    };
+    let mut acc = HourAccumulator::new(ctx(0.0), hour());
+    acc.add_tick(
+        &PriceSheet::default(),
+        1.0,
+        &[gpu_node],
+        &[
+            pod(&trainer, &gpu),
+            pod(&serve, &none),
+            pod(&trainer, &gpu),
+            pod(&trainer_again, &gpu),
+        ],
+        &[],
+    );
+    let h = acc.finish(&ReportLimits::default());
+    let t = row(&h.workloads, "ml", "train");
+    assert_eq!(t.parts.gpu, Nanodollars(3 * 950_000_000));
+    assert_eq!(t.pod_hours, 3.0);
+    assert_eq!(row(&h.workloads, "ml", "serve").parts.gpu, Nanodollars(0));
+    assert_eq!(h.idle.gpu, Nanodollars(950_000_000));
+    assert_eq!(h.workloads.len(), 3);
+    assert_invariant(&h);
+}
