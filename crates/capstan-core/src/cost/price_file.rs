@@ -230,6 +230,15 @@ struct OverrideLines {
 }
 
 pub(super) fn parse(text: &str) -> Result<PriceSheet, PriceError> {
+    if text.trim().is_empty() {
+        return Err(PriceError::Invalid {
+            field: String::new(),
+            line: None,
+            message: format!(
+                "the file is empty; a price sheet starts with apiVersion: {API_VERSION} and kind: {KIND}"
+            ),
+        });
+    }
     let any_float = serde_saphyr::options! {
         non_finite_float_policy: serde_saphyr::options::NonFiniteFloatPolicy::PassThrough,
     };

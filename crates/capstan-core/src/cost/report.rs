@@ -194,6 +194,32 @@ pub struct CostPeriod {
     pub containers_without_usage: u64,
 }
 
+impl CostPeriod {
+    /// A period with no cost yet.
+    pub fn empty(start: jiff::Timestamp, end: jiff::Timestamp) -> CostPeriod {
+        CostPeriod {
+            start,
+            end,
+            hours_sampled: 0.0,
+            ticks: 0,
+            network_measured: false,
+            total: CostParts::default(),
+            idle: CostParts::default(),
+            nodes: NodeCostSummary::default(),
+            namespaces: Vec::new(),
+            workloads: Vec::new(),
+            truncated_workloads: 0,
+            truncated_namespaces: 0,
+            containers_without_usage: 0,
+        }
+    }
+
+    /// The window's length in hours (`end - start`).
+    pub fn window_hours(&self) -> f64 {
+        self.end.duration_since(self.start).as_secs_f64() / 3600.0
+    }
+}
+
 /// An agent's hour is a period of one hour.
 pub type CostHour = CostPeriod;
 
@@ -286,21 +312,7 @@ pub(super) fn fold_workloads(
 /// end. `None` for no periods.
 pub fn merge(periods: &[&CostPeriod], limits: &ReportLimits) -> Option<CostPeriod> {
     let first = periods.first()?;
-    let mut out = CostPeriod {
-        start: first.start,
-        end: first.end,
-        hours_sampled: 0.0,
-        ticks: 0,
-        network_measured: false,
-        total: CostParts::default(),
-        idle: CostParts::default(),
-        nodes: NodeCostSummary::default(),
-        namespaces: Vec::new(),
-        workloads: Vec::new(),
-        truncated_workloads: 0,
-        truncated_namespaces: 0,
-        containers_without_usage: 0,
-    };
+    let mut out = CostPeriod::empty(first.start, first.end);
     let mut namespaces: FxHashMap<(String, String, String), CostRow> = FxHashMap::default();
     let mut workloads: FxHashMap<(String, String, String), CostRow> = FxHashMap::default();
     for p in periods {

@@ -446,6 +446,7 @@ fn header_is_checked() {
         "must be \"PriceSheet\"",
     );
     check("kind: PriceSheet\n", "price sheet", "apiVersion");
+    check(" \n", "price sheet", "the file is empty");
     assert!(matches!(
         PriceSheet::parse_yaml("a: [1,"),
         Err(PriceError::Syntax(_))

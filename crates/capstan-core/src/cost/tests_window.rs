@@ -112,21 +112,8 @@ fn hourly_within_49_hours_else_daily_widened_to_days() {
 // ---- breakdown ----
 
 fn period(namespace_costs: &[(&str, i64)], management: i64) -> CostPeriod {
-    let mut p = CostPeriod {
-        start: ts("2026-11-26T00:00:00Z"),
-        end: ts("2026-11-26T01:00:00Z"),
-        hours_sampled: 1.0,
-        ticks: 60,
-        network_measured: false,
-        total: CostParts::default(),
-        idle: CostParts::default(),
-        nodes: NodeCostSummary::default(),
-        namespaces: Vec::new(),
-        workloads: Vec::new(),
-        truncated_workloads: 0,
-        truncated_namespaces: 0,
-        containers_without_usage: 0,
-    };
+    let mut p = CostPeriod::empty(ts("2026-11-26T00:00:00Z"), ts("2026-11-26T01:00:00Z"));
+    assert_eq!(p.window_hours(), 1.0);
     for (ns, cpu) in namespace_costs {
         let mut row = CostRow::new(ns, "", "");
         row.parts.cpu = Nanodollars(*cpu);
