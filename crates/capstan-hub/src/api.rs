@@ -7,7 +7,9 @@
 //! | `POST /api/v1/agents/{cluster}/report` | cluster token | the cluster's bounded report |
 //! | `GET /api/v1/agents/{cluster}/work?wait=30s` | cluster token | long-poll for open work |
 //! | `POST /api/v1/agents/{cluster}/work/{id}/status` | cluster token | `{"generation","status","message"}` |
+//! | `POST /api/v1/agents/{cluster}/cost` | cluster token | cost hours and recommendations (see `cost`) |
 //! | `GET /api/v1/clusters[?labelSelector=..]` | none | inventory, health computed at read |
+//! | `GET /api/v1/cost`, `GET /api/v1/cost/recommendations` | none | the fleet's cost (see `cost`) |
 //! | `GET /api/v1/clusters/{name}` | none | one cluster, 404 if unknown |
 //! | `DELETE /api/v1/clusters/{name}` | none | deregister: inventory row and agent token, 404 if unknown |
 //! | `GET /api/v1/upgrades/{name}/results` | none | each cluster's posted upgrade result |
@@ -44,6 +46,7 @@ use crate::store::SharedStore;
 mod agents;
 mod alerts;
 mod clusters;
+mod cost;
 mod metrics;
 mod openapi;
 mod status;
@@ -51,6 +54,10 @@ mod upgrades;
 mod wire;
 
 pub use alerts::{AlertList, ClusterAlert};
+pub use cost::{
+    CategoryCents, CostReport, CostUpload, RecommendationItem, RecommendationList, ReportRow,
+    ReportTotal, ReportWindow,
+};
 pub use openapi::openapi_document;
 pub use status::{ApiError, Status};
 pub use upgrades::{
@@ -163,8 +170,17 @@ pub fn router(state: ApiState) -> Router {
             "/api/v1/agents/{cluster}/work/{id}/status",
             post(agents::work_status),
         )
+        .route(
+            "/api/v1/agents/{cluster}/cost",
+            post(cost::upload).layer(DefaultBodyLimit::max(cost::MAX_COST_BODY_BYTES)),
+        )
         .route("/api/v1/alerts", get(alerts::list))
         .route("/api/v1/clusters", get(clusters::list))
+        .route("/api/v1/cost", get(cost::report))
+        .route(
+            "/api/v1/cost/recommendations",
+            get(cost::list_recommendations),
+        )
         .route(
             "/api/v1/clusters/{name}",
             get(clusters::get_one).delete(clusters::delete_one),

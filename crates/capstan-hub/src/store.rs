@@ -21,6 +21,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use capstan_core::cost::{CostHour, CostPeriod, CostWindow, Resolution};
 use capstan_core::health::{HealthReport, Severity};
 use capstan_core::selector::LabelSelector;
 use futures::future::BoxFuture;
@@ -30,7 +31,9 @@ use serde_json::Value;
 
 use crate::Result;
 
+mod cost;
 mod sqlite;
+pub use cost::{ClusterCostTotals, CostDetail, CostRecommendationsRecord, CostWriteOutcome};
 pub use sqlite::SqliteStore;
 
 /// The store as the hub holds it.
@@ -205,6 +208,44 @@ pub trait Store: Send + Sync + 'static {
         &'a self,
         id_prefix: &'a str,
     ) -> BoxFuture<'a, Result<Vec<(String, Value)>>>;
+
+    // --- cost (issue 6) ---
+
+    /// Stores a cluster's uploaded hours (an hour already stored is replaced, so a retried
+    /// upload never double counts), recomputes the day rollup of every day they touch,
+    /// replaces the cluster's recommendation bundle when one is given, and drops the rows
+    /// of hours older than [`capstan_core::cost::HOURLY_RETENTION_HOURS`] at `now` (their
+    /// totals stay, their days hold the rows). One transaction.
+    fn put_cost<'a>(
+        &'a self,
+        cluster: &'a str,
+        hours: &'a [CostHour],
+        recommendations: Option<&'a Value>,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<CostWriteOutcome>>;
+    /// Each cluster's totals over `window` from the hours or the days (`resolution`), by
+    /// cluster name: one aggregate query, no rows decoded. `clusters: None` is every cluster
+    /// with cost data; clusters without data in the window are absent.
+    fn cost_totals<'a>(
+        &'a self,
+        resolution: Resolution,
+        window: CostWindow,
+        clusters: Option<&'a [String]>,
+    ) -> BoxFuture<'a, Result<Vec<ClusterCostTotals>>>;
+    /// Each cluster's stored periods within `window` merged into one
+    /// ([`capstan_core::cost::merge`]), decoding only the rows `detail` asks for; by name.
+    fn cost_periods<'a>(
+        &'a self,
+        resolution: Resolution,
+        window: CostWindow,
+        clusters: Option<&'a [String]>,
+        detail: CostDetail,
+    ) -> BoxFuture<'a, Result<Vec<(String, CostPeriod)>>>;
+    /// The latest recommendation bundle of each cluster that sent one, by name.
+    fn cost_recommendations<'a>(
+        &'a self,
+        clusters: Option<&'a [String]>,
+    ) -> BoxFuture<'a, Result<Vec<CostRecommendationsRecord>>>;
 }
 
 /// `(id, status, message)` of a work item: what a rollout round reads.

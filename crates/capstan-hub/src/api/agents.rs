@@ -34,7 +34,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// Checks that the request carries the token of `cluster`: 401 without a valid token, 403
 /// with a valid token of another cluster.
-async fn authenticate_agent(
+pub(crate) async fn authenticate_agent(
     state: &ApiState,
     headers: &HeaderMap,
     cluster: &str,

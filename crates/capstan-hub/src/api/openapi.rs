@@ -12,6 +12,8 @@ use std::sync::OnceLock;
 use axum::Json;
 use serde_json::{Value, json};
 
+mod cost;
+
 /// The document, built once.
 pub fn openapi_document() -> &'static Value {
     static DOCUMENT: OnceLock<Value> = OnceLock::new();
@@ -89,9 +91,10 @@ fn build() -> Value {
             {"name": "agents", "description": "The agent protocol (DESIGN.md, Protocols)."},
             {"name": "clusters", "description": "The fleet inventory, health computed at read."},
             {"name": "upgrades", "description": "`ClusterUpgrade` canary rollouts."},
+            {"name": "cost", "description": "The fleet's cost and savings recommendations."},
             {"name": "meta", "description": "Metrics and this document."}
         ],
-        "paths": paths(),
+        "paths": cost::extend(paths(), cost::paths()),
         "components": {
             "securitySchemes": {
                 "bootstrapToken": {
@@ -355,7 +358,7 @@ fn schemas() -> Value {
     if let (Some(all), Value::Object(upgrades)) = (all.as_object_mut(), upgrade_schemas()) {
         all.extend(upgrades);
     }
-    all
+    cost::extend(all, cost::schemas())
 }
 
 /// The agent protocol's and inventory's bodies (`super::wire`, `super::status`).

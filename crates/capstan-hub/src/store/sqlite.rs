@@ -12,6 +12,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use capstan_core::cost::{CostHour, CostPeriod, CostWindow, Resolution};
 use capstan_core::health::HealthReport;
 use capstan_core::selector::LabelSelector;
 use futures::FutureExt;
@@ -26,12 +27,14 @@ use sqlx::{Row, error::ErrorKind};
 use subtle::ConstantTimeEq;
 
 use super::{
-    ClusterRecord, ClusterReport, EventRecord, NewEvent, NewWorkItem, RolloutClusterRecord,
-    RolloutWrite, Store, Subject, UpgradeRecord, WorkItem, WorkStatus, WorkStatusRow,
+    ClusterCostTotals, ClusterRecord, ClusterReport, CostDetail, CostRecommendationsRecord,
+    CostWriteOutcome, EventRecord, NewEvent, NewWorkItem, RolloutClusterRecord, RolloutWrite,
+    Store, Subject, UpgradeRecord, WorkItem, WorkStatus, WorkStatusRow,
 };
 use crate::{Error, Result};
 
 mod clusters;
+mod cost;
 mod reports;
 mod rows;
 use reports::{ReportWriter, TokenCache};
@@ -748,5 +751,42 @@ impl Store for SqliteStore {
         id_prefix: &'a str,
     ) -> BoxFuture<'a, Result<Vec<(String, Value)>>> {
         self.list_work_results(id_prefix).boxed()
+    }
+
+    fn put_cost<'a>(
+        &'a self,
+        cluster: &'a str,
+        hours: &'a [CostHour],
+        recommendations: Option<&'a Value>,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<CostWriteOutcome>> {
+        self.put_cost(cluster, hours, recommendations, now).boxed()
+    }
+
+    fn cost_totals<'a>(
+        &'a self,
+        resolution: Resolution,
+        window: CostWindow,
+        clusters: Option<&'a [String]>,
+    ) -> BoxFuture<'a, Result<Vec<ClusterCostTotals>>> {
+        self.cost_totals(resolution, window, clusters).boxed()
+    }
+
+    fn cost_periods<'a>(
+        &'a self,
+        resolution: Resolution,
+        window: CostWindow,
+        clusters: Option<&'a [String]>,
+        detail: CostDetail,
+    ) -> BoxFuture<'a, Result<Vec<(String, CostPeriod)>>> {
+        self.cost_periods(resolution, window, clusters, detail)
+            .boxed()
+    }
+
+    fn cost_recommendations<'a>(
+        &'a self,
+        clusters: Option<&'a [String]>,
+    ) -> BoxFuture<'a, Result<Vec<CostRecommendationsRecord>>> {
+        self.cost_recommendations(clusters).boxed()
     }
 }
