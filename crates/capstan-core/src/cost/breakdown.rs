@@ -96,6 +96,14 @@ impl Breakdown {
         cents_summing_to_total(&totals)
     }
 
+    /// One column in cents (e.g. `|r| r.parts.storage`), summing to the column's total
+    /// rounded. Each column adds up on its own; a row's columns may differ from its total
+    /// cents by rounding.
+    pub fn column_cents(&self, column: impl Fn(&BreakdownRow) -> Nanodollars) -> Vec<i64> {
+        let values: Vec<Nanodollars> = self.rows.iter().map(column).collect();
+        cents_summing_to_total(&values)
+    }
+
     pub fn total_cents(&self) -> i64 {
         self.total.total().cents()
     }

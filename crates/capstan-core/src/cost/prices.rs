@@ -302,26 +302,28 @@ impl PriceSheet {
                 }
             }
         }
-        let mut matching: Vec<&PriceOverride> = self
-            .overrides
-            .iter()
-            .filter(|o| o.matcher.matches(scope))
-            .collect();
-        // Stable: equally specific overrides keep file order, so the later one wins.
-        matching.sort_by_key(|o| o.matcher.specificity());
-        for o in matching {
-            o.prices.apply_to(&mut resolved.prices);
-            if o.prices.sets_node_price(false) || o.node_per_hour.is_some() {
-                resolved.node_source[0] = o.matcher.source();
-            }
-            if o.prices.sets_node_price(true) || o.spot_node_per_hour.is_some() {
-                resolved.node_source[1] = o.matcher.source();
-            }
-            if o.node_per_hour.is_some() {
-                resolved.node_per_hour = o.node_per_hour;
-            }
-            if o.spot_node_per_hour.is_some() {
-                resolved.spot_node_per_hour = o.spot_node_per_hour;
+        // Least specific first so the most specific is applied last; within one level, file
+        // order (the later entry wins). Four passes over a short list: no allocation, as
+        // this runs for every node at every tick.
+        for level in 0..=3 {
+            for o in self
+                .overrides
+                .iter()
+                .filter(|o| o.matcher.specificity() == level && o.matcher.matches(scope))
+            {
+                o.prices.apply_to(&mut resolved.prices);
+                if o.prices.sets_node_price(false) || o.node_per_hour.is_some() {
+                    resolved.node_source[0] = o.matcher.source();
+                }
+                if o.prices.sets_node_price(true) || o.spot_node_per_hour.is_some() {
+                    resolved.node_source[1] = o.matcher.source();
+                }
+                if o.node_per_hour.is_some() {
+                    resolved.node_per_hour = o.node_per_hour;
+                }
+                if o.spot_node_per_hour.is_some() {
+                    resolved.spot_node_per_hour = o.spot_node_per_hour;
+                }
             }
         }
         resolved

@@ -452,3 +452,22 @@ fn header_is_checked() {
         Err(PriceError::Syntax(_))
     ));
 }
+
+#[test]
+fn equally_specific_overrides_the_later_wins() {
+    let yaml = "
+apiVersion: cost.toolkit.io/v1alpha1
+kind: PriceSheet
+overrides:
+- match: {provider: aws, region: eu-west-1}
+  cpuPerVcpuHour: 0.5
+  ramPerGiBHour: 0.25
+- match: {provider: aws, region: eu-west-1}
+  cpuPerVcpuHour: 0.7
+";
+    let sheet = PriceSheet::parse_yaml(yaml).unwrap();
+    let r = sheet.node_rates(&key("aws", "eu-west-1", "m5.large", false));
+    // Field by field: the later entry's CPU, the earlier entry's RAM.
+    assert_eq!((r.cpu_per_core_hour, r.ram_per_gib_hour), (0.7, 0.25));
+    assert_eq!(r.source, RateSource::Region);
+}

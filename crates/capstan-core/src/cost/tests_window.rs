@@ -175,6 +175,8 @@ fn breakdown_groups_and_keeps_the_total() {
         let sum: Nanodollars = b.rows.iter().map(|r| r.total).sum();
         assert_eq!(sum, b.total.total());
         assert_eq!(b.row_cents().iter().sum::<i64>(), b.total_cents());
+        let management = b.column_cents(|r| r.parts.management);
+        assert_eq!(management.iter().sum::<i64>(), b.total.management.cents());
     }
 
     let mut truncated = by_ns.clone();
