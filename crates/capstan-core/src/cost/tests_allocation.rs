@@ -530,3 +530,90 @@ fn gpus_are_charged_by_request_and_pods_add_up_per_workload() {
     assert_eq!(h.workloads.len(), 3);
     assert_invariant(&h);
 }
+
+#[test]
+fn random_clusters_add_up_exactly_under_any_limits() {
+    use crate::rng::SimRng;
+    let mut rng = SimRng::new(2026);
+    for case in 0..40 {
+        let n_nodes = rng.range_inclusive(1, 6) as usize;
+        let n_workloads = rng.range_inclusive(1, 30) as usize;
+        let keys: Vec<WorkloadKey> = (0..n_workloads)
+            .map(|i| {
+                let ns = format!("ns{}", rng.range_inclusive(0, 5));
+                WorkloadKey::new(&ns, "Deployment", &format!("w{i}"))
+            })
+            .collect();
+        let nodes: Vec<NodeTick<'_>> = (0..n_nodes)
+            .map(|_| {
+                let spot = rng.chance(0.3);
+                node(
+                    "n",
+                    spot,
+                    rng.range_inclusive(1, 32) as f64,
+                    rng.range_inclusive(1, 128) as f64,
+                )
+            })
+            .collect();
+        let containers: Vec<Vec<ContainerTick<'static>>> = (0..n_workloads * 3)
+            .map(|_| {
+                (0..rng.range_inclusive(1, 3))
+                    .map(|_| {
+                        let usage =
+                            |rng: &mut SimRng| rng.chance(0.8).then(|| rng.next_f64() * 4.0);
+                        container(
+                            rng.next_f64() * 2.0,
+                            usage(&mut rng),
+                            rng.next_f64() * 8.0,
+                            usage(&mut rng),
+                        )
+                    })
+                    .collect()
+            })
+            .collect();
+        let pods: Vec<PodTick<'_>> = containers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| PodTick {
+                workload: &keys[i % n_workloads],
+                node: if i % 7 == 3 { None } else { Some(i % n_nodes) },
+                containers: c,
+                egress_bytes: (i % 2 == 0).then_some(i as f64 * 1e6),
+            })
+            .collect();
+        let claims: Vec<ClaimTick<'_>> = (0..n_workloads)
+            .map(|i| ClaimTick {
+                namespace: &keys[i].namespace,
+                claim: "c",
+                bytes: i as f64 * 1e9,
+                storage_class: None,
+                mounted_by: (i % 3 != 0).then_some(&keys[i]),
+            })
+            .collect();
+        let limits = ReportLimits {
+            max_namespaces: rng.range_inclusive(1, 8) as usize,
+            max_workloads: rng.range_inclusive(1, 40) as usize,
+        };
+        let mut acc = HourAccumulator::new(ctx(rng.next_f64()), hour());
+        for _ in 0..rng.range_inclusive(1, 4) {
+            acc.add_tick(&PriceSheet::default(), 1.0 / 60.0, &nodes, &pods, &claims);
+        }
+        let h = acc.finish(&limits);
+        let node_cost = (h.nodes.spot_cost + h.nodes.on_demand_cost).0;
+        assert_invariant(&h);
+        // Compute (allocated + idle) is exactly what the nodes cost.
+        assert_eq!(h.total.compute().0, node_cost, "case {case}");
+        assert!(
+            h.namespaces.len() <= limits.max_namespaces + 2,
+            "case {case}"
+        );
+        assert!(
+            h.workloads.len() <= limits.max_workloads + limits.max_namespaces + 3,
+            "case {case}: {} rows",
+            h.workloads.len()
+        );
+        let merged = merge(&[&h, &h], &limits).unwrap();
+        assert_invariant(&merged);
+        assert_eq!(merged.total.total(), h.total.total() + h.total.total());
+    }
+}
