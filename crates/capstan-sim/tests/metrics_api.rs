@@ -7,6 +7,8 @@
 //! kubectl call and the model all read the same simulated second.
 
 mod common;
+#[path = "common/exposition.rs"]
+mod exposition;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -575,4 +577,89 @@ async fn kubectl_top_reads_pods_and_nodes() {
         }
     }
     assert!(ran > 0, "no kubectl 1.27 or 1.33 on this machine");
+}
+
+#[tokio::test]
+async fn cadvisor_agrees_with_the_metrics_api_and_counts_pod_traffic() {
+    let t = start().await;
+    let client = t.client(CTX, false).await;
+    let (_, list) = get(&client, PODS).await;
+    let all = pods(&client).await;
+    let node = all
+        .iter()
+        .filter(|p| running(p))
+        .find_map(|p| p.spec.as_ref().unwrap().node_name.clone())
+        .unwrap();
+    let path = format!("/api/v1/nodes/{node}/proxy/metrics/cadvisor");
+    let scrape = |client: kube::Client, path: String| async move {
+        let req = http::Request::builder()
+            .uri(path.as_str())
+            .body(Vec::new())
+            .unwrap();
+        let body = client.request_text(req).await.unwrap();
+        exposition::promtool_check(&path, &body);
+        exposition::Exposition::parse(&body)
+    };
+    let first = scrape(client.clone(), path.clone()).await;
+    let on_node: Vec<&Pod> = all
+        .iter()
+        .filter(|p| running(p) && p.spec.as_ref().unwrap().node_name.as_deref() == Some(&node))
+        .collect();
+    assert!(!on_node.is_empty());
+    for pod in &on_node {
+        let (ns, name) = (
+            pod.metadata.namespace.as_deref().unwrap(),
+            pod.metadata.name.as_deref().unwrap(),
+        );
+        // The working set of each container is the Metrics API's memory.
+        if let Some(item) = items(&list)
+            .iter()
+            .find(|i| key(i) == (ns.into(), name.into()))
+        {
+            for c in item["containers"].as_array().unwrap() {
+                let ws = first.has(
+                    "container_memory_working_set_bytes",
+                    &[
+                        ("namespace", ns),
+                        ("pod", name),
+                        ("container", c["name"].as_str().unwrap()),
+                    ],
+                );
+                assert_eq!(ws.len(), 1);
+                assert_eq!(ws[0].value as i64, bytes(&c["usage"]["memory"]), "{name}");
+            }
+        }
+        // One sandbox series per pod and direction, on eth0, container "".
+        for family in [
+            "container_network_transmit_bytes_total",
+            "container_network_receive_bytes_total",
+        ] {
+            let s = first.has(family, &[("namespace", ns), ("pod", name)]);
+            assert_eq!(s.len(), 1, "{family} {name}");
+            assert_eq!(s[0].labels["interface"], "eth0");
+            assert_eq!(s[0].labels["container"], "");
+            assert!(s[0].labels["image"].starts_with("registry.k8s.io/pause:"));
+            assert!(s[0].value >= 0.0);
+        }
+    }
+    assert_eq!(
+        first.types["container_network_transmit_bytes_total"],
+        "counter"
+    );
+    // Counters never go back.
+    let second = scrape(client.clone(), path.clone()).await;
+    for family in [
+        "container_network_transmit_bytes_total",
+        "container_network_receive_bytes_total",
+        "container_cpu_usage_seconds_total",
+    ] {
+        for a in first.series(family) {
+            let b = second
+                .samples
+                .iter()
+                .find(|b| b.name == a.name && b.labels == a.labels)
+                .unwrap();
+            assert!(b.value >= a.value, "{family}: {} then {}", a.value, b.value);
+        }
+    }
 }

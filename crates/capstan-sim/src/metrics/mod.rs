@@ -275,7 +275,9 @@ pub(crate) fn route(
         ["api", "v1", "nodes", node, "proxy", "metrics", "cadvisor"] => {
             let data = twin.lock(cluster);
             let mut m = cluster.metrics.lock();
-            cadvisor::scrape(&mut m, &data, node, twin.now())
+            // The simulated second, as the Metrics API reads it: the two agree.
+            let sim_now = jiff::Timestamp::from_second(twin.now().as_second()).unwrap_or_default();
+            cadvisor::scrape(&mut m, &data, node, sim_now)
         }
         _ => return None,
     };
