@@ -13,6 +13,7 @@ mod namespaces;
 mod nodes;
 mod placement;
 mod pods;
+mod quotas;
 mod rbac;
 mod system;
 mod workloads;
@@ -43,17 +44,29 @@ pub struct Materialized {
 /// Where [`materialize`] sends each object: (API group, resource plural, object).
 type Sink<'a> = &'a mut dyn FnMut(&'static str, &'static str, Value);
 
-/// The sink, counting what passes through it.
+/// The sink, counting what passes through it, and summing each namespace's pod requests
+/// for its ResourceQuota's status.
 struct Emitter<'a> {
     sink: Sink<'a>,
     out: Materialized,
+    quota_usage: quotas::UsageByNamespace,
 }
 
 impl Emitter<'_> {
     fn emit(&mut self, group: &'static str, plural: &'static str, v: Value) {
         self.out.objects += 1;
         match plural {
-            "pods" => self.out.pods += 1,
+            "pods" => {
+                self.out.pods += 1;
+                if let Some(ns) = v.pointer("/metadata/namespace").and_then(Value::as_str) {
+                    if !self.quota_usage.contains_key(ns) {
+                        self.quota_usage.insert(ns.to_string(), Default::default());
+                    }
+                    if let Some(u) = self.quota_usage.get_mut(ns) {
+                        u.add_pod(&v);
+                    }
+                }
+            }
             "nodes" => self.out.nodes += 1,
             _ => {}
         }
@@ -97,6 +110,7 @@ pub fn materialize(
     let mut e = Emitter {
         sink,
         out: Materialized::default(),
+        quota_usage: Default::default(),
     };
     let now_s = now.as_second();
     let mut rng = root.fork("cluster");
@@ -164,6 +178,11 @@ pub fn materialize(
     ctx.applications(&plan);
     let mut np_rng = root.fork("netpol");
     namespaces::emit_network_policies(&plan, now, ctx.e, &mut np_rng);
+    // Quotas last: their status sums the pods emitted above (their own stream, so that adding
+    // them changed no other object of a seed).
+    let mut quota_rng = root.fork("quotas");
+    let usage = std::mem::take(&mut ctx.e.quota_usage);
+    quotas::emit_resource_quotas(&plan, &usage, now, ctx.e, &mut quota_rng);
 
     let unplaced = ctx.unplaced;
     let mut out = e.out;

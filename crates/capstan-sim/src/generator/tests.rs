@@ -352,3 +352,95 @@ fn drain_safe_budgets_always_let_one_pod_go_and_realistic_ones_sometimes_do_not(
         );
     }
 }
+
+#[test]
+fn resource_quotas_sum_their_namespaces_pods_in_a_plausible_mixture() {
+    let spec = small_cluster("aws");
+    let (_, objs) = collect(&spec);
+    // Hand-summed requests of the non-terminal pods per namespace.
+    let mut used: HashMap<&str, (i64, i64, i64)> = HashMap::new();
+    for (_, p, v) in &objs {
+        if *p != "pods" || matches!(v["status"]["phase"].as_str(), Some("Succeeded" | "Failed")) {
+            continue;
+        }
+        let u = used
+            .entry(v["metadata"]["namespace"].as_str().unwrap())
+            .or_default();
+        fn req<'a>(c: &'a Value, r: &str) -> Option<&'a str> {
+            c["resources"]["requests"][r].as_str()
+        }
+        let (mut cpu, mut mem) = (0, 0);
+        for c in v["spec"]["containers"].as_array().unwrap() {
+            cpu += req(c, "cpu").and_then(o::cpu_millis).unwrap_or(0);
+            mem += req(c, "memory").and_then(o::memory_bytes).unwrap_or(0);
+        }
+        for c in v["spec"]["initContainers"].as_array().into_iter().flatten() {
+            cpu = cpu.max(req(c, "cpu").and_then(o::cpu_millis).unwrap_or(0));
+            mem = mem.max(req(c, "memory").and_then(o::memory_bytes).unwrap_or(0));
+        }
+        u.0 += cpu;
+        u.1 += mem;
+        u.2 += 1;
+    }
+    let quotas: Vec<&Value> = objs
+        .iter()
+        .filter(|o| o.1 == "resourcequotas")
+        .map(|o| &o.2)
+        .collect();
+    let app_namespaces = objs
+        .iter()
+        .filter(|o| o.1 == "namespaces" && o.2["metadata"]["labels"]["team"].is_string())
+        .count();
+    assert!(
+        !quotas.is_empty() && quotas.len() < app_namespaces,
+        "{}",
+        quotas.len()
+    );
+    let (mut loose, mut tight) = (0, 0);
+    for q in &quotas {
+        let ns = q["metadata"]["namespace"].as_str().unwrap();
+        let (cpu, mem, pods) = used.get(ns).copied().unwrap_or_default();
+        let st = &q["status"];
+        assert_eq!(st["hard"], q["spec"]["hard"]);
+        assert_eq!(
+            o::cpu_millis(st["used"]["requests.cpu"].as_str().unwrap()),
+            Some(cpu),
+            "{ns}"
+        );
+        assert_eq!(
+            o::memory_bytes(st["used"]["requests.memory"].as_str().unwrap()),
+            Some(mem)
+        );
+        assert_eq!(st["used"]["pods"], json!(pods.to_string()));
+        let hard_cpu = o::cpu_millis(st["hard"]["requests.cpu"].as_str().unwrap()).unwrap();
+        let hard_pods: i64 = st["hard"]["pods"].as_str().unwrap().parse().unwrap();
+        assert!(hard_cpu >= cpu && hard_pods >= pods, "{ns}: hard below use");
+        // limits.* only where every pod sets limits.
+        assert_eq!(
+            st["hard"].get("limits.cpu").is_some(),
+            st["used"].get("limits.cpu").is_some()
+        );
+        match q["metadata"]["name"].as_str().unwrap() {
+            "compute-resources" => {
+                loose += 1;
+                // 3-5x, rounded up to half cores.
+                assert!(hard_cpu as f64 >= 3.0 * cpu as f64, "{ns}");
+                assert!(hard_cpu as f64 <= 5.0 * cpu as f64 + 500.0, "{ns}");
+            }
+            "compute-quota" => {
+                tight += 1;
+                assert!(hard_cpu as f64 <= 1.25 * cpu as f64 + 500.0, "{ns}");
+            }
+            other => panic!("unexpected quota {other}"),
+        }
+    }
+    assert!(loose + tight == quotas.len());
+    // Deterministic per seed.
+    let (_, again) = collect(&spec);
+    let again: Vec<&Value> = again
+        .iter()
+        .filter(|o| o.1 == "resourcequotas")
+        .map(|o| &o.2)
+        .collect();
+    assert_eq!(quotas, again);
+}
