@@ -625,3 +625,12 @@ fn wire_types_are_camel_case() {
     assert_eq!(cfg.recommendation_margin_fraction, 0.15);
     let _ = HistogramOptions::cpu();
 }
+
+#[test]
+fn state_is_compact() {
+    // 100,000 aggregated containers per cluster: the inline part stays small, the rest is
+    // 16 bytes per non-empty bucket.
+    let size = std::mem::size_of::<ContainerUsageState>();
+    // 296 bytes today (three histograms' Vec + total, six optional timestamps, counters).
+    assert!(size <= 300, "{size} bytes");
+}
