@@ -66,15 +66,16 @@ async fn day_total(store: &SharedStore, cluster: &str, day: i64) -> Option<CostP
 #[tokio::test]
 async fn uploading_twice_stores_once() {
     let store = memory().await;
-    let hours: Vec<_> = (0..3)
-        .map(|i| hour(DAY0 + i * HOUR_SECONDS, i))
-        .collect();
+    let hours: Vec<_> = (0..3).map(|i| hour(DAY0 + i * HOUR_SECONDS, i)).collect();
     let now = ts(DAY0 + 4 * HOUR_SECONDS);
     let first = store.put_cost("eu-1", &hours, None, now).await.unwrap();
     assert_eq!((first.stored, first.kept), (3, 0));
     store.put_cost("eu-1", &hours, None, now).await.unwrap();
     // A retry of one hour alone, too.
-    store.put_cost("eu-1", &hours[1..2], None, now).await.unwrap();
+    store
+        .put_cost("eu-1", &hours[1..2], None, now)
+        .await
+        .unwrap();
 
     let totals = store
         .cost_totals(Resolution::Hourly, window(DAY0, DAY0 + DAY_SECONDS), None)
@@ -89,21 +90,28 @@ async fn uploading_twice_stores_once() {
 #[tokio::test]
 async fn a_day_rollup_is_the_sum_of_its_hours_to_the_nanodollar() {
     let store = memory().await;
-    let hours: Vec<_> = (0..24)
-        .map(|i| hour(DAY0 + i * HOUR_SECONDS, i))
-        .collect();
+    let hours: Vec<_> = (0..24).map(|i| hour(DAY0 + i * HOUR_SECONDS, i)).collect();
     let now = ts(DAY0 + DAY_SECONDS);
     // In pieces, as an agent uploads: new hours merge into the rollup; a replaced hour (a
     // different number for hour 5, then the right one again) recomputes it.
-    store.put_cost("eu-1", &hours[..10], None, now).await.unwrap();
+    store
+        .put_cost("eu-1", &hours[..10], None, now)
+        .await
+        .unwrap();
     let mut wrong = hour(DAY0 + 5 * HOUR_SECONDS, 1_000);
     wrong.hours_sampled = 0.5;
     store
         .put_cost("eu-1", std::slice::from_ref(&wrong), None, now)
         .await
         .unwrap();
-    store.put_cost("eu-1", &hours[10..], None, now).await.unwrap();
-    store.put_cost("eu-1", &hours[5..6], None, now).await.unwrap();
+    store
+        .put_cost("eu-1", &hours[10..], None, now)
+        .await
+        .unwrap();
+    store
+        .put_cost("eu-1", &hours[5..6], None, now)
+        .await
+        .unwrap();
     // An hour of the next day makes a second rollup.
     let next = hour(DAY0 + DAY_SECONDS, 99);
     store
@@ -137,7 +145,11 @@ async fn a_day_rollup_is_the_sum_of_its_hours_to_the_nanodollar() {
                 assert_eq!(namespaces, day.total);
                 assert!(day.workloads.is_empty(), "only the rows asked for");
                 // Per key: web's cpu over the day is 24 × 1_234_567_891 + 7 × (0 + .. + 23).
-                let shop = day.namespaces.iter().find(|r| r.namespace == "shop").unwrap();
+                let shop = day
+                    .namespaces
+                    .iter()
+                    .find(|r| r.namespace == "shop")
+                    .unwrap();
                 assert_eq!(
                     shop.parts.cpu.0,
                     24 * (1_234_567_891 + 555_555_555) + 7 * 276
@@ -167,9 +179,7 @@ async fn a_day_rollup_is_the_sum_of_its_hours_to_the_nanodollar() {
 #[tokio::test]
 async fn hour_rows_are_dropped_past_the_retention_and_their_days_keep_them() {
     let store = memory().await;
-    let hours: Vec<_> = (0..4)
-        .map(|i| hour(DAY0 + i * HOUR_SECONDS, i))
-        .collect();
+    let hours: Vec<_> = (0..4).map(|i| hour(DAY0 + i * HOUR_SECONDS, i)).collect();
     store
         .put_cost("eu-1", &hours, None, ts(DAY0 + 5 * HOUR_SECONDS))
         .await
@@ -276,7 +286,8 @@ async fn reads_filter_by_cluster_and_window() {
 async fn deleting_or_deregistering_a_cluster_removes_its_cost() {
     let store = memory().await;
     let now = ts(DAY0 + DAY_SECONDS);
-    let bundle = json!({"spot": [{"namespace": "shop", "name": "web", "monthlySavingDollars": 10.0}]});
+    let bundle =
+        json!({"spot": [{"namespace": "shop", "name": "web", "monthlySavingDollars": 10.0}]});
     for name in ["gone", "deregistered", "kept"] {
         store.upsert_cluster(&inventory(name), now).await.unwrap();
         store
@@ -284,7 +295,10 @@ async fn deleting_or_deregistering_a_cluster_removes_its_cost() {
             .await
             .unwrap();
     }
-    store.register_agent("deregistered", "t", now).await.unwrap();
+    store
+        .register_agent("deregistered", "t", now)
+        .await
+        .unwrap();
     assert!(store.delete_cluster("gone").await.unwrap());
     assert!(store.deregister_cluster("deregistered").await.unwrap());
 
@@ -303,5 +317,8 @@ async fn deleting_or_deregistering_a_cluster_removes_its_cost() {
     assert_eq!(bundles.len(), 1);
     assert_eq!(bundles[0].cluster, "kept");
     assert_eq!(bundles[0].body, bundle);
-    assert_eq!(bundles[0].generated_at, now, "no generatedAt: when received");
+    assert_eq!(
+        bundles[0].generated_at, now,
+        "no generatedAt: when received"
+    );
 }
