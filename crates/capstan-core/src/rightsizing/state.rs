@@ -38,7 +38,7 @@ pub struct ContainerUsageState {
     pub(crate) memory_peaks: DecayingHistogram,
     /// KRR simple's CPU percentile: every sample with weight 1, no decay. KRR takes the
     /// percentile of the raw series; here it is the end of the bucket holding it, i.e. at
-    /// most 5% above the exact value (never below it).
+    /// most 5% above the exact value, and below it only by the sub-millicore part samples drop.
     pub(crate) cpu_all: SparseHistogram,
     pub(crate) first_sample_start: Option<Timestamp>,
     pub(crate) last_sample_start: Option<Timestamp>,
@@ -75,6 +75,9 @@ impl ContainerUsageState {
         if !cores.is_finite() || cores < 0.0 {
             return;
         }
+        // Upstream samples are `ResourceAmount`s: whole millicores (truncated), turned back
+        // into cores for the histogram.
+        let cores = (cores * 1000.0).trunc() / 1000.0;
         self.cpu.add_sample(
             &CPU_OPTIONS,
             config.cpu_histogram_decay_half_life,
