@@ -6,7 +6,8 @@
 //! containers, so the CPU percentile comes from a non-decaying histogram with VPA's buckets
 //! and is the END of the bucket holding the exact percentile: at most 5% (one bucket) above
 //! KRR's value, and below it only by under a millicore (samples are whole millicores); it is
-//! taken over all pods' samples together rather than per pod then maxed. The memory maximum and the point counts are exact. KRR looks back
+//! taken over all pods' samples together rather than per pod then maxed. The memory maximum
+//! and the point counts are exact. KRR looks back
 //! `history_duration` (2 weeks); this state has no window: it covers everything since the
 //! agent created it (states expire after 8 days without samples, see
 //! [`ContainerUsageState::is_expired`]).

@@ -98,7 +98,8 @@ pub struct Resources {
     pub memory_bytes: f64,
 }
 
-/// One container's recommendation, as in a VPA's `status.recommendation.containerRecommendations[]`.
+/// One container's recommendation, as in a VPA's
+/// `status.recommendation.containerRecommendations[]`.
 /// There is no VPA object and so no `minAllowed`/`maxAllowed`/LimitRange capping:
 /// `uncapped_target` equals `target`; it is kept so the wire type reads like upstream's.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
