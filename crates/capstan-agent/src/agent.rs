@@ -11,6 +11,7 @@ use capstan_kube::provider::Provider;
 use capstan_kube::provider::sim::SimProvider;
 use capstan_kube::view::ClusterView;
 
+use crate::cost::{self, CostConfig, CostState};
 use crate::health::{self, HealthConfig, HealthState};
 use crate::report::report_body;
 use crate::work::{self, CLUSTER_UPGRADE, ClusterUpgradeWork, UpgradeSettings};
@@ -38,6 +39,8 @@ pub struct AgentConfig {
     pub upgrade: UpgradeSettings,
     /// Health evaluation; `None` reports no alerts.
     pub health: Option<HealthConfig>,
+    /// Cost collection; `None` collects none.
+    pub cost: Option<CostConfig>,
 }
 
 impl AgentConfig {
@@ -49,6 +52,7 @@ impl AgentConfig {
             poll_wait: Duration::from_secs(30),
             upgrade: UpgradeSettings::default(),
             health: None,
+            cost: None,
         }
     }
 }
@@ -61,6 +65,7 @@ pub struct Agent {
     /// The provider's offered versions and when they were asked for.
     offered: Mutex<Option<(Stopwatch, Vec<String>)>>,
     health: HealthState,
+    cost: CostState,
 }
 
 /// What became of a work item.
@@ -83,6 +88,7 @@ impl Agent {
             clock,
             offered: Mutex::new(None),
             health: HealthState::default(),
+            cost: CostState::default(),
         }
     }
 
@@ -93,6 +99,11 @@ impl Agent {
     /// The latest health evaluation, if health is evaluated.
     pub fn health(&self) -> Option<capstan_core::health::HealthReport> {
         self.health.latest()
+    }
+
+    /// The cost hours finished so far (the last day's), oldest first.
+    pub fn cost_hours(&self) -> Vec<capstan_core::cost::CostHour> {
+        self.cost.finished_hours()
     }
 
     /// Runs until the future is dropped. Fails only if the cluster's kubeconfig cannot be
@@ -113,7 +124,17 @@ impl Agent {
                 .await;
             }
         };
-        tokio::join!(self.report_loop(&view, &client), self.work_loop(), health);
+        let cost = async {
+            if let Some(config) = &self.config.cost {
+                cost::run(&self.hub, config, &client, &view, &self.clock, &self.cost).await;
+            }
+        };
+        tokio::join!(
+            self.report_loop(&view, &client),
+            self.work_loop(),
+            health,
+            cost
+        );
         Ok(())
     }
 

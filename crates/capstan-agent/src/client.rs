@@ -45,6 +45,17 @@ pub struct ReportBody {
     pub health_report: Option<capstan_core::health::HealthReport>,
 }
 
+/// What `POST /api/v1/agents/{cluster}/cost` carries.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CostUpload {
+    /// Finished hours, oldest first.
+    pub hours: Vec<capstan_core::cost::CostHour>,
+    /// The latest recommendations, when they changed since the last upload.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recommendations: Option<Value>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VersionsBody {
@@ -374,6 +385,16 @@ impl HubClient {
             .agent_request(Method::POST, &["report"], REQUEST_TIMEOUT)
             .json(body);
         self.send_agent::<Value>("report", request).await?;
+        Ok(())
+    }
+
+    /// `POST /api/v1/agents/{cluster}/cost`: finished cost hours (the hub replaces an hour
+    /// it already has, so a retry never counts twice) and the latest recommendations.
+    pub async fn upload_cost(&self, body: &CostUpload) -> Result<()> {
+        let request = self
+            .agent_request(Method::POST, &["cost"], REQUEST_TIMEOUT)
+            .json(body);
+        self.send_agent::<Value>("cost upload", request).await?;
         Ok(())
     }
 

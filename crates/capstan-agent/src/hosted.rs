@@ -45,6 +45,8 @@ pub struct HostedConfig {
     pub upgrade: crate::work::UpgradeSettings,
     /// Health evaluation for every hosted agent (each filters its own cluster's series).
     pub health: Option<crate::health::HealthConfig>,
+    /// Cost collection for every hosted agent.
+    pub cost: Option<crate::cost::CostConfig>,
 }
 
 impl std::fmt::Debug for HostedConfig {
@@ -57,6 +59,7 @@ impl std::fmt::Debug for HostedConfig {
             .field("report_interval", &self.report_interval)
             .field("poll_wait", &self.poll_wait)
             .field("health", &self.health)
+            .field("cost", &self.cost.as_ref().map(|c| &c.source))
             .finish_non_exhaustive()
     }
 }
@@ -130,6 +133,7 @@ async fn run_one(config: &HostedConfig, cluster: &HostedCluster, clock: SharedCl
         poll_wait: config.poll_wait,
         upgrade: config.upgrade.clone(),
         health: config.health.clone(),
+        cost: config.cost.clone(),
         ..AgentConfig::new(Target::new(
             Some(&config.kubeconfig),
             Some(&cluster.context),

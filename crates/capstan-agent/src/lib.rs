@@ -10,10 +10,14 @@
 //!   interval, and runs the work the hub hands it (`cluster-upgrade` through
 //!   [`ClusterUpgrader`](capstan_kube::upgrade::ClusterUpgrader)).
 //!
+//! - [`cost`]: usage sampled every interval, priced per hour (OpenCost's model in
+//!   capstan-core), right-sizing states and savings advice, sent to the hub hourly.
+//!
 //! Tokens are never logged: the types holding one redact it in their `Debug` output.
 
 mod agent;
 mod client;
+pub mod cost;
 mod error;
 pub mod health;
 pub mod hosted;
@@ -22,7 +26,7 @@ mod token;
 pub mod work;
 
 pub use agent::{Agent, AgentConfig};
-pub use client::{HubClient, ReportBody, VersionsBody, WorkItem, WorkStatus};
+pub use client::{CostUpload, HubClient, ReportBody, VersionsBody, WorkItem, WorkStatus};
 pub use error::{Error, Result};
 pub use report::Health;
 pub use token::TokenFile;

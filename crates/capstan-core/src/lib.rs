@@ -5,6 +5,7 @@
 //! testable and reproducible at fleet scale.
 
 pub mod annotations;
+pub mod cloud;
 pub mod cost;
 pub mod drain;
 pub mod duration;
@@ -13,6 +14,7 @@ pub mod intstr;
 pub mod lifecycle;
 pub mod promql;
 pub mod quantity;
+pub mod recommendations;
 pub mod rightsizing;
 pub mod rng;
 pub mod rollout;

@@ -244,12 +244,11 @@ impl ClusterView {
         all
     }
 
-    /// Visit every pod under one read lock (a million pods are not cloned out). Keep `f`
-    /// cheap: watchers wait while it runs.
-    pub fn for_each_pod(&self, mut f: impl FnMut(&PodRecord)) {
-        for pod in self.state.pods.read().table.iter() {
-            f(pod);
-        }
+    /// Run `f` over every pod under one read lock (a million pods are not cloned out). Keep
+    /// `f` short: the pod watcher waits while it runs.
+    pub fn with_pods<R>(&self, f: impl FnOnce(&mut dyn Iterator<Item = &PodRecord>) -> R) -> R {
+        let store = self.state.pods.read();
+        f(&mut store.table.iter())
     }
 
     /// The workloads of `kind`, by namespace and name.

@@ -64,11 +64,29 @@ impl LabTwin {
         scale: f64,
         config: TwinConfig,
     ) -> Result<Self, LabError> {
+        Self::start_fleet_on(fleet, Arc::new(ScaledClock::starting_now(scale)), config).await
+    }
+
+    /// Start the twin for `fleet_yaml` on `clock`: a fixed origin and a tiny scale, stepped
+    /// with [`ScaledClock::advance`], make runs with the same seed see the same usage.
+    pub async fn start_on(
+        fleet_yaml: &str,
+        clock: Arc<ScaledClock>,
+        config: TwinConfig,
+    ) -> Result<Self, LabError> {
+        let fleet = parse_fleet_yaml(fleet_yaml).map_err(|e| LabError(format!("fleet: {e}")))?;
+        Self::start_fleet_on(fleet, clock, config).await
+    }
+
+    async fn start_fleet_on(
+        fleet: FleetSpec,
+        clock: Arc<ScaledClock>,
+        config: TwinConfig,
+    ) -> Result<Self, LabError> {
         let err = |what: &str| {
             let what = what.to_string();
             move |e: &dyn std::fmt::Display| LabError(format!("{what}: {e}"))
         };
-        let clock = Arc::new(ScaledClock::starting_now(scale));
         let twin = Twin::new(fleet, clock.clone(), config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -128,6 +128,19 @@ pub struct ClaimTick<'a> {
     pub mounted_by: Option<&'a WorkloadKey>,
 }
 
+/// A quantity in units of 1e-12: sums of these do not depend on the order of the terms.
+fn fixed(x: f64) -> i128 {
+    if x.is_finite() {
+        (x * 1e12).round() as i128
+    } else {
+        0
+    }
+}
+
+fn unfixed(x: i128) -> f64 {
+    x as f64 / 1e12
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 struct RowSums {
     cpu: i64,
@@ -135,11 +148,13 @@ struct RowSums {
     gpu: i64,
     storage: i64,
     network: i64,
-    cpu_request_core_hours: f64,
-    cpu_usage_core_hours: f64,
-    ram_request_gib_hours: f64,
-    ram_usage_gib_hours: f64,
-    pod_hours: f64,
+    // Quantities in fixed point ([`fixed`]): the agent hands pods over in hash order, and a
+    // float sum would differ in its last bits from run to run.
+    cpu_request_core_hours: i128,
+    cpu_usage_core_hours: i128,
+    ram_request_gib_hours: i128,
+    ram_usage_gib_hours: i128,
+    pod_hours: i128,
 }
 
 impl RowSums {
@@ -156,11 +171,11 @@ impl RowSums {
                 network: Nanodollars(self.network),
                 management: Nanodollars::ZERO,
             },
-            cpu_request_core_hours: self.cpu_request_core_hours,
-            cpu_usage_core_hours: self.cpu_usage_core_hours,
-            ram_request_gib_hours: self.ram_request_gib_hours,
-            ram_usage_gib_hours: self.ram_usage_gib_hours,
-            pod_hours: self.pod_hours,
+            cpu_request_core_hours: unfixed(self.cpu_request_core_hours),
+            cpu_usage_core_hours: unfixed(self.cpu_usage_core_hours),
+            ram_request_gib_hours: unfixed(self.ram_request_gib_hours),
+            ram_usage_gib_hours: unfixed(self.ram_usage_gib_hours),
+            pod_hours: unfixed(self.pod_hours),
         }
     }
 }
@@ -324,11 +339,11 @@ impl HourAccumulator {
             sums.cpu += Nanodollars::from_dollars(cpu_cores * rates.cpu_per_core).0;
             sums.ram += Nanodollars::from_dollars(ram_bytes * rates.ram_per_byte).0;
             sums.gpu += Nanodollars::from_dollars(gpus * rates.gpu_per_gpu).0;
-            sums.cpu_request_core_hours += cpu_request * hours;
-            sums.cpu_usage_core_hours += cpu_usage * hours;
-            sums.ram_request_gib_hours += ram_request / BYTES_PER_GIB * hours;
-            sums.ram_usage_gib_hours += ram_usage / BYTES_PER_GIB * hours;
-            sums.pod_hours += hours;
+            sums.cpu_request_core_hours += fixed(cpu_request * hours);
+            sums.cpu_usage_core_hours += fixed(cpu_usage * hours);
+            sums.ram_request_gib_hours += fixed(ram_request / BYTES_PER_GIB * hours);
+            sums.ram_usage_gib_hours += fixed(ram_usage / BYTES_PER_GIB * hours);
+            sums.pod_hours += fixed(hours);
             if let Some(bytes) = pod.egress_bytes {
                 self.network_measured = true;
                 sums.network += Nanodollars::from_dollars(bytes * egress_per_byte).0;
@@ -380,6 +395,11 @@ impl HourAccumulator {
         for (namespace, sums) in &self.unmounted {
             workloads.push(sums.into_row(namespace, "", UNMOUNTED));
         }
+        // Rows in key order, whatever order the pods came in: the fee's remainders and the
+        // namespaces' float sums then come out the same on every run.
+        workloads.sort_unstable_by(|a, b| {
+            (&a.namespace, &a.kind, &a.name).cmp(&(&b.namespace, &b.kind, &b.name))
+        });
 
         let management =
             Nanodollars::from_dollars(self.ctx.management_per_hour * self.hours_sampled);

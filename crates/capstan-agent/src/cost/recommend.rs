@@ -1,0 +1,488 @@
+//! The agent's recommender: per container (workload, container name) a usage state for
+//! right-sizing, as the VPA recommender aggregates all pods of one target per container
+//! name; per workload an idle tracker (KEDA hints) and its compute cost on on-demand nodes
+//! (spot candidates). [`Recommender::bundle`] turns them into a bounded [`Recommendations`].
+//!
+//! States live in memory: an agent restart starts the histograms afresh (the VPA keeps
+//! checkpoints in the cluster; we do not yet), so recommendations read "not enough data"
+//! again for a while. Said in ARCHITECTURE.md.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use capstan_core::cost::{PriceSheet, WorkloadKey};
+use capstan_core::intstr::{Round, scaled_value};
+use capstan_core::recommendations::{RecommendationCounts, Recommendations};
+use capstan_core::rightsizing::{
+    self, ContainerUsageState, RightsizingConfig, RightsizingInput, Strategy,
+};
+use capstan_core::savings::{
+    self, ExistingQuota, IdleTracker, KedaConfig, KedaWorkload, QuotaInput, WorkloadFacts,
+};
+use capstan_kube::view::{ClusterView, Labels, PdbRecord, Uid, WorkloadKind};
+use jiff::Timestamp;
+
+use super::tick::{ContainerSample, WorkloadKeys};
+
+const BYTES_PER_GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+
+/// What the recommender recommends with, and how many of each it sends.
+#[derive(Debug, Clone)]
+pub struct RecommenderSettings {
+    pub strategy: Strategy,
+    pub rightsizing: RightsizingConfig,
+    pub keda: KedaConfig,
+    /// Headroom over the recommended requests in a quota suggestion.
+    pub quota_headroom: f64,
+    pub max_rightsizing: usize,
+    pub max_spot: usize,
+    pub max_quota: usize,
+    pub max_keda: usize,
+}
+
+impl Default for RecommenderSettings {
+    fn default() -> Self {
+        Self {
+            strategy: Strategy::Vpa,
+            rightsizing: RightsizingConfig::default(),
+            keda: KedaConfig::default(),
+            quota_headroom: savings::DEFAULT_HEADROOM,
+            max_rightsizing: 100,
+            max_spot: 100,
+            max_quota: 100,
+            max_keda: 50,
+        }
+    }
+}
+
+/// One container name of one workload.
+#[derive(Debug, Default)]
+struct ContainerEntry {
+    state: ContainerUsageState,
+    containers_in_pod: usize,
+    cpu_request_cores: f64,
+    memory_request_bytes: f64,
+    /// Σ over ticks of the replicas seen, and of the rates they ran at (for averages).
+    replica_ticks: f64,
+    cpu_rate_sum: Fixed,
+    ram_rate_sum: Fixed,
+    ticks: u32,
+    /// Replicas seen in the current tick.
+    seen_now: u32,
+}
+
+/// One workload.
+#[derive(Debug, Default)]
+struct WorkloadEntry {
+    idle: IdleTracker,
+    labels: Labels,
+    has_local_storage: bool,
+    // This tick's sums over its running containers.
+    usage_cores: Fixed,
+    request_cores: Fixed,
+    pods: Fixed,
+    on_demand_cost_per_hour: Fixed,
+    spot_cost_per_hour: Fixed,
+    compute_cost_per_hour: Fixed,
+    touched: bool,
+    // Sums over ticks, for averages.
+    ticks: u32,
+    on_demand_cost_sum: Fixed,
+    spot_cost_sum: Fixed,
+    compute_cost_sum: Fixed,
+    pods_sum: Fixed,
+}
+
+/// A sum of floats in fixed point (1e-12 units): unlike f64 addition it does not depend on
+/// the order of the terms, and pods come in hash order. Same samples, same recommendations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Fixed(i128);
+
+impl Fixed {
+    const SCALE: f64 = 1e12;
+
+    fn of(x: f64) -> Self {
+        if x.is_finite() {
+            Fixed((x * Self::SCALE).round() as i128)
+        } else {
+            Fixed(0)
+        }
+    }
+
+    fn value(self) -> f64 {
+        self.0 as f64 / Self::SCALE
+    }
+}
+
+impl std::ops::AddAssign for Fixed {
+    fn add_assign(&mut self, other: Fixed) {
+        self.0 += other.0;
+    }
+}
+
+/// Right-sizing states, idle trackers and spot costs, fed every tick.
+pub struct Recommender {
+    settings: RecommenderSettings,
+    containers: HashMap<(WorkloadKey, Arc<str>), ContainerEntry>,
+    workloads: HashMap<WorkloadKey, WorkloadEntry>,
+    /// The restart count of each OOM-killed container when last seen: a grown count is a
+    /// new kill.
+    ooms: HashMap<(Uid, Arc<str>), u32>,
+}
+
+impl Recommender {
+    pub fn new(settings: RecommenderSettings) -> Self {
+        Self {
+            settings,
+            containers: HashMap::new(),
+            workloads: HashMap::new(),
+            ooms: HashMap::new(),
+        }
+    }
+
+    pub fn strategy(&self) -> Strategy {
+        self.settings.strategy
+    }
+
+    /// Containers with a usage state.
+    pub fn tracked_containers(&self) -> usize {
+        self.containers.len()
+    }
+
+    /// One container of one running pod in the tick at `now`.
+    pub fn observe(&mut self, keys: &WorkloadKeys, s: &ContainerSample<'_>, now: Timestamp) {
+        let workload = &keys.keys[s.workload];
+        let container: Arc<str> = Arc::from(s.container);
+        let entry = self
+            .containers
+            .entry((workload.clone(), container.clone()))
+            .or_default();
+        if let Some(cores) = s.cpu_usage_cores {
+            entry.state.add_cpu_sample(now, cores);
+        }
+        if let Some(bytes) = s.memory_usage_bytes {
+            entry.state.add_memory_sample(now, bytes);
+        }
+        if let Some(restarts) = s.oom_restarts {
+            let seen = self.ooms.insert((s.pod_uid.clone(), container), restarts);
+            if seen.is_none_or(|before| restarts > before) {
+                // An OOM older than the memory window is refused by the state (VPA
+                // discards it too); nothing else to do about it.
+                let _ = entry.state.record_oom(now, s.memory_request_bytes);
+            }
+        }
+        entry.containers_in_pod = s.containers_in_pod;
+        entry.cpu_request_cores = s.cpu_request_cores;
+        entry.memory_request_bytes = s.memory_request_bytes;
+        entry.seen_now += 1;
+        entry.cpu_rate_sum += Fixed::of(s.rates.cpu_per_core_hour);
+        entry.ram_rate_sum += Fixed::of(s.rates.ram_per_gib_hour);
+
+        let w = self.workloads.entry(workload.clone()).or_default();
+        let usage = s.cpu_usage_cores.unwrap_or(0.0);
+        let cpu = s.cpu_request_cores.max(usage);
+        let ram_gib = s
+            .memory_request_bytes
+            .max(s.memory_usage_bytes.unwrap_or(0.0))
+            / BYTES_PER_GIB;
+        let cost = cpu * s.rates.cpu_per_core_hour + ram_gib * s.rates.ram_per_gib_hour;
+        w.usage_cores += Fixed::of(usage);
+        w.request_cores += Fixed::of(s.cpu_request_cores);
+        w.pods += Fixed::of(1.0 / s.containers_in_pod.max(1) as f64);
+        w.compute_cost_per_hour += Fixed::of(cost);
+        if !s.spot_node {
+            w.on_demand_cost_per_hour += Fixed::of(cost);
+            w.spot_cost_per_hour += Fixed::of(
+                cpu * s.spot_rates.cpu_per_core_hour + ram_gib * s.spot_rates.ram_per_gib_hour,
+            );
+        }
+        w.has_local_storage |= s.has_empty_dir;
+        if !w.touched {
+            w.labels = s.labels.clone();
+        }
+        w.touched = true;
+    }
+
+    /// Closes the tick at `now`: per-workload sums go to the idle trackers and averages.
+    pub fn end_tick(&mut self, now: Timestamp) {
+        for entry in self.containers.values_mut() {
+            if entry.seen_now > 0 {
+                entry.replica_ticks += f64::from(entry.seen_now);
+                entry.ticks += 1;
+                entry.seen_now = 0;
+            }
+        }
+        let keda = &self.settings.keda;
+        for w in self.workloads.values_mut() {
+            if !w.touched {
+                continue;
+            }
+            w.idle.observe(
+                keda,
+                now,
+                w.usage_cores.value(),
+                w.pods.value(),
+                w.request_cores.value(),
+            );
+            w.ticks += 1;
+            w.on_demand_cost_sum += w.on_demand_cost_per_hour;
+            w.spot_cost_sum += w.spot_cost_per_hour;
+            w.compute_cost_sum += w.compute_cost_per_hour;
+            w.pods_sum += w.pods;
+            w.usage_cores = Fixed::default();
+            w.request_cores = Fixed::default();
+            w.pods = Fixed::default();
+            w.on_demand_cost_per_hour = Fixed::default();
+            w.spot_cost_per_hour = Fixed::default();
+            w.compute_cost_per_hour = Fixed::default();
+            w.touched = false;
+        }
+        // Forget what is gone: states unseen for the memory window's length.
+        let config = &self.settings.rightsizing.vpa;
+        self.containers
+            .retain(|_, e| !e.state.is_expired(config, now) || e.seen_now > 0);
+    }
+
+    /// The bundle at `now`.
+    pub fn bundle(
+        &self,
+        view: &ClusterView,
+        _prices: &PriceSheet,
+        now: Timestamp,
+    ) -> Recommendations {
+        let s = &self.settings;
+        let mut counts = RecommendationCounts::default();
+
+        // Right-sizing, and per namespace the sums a quota suggestion needs.
+        let mut recommended = Vec::new();
+        let mut namespaces: BTreeMap<Arc<str>, QuotaInput> = BTreeMap::new();
+        // In key order: float sums and ties then come out the same on every run (a HashMap's
+        // order is random).
+        let mut containers: Vec<_> = self.containers.iter().collect();
+        containers.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        for ((workload, container), e) in containers {
+            if e.ticks == 0 {
+                continue;
+            }
+            let ticks = f64::from(e.ticks);
+            let replicas = e.replica_ticks / ticks;
+            let input = RightsizingInput {
+                namespace: workload.namespace.to_string(),
+                kind: workload.kind.to_string(),
+                workload: workload.name.to_string(),
+                container: container.to_string(),
+                replicas,
+                current_cpu_request_cores: e.cpu_request_cores,
+                current_memory_request_bytes: e.memory_request_bytes,
+                cpu_per_core_hour: e.cpu_rate_sum.value() / e.replica_ticks.max(1.0),
+                ram_per_gib_hour: e.ram_rate_sum.value() / e.replica_ticks.max(1.0),
+            };
+            let quota = namespaces
+                .entry(workload.namespace.clone())
+                .or_insert_with(|| QuotaInput {
+                    namespace: workload.namespace.to_string(),
+                    recommended_cpu_cores: 0.0,
+                    recommended_memory_bytes: 0.0,
+                    current_requests_cpu: 0.0,
+                    current_requests_memory: 0.0,
+                    existing: None,
+                });
+            quota.current_requests_cpu += e.cpu_request_cores * replicas;
+            quota.current_requests_memory += e.memory_request_bytes * replicas;
+            match rightsizing::rightsize(
+                &input,
+                &e.state,
+                s.strategy,
+                &s.rightsizing,
+                e.containers_in_pod.max(1),
+                now,
+            ) {
+                Ok(r) => {
+                    counts.containers_recommended += 1;
+                    if r.monthly_saving_dollars >= 0.0 {
+                        counts.rightsizing_monthly_saving_dollars += r.monthly_saving_dollars;
+                    } else {
+                        counts.rightsizing_monthly_shortfall_dollars += r.monthly_saving_dollars;
+                    }
+                    quota.recommended_cpu_cores += r.target.cpu_cores * replicas;
+                    quota.recommended_memory_bytes += r.target.memory_bytes * replicas;
+                    recommended.push(r);
+                }
+                Err(_) => {
+                    counts.containers_without_enough_data += 1;
+                    // Without a recommendation the current requests stand in.
+                    quota.recommended_cpu_cores += e.cpu_request_cores * replicas;
+                    quota.recommended_memory_bytes += e.memory_request_bytes * replicas;
+                }
+            }
+        }
+        counts.truncated_rightsizing = recommended.len().saturating_sub(s.max_rightsizing) as u64;
+        let rightsizing = rightsizing::top_recommendations(recommended, s.max_rightsizing);
+
+        // Quotas: the namespace's existing ResourceQuota that bounds requests, if any.
+        for q in view.quotas() {
+            let Some(input) = namespaces.get_mut(&q.namespace) else {
+                continue;
+            };
+            let thousandths = |v: Option<u64>| v.map(|v| v as f64 / 1000.0);
+            let requests_cpu = thousandths(q.hard("requests.cpu").or(q.hard("cpu")));
+            let requests_memory = thousandths(q.hard("requests.memory").or(q.hard("memory")));
+            let candidate = ExistingQuota {
+                name: q.name.to_string(),
+                requests_cpu,
+                requests_memory,
+                limits_cpu: thousandths(q.hard("limits.cpu")),
+                limits_memory: thousandths(q.hard("limits.memory")),
+            };
+            // Several quotas in one namespace: the tightest CPU cap decides.
+            let tighter = match &input.existing {
+                None => true,
+                Some(e) => {
+                    requests_cpu.unwrap_or(f64::INFINITY) < e.requests_cpu.unwrap_or(f64::INFINITY)
+                }
+            };
+            if tighter {
+                input.existing = Some(candidate);
+            }
+        }
+        let inputs: Vec<QuotaInput> = namespaces.into_values().collect();
+        let mut quota = savings::suggest_quotas(&inputs, s.quota_headroom);
+        counts.truncated_quota = quota.len().saturating_sub(s.max_quota) as u64;
+        quota.truncate(s.max_quota);
+
+        // Spot candidates and KEDA hints, per workload.
+        let declared = declared_workloads(view);
+        let mut pdbs: HashMap<Arc<str>, Vec<PdbRecord>> = HashMap::new();
+        let mut facts = Vec::new();
+        let mut keda = Vec::new();
+        let mut workloads: Vec<_> = self.workloads.iter().collect();
+        workloads.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        for (key, w) in workloads {
+            if w.ticks == 0 {
+                continue;
+            }
+            let ticks = f64::from(w.ticks);
+            let declared =
+                declared.get(&(key.namespace.clone(), key.kind.clone(), key.name.clone()));
+            let replicas = declared
+                .map(|d| d.replicas)
+                .unwrap_or_else(|| (w.pods_sum.value() / ticks).round() as i64);
+            facts.push(WorkloadFacts {
+                namespace: key.namespace.to_string(),
+                kind: key.kind.to_string(),
+                name: key.name.to_string(),
+                replicas,
+                has_local_storage: w.has_local_storage,
+                pdb_min_available_fraction: pdb_fraction(
+                    pdbs.entry(key.namespace.clone())
+                        .or_insert_with(|| view.pdbs_in(&key.namespace)),
+                    &w.labels,
+                    replicas,
+                ),
+                max_unavailable_fraction: declared
+                    .and_then(|d| d.max_unavailable.as_ref())
+                    .and_then(|v| scaled_value(v, replicas, Round::Down).ok())
+                    .filter(|_| replicas > 0)
+                    .map(|n| n as f64 / replicas as f64),
+                spot_ready_annotation: declared.is_some_and(|d| d.spot_ready),
+                on_demand_compute_cost_per_hour: w.on_demand_cost_sum.value() / ticks,
+                spot_compute_cost_per_hour_if_moved: w.spot_cost_sum.value() / ticks,
+            });
+            if let Some(hint) = w.idle.hint(
+                &s.keda,
+                &KedaWorkload {
+                    namespace: key.namespace.to_string(),
+                    kind: key.kind.to_string(),
+                    name: key.name.to_string(),
+                    compute_cost_per_hour: w.compute_cost_sum.value() / ticks,
+                },
+            ) {
+                keda.push(hint);
+            }
+        }
+        let mut spot = savings::spot_candidates(&facts);
+        counts.spot_ready = spot.iter().filter(|c| c.ready).count() as u64;
+        counts.spot_ready_monthly_saving_dollars = spot
+            .iter()
+            .filter(|c| c.ready)
+            .map(|c| c.monthly_saving_dollars)
+            .sum();
+        counts.truncated_spot = spot.len().saturating_sub(s.max_spot) as u64;
+        spot.truncate(s.max_spot);
+        keda.sort_by(|a, b| {
+            b.monthly_saving_dollars
+                .total_cmp(&a.monthly_saving_dollars)
+                .then_with(|| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)))
+        });
+        counts.keda_monthly_saving_dollars = keda.iter().map(|k| k.monthly_saving_dollars).sum();
+        counts.truncated_keda = keda.len().saturating_sub(s.max_keda) as u64;
+        keda.truncate(s.max_keda);
+
+        Recommendations {
+            generated_at: now,
+            strategy: s.strategy,
+            rightsizing,
+            spot,
+            quota,
+            keda,
+            counts,
+        }
+    }
+}
+
+/// What a workload's own object declares.
+struct Declared {
+    replicas: i64,
+    max_unavailable: Option<serde_json::Value>,
+    spot_ready: bool,
+}
+
+/// (namespace, kind, name) of a workload.
+type WorkloadId = (Arc<str>, Arc<str>, Arc<str>);
+
+fn declared_workloads(view: &ClusterView) -> HashMap<WorkloadId, Declared> {
+    let mut all = HashMap::new();
+    for kind in [
+        WorkloadKind::Deployment,
+        WorkloadKind::StatefulSet,
+        WorkloadKind::DaemonSet,
+    ] {
+        for w in view.workloads(kind) {
+            all.insert(
+                (
+                    w.namespace.clone(),
+                    Arc::from(kind.as_str()),
+                    w.name.clone(),
+                ),
+                Declared {
+                    replicas: w.replicas,
+                    max_unavailable: w.max_unavailable.clone(),
+                    spot_ready: w.spot_ready,
+                },
+            );
+        }
+    }
+    all
+}
+
+/// The strictest PodDisruptionBudget over the workload's pods as a fraction of its replicas
+/// that must stay available (`minAvailable / replicas`, or `(replicas − maxUnavailable) /
+/// replicas`), as Kubecost's spot checklist reads it.
+fn pdb_fraction(pdbs: &[PdbRecord], labels: &Labels, replicas: i64) -> Option<f64> {
+    if replicas <= 0 {
+        return None;
+    }
+    pdbs.iter()
+        .filter(|p| p.selects(labels))
+        .filter_map(|p| {
+            // minAvailable percentages round up, maxUnavailable ones down: the eviction
+            // API's rounding (policy/v1).
+            let available = match (&p.min_available, &p.max_unavailable) {
+                (Some(min), _) => scaled_value(min, replicas, Round::Up).ok()?,
+                (None, Some(max)) => replicas - scaled_value(max, replicas, Round::Down).ok()?,
+                (None, None) => return None,
+            };
+            Some(available as f64 / replicas as f64)
+        })
+        .reduce(f64::max)
+}
