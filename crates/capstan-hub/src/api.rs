@@ -56,7 +56,7 @@ mod wire;
 pub use alerts::{AlertList, ClusterAlert};
 pub use cost::{
     CategoryCents, CostReport, CostUpload, RecommendationItem, RecommendationList, ReportRow,
-    ReportTotal, ReportWindow,
+    ReportTotal, ReportWindow, report_rows,
 };
 pub use openapi::openapi_document;
 pub use status::{ApiError, Status};
