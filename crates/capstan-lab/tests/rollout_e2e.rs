@@ -144,6 +144,7 @@ async fn the_canonical_canary_upgrade_rolls_twenty_production_clusters_step_by_s
             default_drain_timeout: Some(Duration::from_secs(7 * 24 * 3600)),
         },
         health: None,
+        cost: None,
     };
     let mut agents = JoinSet::new();
     spawn_hosted(&mut agents, &config, hosted, clock.clone()).unwrap();

@@ -64,6 +64,9 @@ pub struct HubAgentArgs {
     /// Health evaluation (reported to the hub).
     #[command(flatten)]
     pub health: crate::health_args::HealthArgs,
+    /// Cost collection and recommendations (sent to the hub hourly).
+    #[command(flatten)]
+    pub cost: crate::cost_args::CostArgs,
 }
 
 fn duration_arg(flag: &str, value: &str) -> Result<Duration> {
@@ -225,6 +228,10 @@ async fn run_with_hub(args: &AgentArgs, hub: &str, interval: Duration) -> Result
     config.labels = labels;
     config.report_interval = interval;
     config.health = args.hub.health.config()?;
+    config.cost = args
+        .hub
+        .cost
+        .config(args.hub.health.prometheus_url.as_deref())?;
     let agent = capstan_agent::Agent::new(client, config, Arc::new(SystemClock));
     info!(cluster, hub, "agent starting");
     tokio::select! {

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use capstan_agent::cost::{CostConfig, CostSource};
 use capstan_agent::health::{HealthConfig, HealthSource};
 use capstan_agent::hosted::{HostedCluster, HostedConfig, spawn_hosted};
 use capstan_agent::work::UpgradeSettings;
@@ -56,6 +57,9 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(3 * 3600);
 /// minutes at x360, inside the example's 1 h soak (a change in what fires is reported at
 /// once); every 3 s the scrapes of 24 clusters slowed the rollout by half on 2 cores.
 const HEALTH_EVERY: Duration = Duration::from_secs(6);
+/// Real time between the agents' usage samples (the Metrics API, one list per cluster): 24
+/// simulated minutes at x360, so each simulated hour is priced from two or three samples.
+const COST_EVERY: Duration = Duration::from_secs(4);
 /// How long the agents may take to list their clusters and report.
 const AGENTS_DEADLINE: Duration = Duration::from_secs(300);
 
@@ -235,6 +239,10 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         health: Some(HealthConfig {
             interval: HEALTH_EVERY,
             ..HealthConfig::new(HealthSource::Scrape)
+        }),
+        cost: Some(CostConfig {
+            interval: COST_EVERY,
+            ..CostConfig::new(CostSource::MetricsApi)
         }),
     };
     let mut agents = JoinSet::new();

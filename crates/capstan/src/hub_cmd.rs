@@ -55,6 +55,9 @@ pub struct HubArgs {
     /// Health evaluation of the hosted agents.
     #[command(flatten)]
     pub health: crate::health_args::HealthArgs,
+    /// Cost collection of the hosted agents.
+    #[command(flatten)]
+    pub cost: crate::cost_args::CostArgs,
 }
 
 /// The hosted agents' settings from the flags, checked before anything starts.
@@ -146,6 +149,7 @@ pub async fn run(args: HubArgs) -> Result<()> {
             poll_wait: std::time::Duration::from_secs(30),
             upgrade: UpgradeSettings::default(),
             health: args.health.config()?,
+            cost: args.cost.config(args.health.prometheus_url.as_deref())?,
         };
         info!(
             count = plan.clusters.len(),

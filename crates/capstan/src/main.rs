@@ -9,6 +9,7 @@ mod bench_health;
 mod bench_hub;
 mod bench_roll;
 mod child_twin;
+mod cost_args;
 mod delete_cmd;
 mod demo;
 mod drain_cmd;
