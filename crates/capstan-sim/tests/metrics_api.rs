@@ -663,3 +663,54 @@ async fn cadvisor_agrees_with_the_metrics_api_and_counts_pod_traffic() {
         }
     }
 }
+
+/// A bigger cluster: a whole-cluster PodMetrics list timed beside a plain pod list of the same
+/// cluster (run with `--ignored --nocapture`; figures depend on the build profile).
+#[tokio::test]
+#[ignore = "timing: run by hand"]
+async fn pod_metrics_list_costs_about_a_pod_list() {
+    const BIG: &str = r#"
+clusters:
+- name: big
+  version: "1.32.4"
+  provider: aws
+  region: eu-west-1
+  pods: 20000
+  seed: 3
+  nodePools:
+  - name: general
+    instanceType: m6i.4xlarge
+    capacityType: on-demand
+    nodes: 250
+    cpu: "16"
+    memory: 64Gi
+    zones: [eu-west-1a, eu-west-1b]
+"#;
+    let t = TestTwin::start(BIG, SCALE, TwinConfig::default()).await;
+    let client = t.client("big", false).await;
+    let took = capstan_clock::Stopwatch::start();
+    let (status, _) = get(&client, "/api/v1/pods").await;
+    assert_eq!(status, 200);
+    let first = took.elapsed();
+    for (what, path) in [
+        ("pods", "/api/v1/pods"),
+        ("podmetrics, pods read", PODS),
+        ("podmetrics, pods known", PODS),
+        ("nodemetrics", NODES),
+    ] {
+        let took = capstan_clock::Stopwatch::start();
+        let req = http::Request::builder()
+            .uri(path)
+            .body(kube::client::Body::empty())
+            .unwrap();
+        let res = client.send(req).await.unwrap();
+        assert_eq!(res.status().as_u16(), 200);
+        let body = res.into_body().collect_bytes().await.unwrap();
+        let served = took.elapsed();
+        let items = items(&serde_json::from_slice(&body).unwrap()).len();
+        eprintln!(
+            "{what}: {items} items, {} bytes served in {served:?} (first pod list, materialising: {first:?})",
+            body.len()
+        );
+    }
+}

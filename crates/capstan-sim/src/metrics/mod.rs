@@ -37,6 +37,7 @@ pub mod etcd;
 pub mod expo;
 pub mod ksm;
 pub mod node;
+pub mod pod_shapes;
 pub mod resource_api;
 pub mod usage;
 
@@ -63,6 +64,8 @@ pub struct MetricsState {
     pub(crate) containers: HashMap<(Box<str>, Box<str>), cadvisor::ContainerCounters>,
     /// Network counters per pod uid.
     pub(crate) pod_network: HashMap<Box<str>, cadvisor::PodNetCounters>,
+    /// What the usage model needs of each pod, read once per pod version.
+    pub(crate) pod_shapes: pod_shapes::PodShapes,
     /// Probes sent per target (each draws its own loss outcome).
     pub(crate) probes: HashMap<Box<str>, u64>,
 }
@@ -77,6 +80,7 @@ impl MetricsState {
             nodes: HashMap::new(),
             containers: HashMap::new(),
             pod_network: HashMap::new(),
+            pod_shapes: pod_shapes::PodShapes::default(),
             probes: HashMap::new(),
         }
     }

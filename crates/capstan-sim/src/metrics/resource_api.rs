@@ -24,7 +24,6 @@
 //! Lists are computed over a snapshot of the pods taken under the cluster lock and released
 //! before any pod is looked at, and written as JSON directly, without value trees.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -32,9 +31,9 @@ use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use capstan_core::selector::{FieldSelector, LabelSelector, Labels};
 use jiff::Timestamp;
-use serde::Deserialize;
 
-use super::usage::{ContainerUsage, Resources, UsageModel, Workload};
+use super::pod_shapes::PodShapes;
+use super::usage::{ContainerUsage, UsageModel, Workload};
 use crate::api::{Req, json_response};
 use crate::cluster::{Cluster, keys};
 use crate::error::{ApiError, ApiResult};
@@ -108,10 +107,13 @@ fn serve(
         )
     };
     let now = Timestamp::from_second(twin.now().as_second()).unwrap_or_default();
-    let ctx = Ctx {
+    // Taken after the data lock is released (the order is data, then metrics).
+    let mut metrics = cluster.metrics.lock();
+    let mut ctx = Ctx {
         model: UsageModel::new(seed),
         now,
         stamp: crate::objects::rfc3339(now),
+        shapes: &mut metrics.pod_shapes,
     };
     let body = match target {
         Target::Pods(ns, Some(name)) => {
@@ -183,6 +185,10 @@ impl Selectors {
         Ok(Self { labels, fields })
     }
 
+    fn everything(&self) -> bool {
+        self.labels.is_everything() && self.fields.is_everything()
+    }
+
     /// metrics-server matches fields against the object meta set only (`metadata.name`, and
     /// `metadata.namespace` for pods); other fields read as "".
     fn matches(&self, obj: &Obj) -> bool {
@@ -198,16 +204,17 @@ impl Selectors {
     }
 }
 
-/// One request's model, time and timestamp string.
-struct Ctx {
+/// One request's model, time, timestamp string and the pod shapes.
+struct Ctx<'a> {
     model: UsageModel,
     now: Timestamp,
     stamp: String,
+    shapes: &'a mut PodShapes,
 }
 
-impl Ctx {
+impl Ctx<'_> {
     fn pod_list(
-        &self,
+        &mut self,
         pods: &ObjMap,
         ns: Option<&str>,
         selectors: &Selectors,
@@ -221,6 +228,11 @@ impl Ctx {
             (None, Some(ns)) => Box::new(pods.range(ObjKey::new(ns, "")..)),
             (None, None) => Box::new(pods.iter()),
         };
+        // Only a pass over every pod may sweep the shapes of pods that are gone.
+        let whole = ns.is_none() && after.is_none() && limit.is_none() && selectors.everything();
+        if whole {
+            self.shapes.begin_pass();
+        }
         let mut items = Vec::with_capacity(64 * 1024);
         let (mut count, mut last): (usize, Option<&ObjKey>) = (0, None);
         let mut cont = None;
@@ -251,6 +263,9 @@ impl Ctx {
                 items.truncate(mark);
             }
         }
+        if whole {
+            self.shapes.sweep();
+        }
         let mut out = Vec::with_capacity(items.len() + 160);
         out.extend_from_slice(
             b"{\"kind\":\"PodMetricsList\",\"apiVersion\":\"metrics.k8s.io/v1beta1\",\"metadata\":{",
@@ -267,12 +282,12 @@ impl Ctx {
 
     /// Append `pod`'s PodMetrics; `false` (and nothing written that matters: the caller
     /// truncates) when it has no metrics.
-    fn write_pod(&self, out: &mut Vec<u8>, pod: &Obj, with_kind: bool) -> bool {
+    fn write_pod(&mut self, out: &mut Vec<u8>, pod: &Obj, with_kind: bool) -> bool {
         if pod.pod().is_none_or(|f| f.phase != PodPhase::Running) {
             return false;
         }
-        let json = pod.json();
-        let Ok(wire) = serde_json::from_slice::<PodWire<'_>>(&json) else {
+        // An Arc and a mask: cloned so that the shapes are free for the next pod.
+        let Some(shape) = self.shapes.get(pod).cloned() else {
             return false;
         };
         let workload = self.model.workload(&pod_workload(pod));
@@ -286,10 +301,7 @@ impl Ctx {
         self.write_meta(out, pod);
         out.extend_from_slice(b",\"containers\":[");
         let mut any = false;
-        for c in &wire.spec.containers {
-            if !wire.running(&c.name) {
-                continue;
-            }
+        for c in shape.running() {
             let usage =
                 self.model
                     .container(&workload, &pod.uid, &c.name, &c.resources(), true, self.now);
@@ -340,7 +352,14 @@ impl Ctx {
     }
 
     /// Usage per node name: the sum of its running pods (only `only` when given).
-    fn node_usage(&self, pods: &ObjMap, only: Option<&str>) -> HashMap<Box<str>, ContainerUsage> {
+    fn node_usage(
+        &mut self,
+        pods: &ObjMap,
+        only: Option<&str>,
+    ) -> HashMap<Box<str>, ContainerUsage> {
+        if only.is_none() {
+            self.shapes.begin_pass();
+        }
         let mut out: HashMap<Box<str>, ContainerUsage> = HashMap::new();
         for pod in pods.values() {
             let Some(facts) = pod.pod() else { continue };
@@ -357,21 +376,18 @@ impl Ctx {
             sum.cpu_cores += usage.cpu_cores;
             sum.memory_bytes += usage.memory_bytes;
         }
+        if only.is_none() {
+            self.shapes.sweep();
+        }
         out
     }
 
     /// A running pod's usage summed over its running containers.
-    fn pod_total(&self, pod: &Obj) -> Option<ContainerUsage> {
-        let json = pod.json();
-        let wire = serde_json::from_slice::<PodWire<'_>>(&json).ok()?;
+    fn pod_total(&mut self, pod: &Obj) -> Option<ContainerUsage> {
+        let shape = self.shapes.get(pod)?.clone();
         let workload = self.model.workload(&pod_workload(pod));
         let mut sum = ContainerUsage::default();
-        for c in wire
-            .spec
-            .containers
-            .iter()
-            .filter(|c| wire.running(&c.name))
-        {
+        for c in shape.running() {
             let u =
                 self.model
                     .container(&workload, &pod.uid, &c.name, &c.resources(), true, self.now);
@@ -381,7 +397,7 @@ impl Ctx {
         Some(sum)
     }
 
-    fn node_list(&self, pods: &ObjMap, nodes: &ObjMap, selectors: &Selectors) -> Vec<u8> {
+    fn node_list(&mut self, pods: &ObjMap, nodes: &ObjMap, selectors: &Selectors) -> Vec<u8> {
         let usage = self.node_usage(pods, None);
         let mut out = Vec::with_capacity(512 * nodes.len() + 128);
         out.extend_from_slice(
@@ -506,102 +522,6 @@ pub fn format_bytes(bytes: i64) -> String {
         return format_nanocores(bytes.saturating_mul(1_000_000_000));
     }
     capstan_core::quantity::format_bytes_binary(bytes)
-}
-
-/// The fields of a pod the Metrics API reads.
-#[derive(Deserialize)]
-struct PodWire<'a> {
-    #[serde(borrow)]
-    spec: SpecWire<'a>,
-    #[serde(default, borrow)]
-    status: StatusWire<'a>,
-}
-
-impl PodWire<'_> {
-    fn running(&self, name: &str) -> bool {
-        self.status
-            .container_statuses
-            .iter()
-            .any(|s| s.name == name && s.state.running.is_some())
-    }
-}
-
-#[derive(Deserialize)]
-struct SpecWire<'a> {
-    #[serde(default, borrow)]
-    containers: Vec<ContainerWire<'a>>,
-}
-
-#[derive(Deserialize)]
-pub(crate) struct ContainerWire<'a> {
-    #[serde(borrow)]
-    pub name: Cow<'a, str>,
-    #[serde(default, borrow)]
-    resources: ResourcesWire<'a>,
-}
-
-impl ContainerWire<'_> {
-    pub fn resources(&self) -> Resources {
-        self.resources.to_model()
-    }
-}
-
-#[derive(Deserialize, Default)]
-struct ResourcesWire<'a> {
-    #[serde(default, borrow)]
-    requests: QuantitiesWire<'a>,
-    #[serde(default, borrow)]
-    limits: QuantitiesWire<'a>,
-}
-
-impl ResourcesWire<'_> {
-    fn to_model(&self) -> Resources {
-        let cores = |q: &Option<Cow<'_, str>>| {
-            q.as_deref()
-                .and_then(crate::objects::cpu_millis)
-                .unwrap_or(0) as f64
-                / 1000.0
-        };
-        let bytes = |q: &Option<Cow<'_, str>>| {
-            q.as_deref()
-                .and_then(crate::objects::memory_bytes)
-                .unwrap_or(0) as f64
-        };
-        Resources {
-            cpu_request_cores: cores(&self.requests.cpu),
-            memory_request_bytes: bytes(&self.requests.memory),
-            cpu_limit_cores: cores(&self.limits.cpu),
-            memory_limit_bytes: bytes(&self.limits.memory),
-        }
-    }
-}
-
-#[derive(Deserialize, Default)]
-struct QuantitiesWire<'a> {
-    #[serde(default, borrow)]
-    cpu: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    memory: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize, Default)]
-struct StatusWire<'a> {
-    #[serde(default, borrow, rename = "containerStatuses")]
-    container_statuses: Vec<StatusEntryWire<'a>>,
-}
-
-#[derive(Deserialize)]
-struct StatusEntryWire<'a> {
-    #[serde(borrow)]
-    name: Cow<'a, str>,
-    #[serde(default)]
-    state: StateWire,
-}
-
-#[derive(Deserialize, Default)]
-struct StateWire {
-    #[serde(default)]
-    running: Option<serde::de::IgnoredAny>,
 }
 
 #[cfg(test)]
