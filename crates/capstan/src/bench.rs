@@ -30,6 +30,9 @@ pub enum BenchCommand {
     /// The agent's own scrape and rule evaluation on a big cluster, beside a real Prometheus
     /// scraping the same targets and evaluating the same rules.
     Health(crate::bench_health::HealthBench),
+    /// The agent's cost collection on a big cluster: an hour of Metrics API samples priced
+    /// and fed to the right-sizing states, the hour's report and the recommendations.
+    Cost(crate::bench_cost::CostBench),
 }
 
 #[derive(clap::Args, Debug)]
@@ -348,6 +351,11 @@ async fn time_kubectl(served: &Served, extra: &[&str]) -> Result<(usize, f64)> {
 
 pub async fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
+        BenchCommand::Cost(b) => {
+            let report = crate::bench_cost::run(b).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
         BenchCommand::Agent(b) => {
             let report = crate::bench_agent::run(b).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);

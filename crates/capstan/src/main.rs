@@ -4,6 +4,7 @@ mod agent;
 mod apply_cmd;
 mod bench;
 mod bench_agent;
+mod bench_cost;
 mod bench_drain;
 mod bench_health;
 mod bench_hub;
