@@ -11,6 +11,7 @@ mod bench_hub;
 mod bench_roll;
 mod child_twin;
 mod cost_args;
+mod cost_cmd;
 mod delete_cmd;
 mod demo;
 mod drain_cmd;
@@ -66,6 +67,9 @@ enum Command {
     /// Operate a ClusterUpgrade on the hub: pause, resume, abort, approve, retry, skip.
     #[command(subcommand)]
     Upgrade(upgrade_ctl::UpgradeCommand),
+    /// The fleet's cost, savings recommendations and the price sheet.
+    #[command(subcommand)]
+    Cost(cost_cmd::CostCommand),
     /// The health rules for Prometheus (PrometheusRule) and a Grafana dashboard.
     #[command(subcommand)]
     Export(export_cmd::ExportCommand),
@@ -120,6 +124,7 @@ fn run() -> Result<()> {
             Command::Sim(args) => sim::run(args).await,
             Command::Bench(cmd) => bench::run(cmd).await,
             Command::Export(cmd) => export_cmd::run(cmd),
+            Command::Cost(cmd) => cost_cmd::run(cmd).await,
             Command::Cluster(ClusterCommand::Summary(args)) => agent::summary(args).await,
             Command::Cluster(ClusterCommand::Upgrade(args)) => upgrade_cmd::run(args).await,
             Command::Agent(args) => agent::run(args).await,
