@@ -267,7 +267,7 @@ impl UsageModel {
     /// Pod `pod_uid`'s network rates at simulated time `t`.
     pub fn network(&self, w: &WorkloadTraits, pod_uid: &str, t: Timestamp) -> PodNetwork {
         let s = secs(t);
-        let ph = mix(w.hash ^ capstan_core::rng::fnv1a(pod_uid.as_bytes()) ^ 0x6e65_74);
+        let ph = mix(w.hash ^ capstan_core::rng::fnv1a(pod_uid.as_bytes()) ^ 0x006e_6574);
         let busy = if w.busy_at(s) { 1.0 } else { 0.01 };
         let diurnal = 1.0 + w.diurnal_amplitude * diurnal_cos(s);
         let noise = 1.0 + 0.3 * smooth_noise(mix(w.hash ^ 12), s);
