@@ -1,0 +1,174 @@
+//! Cost end to end, in one process: twin clusters on loopback TLS, one hosted agent per
+//! cluster sampling the Metrics API and uploading finished hours and recommendations over
+//! HTTP, the hub storing them; the fleet report read back by cluster, namespace and workload
+//! adds up to the same total, to the cent, and every cluster has advice.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use capstan_agent::cost::{CostConfig, CostSource};
+use capstan_agent::hosted::{HostedCluster, HostedConfig, spawn_hosted};
+use capstan_agent::work::UpgradeSettings;
+use capstan_clock::SharedClock;
+use capstan_hub::api::{ApiState, hash_token, router};
+use capstan_hub::api::{CostReport, RecommendationList};
+use capstan_hub::store::SqliteStore;
+use capstan_lab::fixtures::small_cluster;
+use capstan_lab::{LabTwin, eventually};
+use capstan_sim::TwinConfig;
+use capstan_sim::fleet::FleetSpec;
+use tokio::task::JoinSet;
+
+const CLUSTERS: usize = 3;
+/// A simulated hour per real second: hours finish while the test watches.
+const SCALE: f64 = 3600.0;
+
+async fn get<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url: &str) -> T {
+    let response = http.get(url).send().await.unwrap();
+    assert!(
+        response.status().is_success(),
+        "GET {url}: {}",
+        response.status()
+    );
+    response.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_upload_hours_and_the_fleet_report_adds_up() {
+    let clusters: Vec<_> = (1..=CLUSTERS)
+        .map(|i| {
+            small_cluster(
+                &format!("shop-{i}"),
+                "production",
+                "1.32.4",
+                4,
+                120,
+                i as u64,
+            )
+        })
+        .collect();
+    let hosted: Vec<HostedCluster> = clusters
+        .iter()
+        .map(|c| HostedCluster {
+            context: c.name.clone(),
+            name: c.name.clone(),
+            labels: c.labels.clone(),
+        })
+        .collect();
+    let lab = LabTwin::start_fleet(FleetSpec { clusters }, SCALE, TwinConfig::default())
+        .await
+        .unwrap();
+
+    let data = tempfile::tempdir().unwrap();
+    let clock: SharedClock = lab.clock.clone();
+    let bootstrap = "cost-e2e-bootstrap-token".to_string();
+    let store = SqliteStore::open(data.path().join("hub.db")).await.unwrap();
+    let state = ApiState::new(
+        Arc::new(store),
+        clock.clone(),
+        hash_token(&bootstrap),
+        Duration::from_secs(60).mul_f64(SCALE),
+    );
+    let mut services = JoinSet::new();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hub = format!("http://{}", listener.local_addr().unwrap());
+    let app = router(state);
+    services.spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let config = HostedConfig {
+        hub_url: hub.clone(),
+        bootstrap_token: bootstrap,
+        kubeconfig: lab.kubeconfig.clone(),
+        token_dir: data.path().join("agents"),
+        report_interval: Duration::from_millis(500),
+        poll_wait: Duration::from_secs(30),
+        upgrade: UpgradeSettings::default(),
+        health: None,
+        // Five simulated minutes between samples.
+        cost: Some(CostConfig {
+            interval: Duration::from_millis(83),
+            ..CostConfig::new(CostSource::MetricsApi)
+        }),
+    };
+    let mut agents = JoinSet::new();
+    spawn_hosted(&mut agents, &config, hosted, clock.clone()).unwrap();
+
+    let http = reqwest::Client::new();
+    let by = |group: &str| format!("{hub}/api/v1/cost?window=24h&by={group}&top=1000");
+    // Two finished hours from every cluster.
+    let report: CostReport = eventually(
+        "every cluster to upload cost hours",
+        Duration::from_secs(120),
+        || async {
+            let report: CostReport = get(&http, &by("cluster")).await;
+            let enough = report.clusters == CLUSTERS
+                && report.missing.is_empty()
+                && report.total.total.0 > 0;
+            enough.then_some(report)
+        },
+    )
+    .await;
+    assert_eq!(report.rows.len(), CLUSTERS);
+    assert!(report.rows.iter().all(|r| r.total_cents > 0));
+    assert_eq!(
+        report.rows.iter().map(|r| r.total_cents).sum::<i64>(),
+        report.total.total_cents,
+        "printed rows sum to the printed total"
+    );
+    let compute_share = report
+        .shares
+        .iter()
+        .find(|s| s.category.as_str() == "compute")
+        .unwrap();
+    assert!(
+        compute_share.share > 0.5,
+        "compute dominates: {compute_share:?}"
+    );
+
+    // The same window read by namespace and by workload: the same total, to the
+    // nanodollar, as long as no new hour arrived in between (retry until two reads agree).
+    eventually(
+        "the three views to agree on one snapshot",
+        Duration::from_secs(60),
+        || async {
+            let clusters: CostReport = get(&http, &by("cluster")).await;
+            let namespaces: CostReport = get(&http, &by("namespace")).await;
+            let workloads: CostReport = get(&http, &by("workload")).await;
+            let again: CostReport = get(&http, &by("cluster")).await;
+            (clusters.total.total == again.total.total).then(|| {
+                assert_eq!(namespaces.total.total, clusters.total.total);
+                assert_eq!(workloads.total.total, clusters.total.total);
+                assert!(namespaces.rows.iter().any(|r| r.line.name == "__idle__"));
+            })
+        },
+    )
+    .await;
+
+    let advice: RecommendationList = eventually(
+        "every cluster to send recommendations",
+        Duration::from_secs(60),
+        || async {
+            let list: RecommendationList = get(
+                &http,
+                &format!("{hub}/api/v1/cost/recommendations?kind=rightsizing&limit=500"),
+            )
+            .await;
+            (list.clusters == CLUSTERS && !list.items.is_empty()).then_some(list)
+        },
+    )
+    .await;
+    assert!(advice.items.iter().all(|i| i.kind == "rightsizing"));
+    let savings: Vec<f64> = advice
+        .items
+        .iter()
+        .filter_map(|i| i.monthly_saving_dollars)
+        .collect();
+    assert!(
+        savings.windows(2).all(|w| w[0] >= w[1]),
+        "sorted by saving: {savings:?}"
+    );
+    agents.abort_all();
+    services.abort_all();
+}
