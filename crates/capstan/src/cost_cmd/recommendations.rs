@@ -245,3 +245,92 @@ pub fn tables(list: &RecommendationList) -> String {
     ));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use jiff::Timestamp;
+    use serde_json::json;
+
+    use super::*;
+
+    fn item(cluster: &str, kind: &str, saving: Option<f64>, item: Value) -> RecommendationItem {
+        RecommendationItem {
+            cluster: cluster.to_string(),
+            kind: kind.to_string(),
+            generated_at: Timestamp::UNIX_EPOCH,
+            monthly_saving_dollars: saving,
+            item,
+        }
+    }
+
+    #[test]
+    fn one_table_per_kind_and_the_total_saving() {
+        let resources =
+            |cpu: f64, mib: f64| json!({"cpuCores": cpu, "memoryBytes": mib * 1048576.0});
+        let list = RecommendationList {
+            items: vec![
+                item(
+                    "eu-1",
+                    "spot",
+                    Some(1234.5),
+                    json!({
+                        "namespace": "shop", "kind": "Deployment", "name": "web", "replicas": 3,
+                        "ready": false, "checks": [
+                            {"name": "replicas", "passed": true, "detail": ""},
+                            {"name": "pdb", "passed": false, "detail": "no room"}
+                        ]
+                    }),
+                ),
+                item(
+                    "eu-1",
+                    "rightsizing",
+                    Some(10.0),
+                    json!({
+                        "namespace": "shop", "kind": "Deployment", "workload": "web", "container": "app",
+                        "current": resources(1.0, 1024.0), "target": resources(0.25, 300.0),
+                        "lower": resources(0.1, 256.0), "upper": resources(0.5, 512.0),
+                        "severity": "critical"
+                    }),
+                ),
+                item(
+                    "dev-1",
+                    "quota",
+                    None,
+                    json!({
+                        "namespace": "team-a", "suggestedQuantities": {"cpu": "2", "memory": "4Gi"},
+                        "existing": null, "verdict": "missing", "detail": "no ResourceQuota"
+                    }),
+                ),
+            ],
+            total: 5,
+            monthly_saving_dollars: 1244.5,
+            clusters: 2,
+        };
+        let printed = tables(&list);
+        let expected = "\
+Right-sizing
+CLUSTER   NAMESPACE   WORKLOAD         CONTAINER   CURRENT(cpu/mem)   TARGET       LOWER        UPPER        SAVING/MONTH   SEVERITY
+eu-1      shop        Deployment/web   app         1/1Gi              250m/300Mi   100m/256Mi   500m/512Mi   $10.00         critical
+
+Spot candidates
+CLUSTER   NAMESPACE   WORKLOAD         REPLICAS   READY   FAILED-CHECKS   SAVING/MONTH
+eu-1      shop        Deployment/web   3          false   pdb             $1,234.50
+
+Namespace quotas
+CLUSTER   NAMESPACE   SUGGESTED(cpu/mem)   EXISTING   VERDICT   DETAIL
+dev-1     team-a      2/4Gi                none       missing   no ResourceQuota
+
+total monthly savings: $1,244.50 (5 recommendations from 2 clusters; 3 shown, --limit for more)
+";
+        assert_eq!(printed, expected);
+        let empty = RecommendationList {
+            items: vec![],
+            total: 0,
+            monthly_saving_dollars: 0.0,
+            clusters: 0,
+        };
+        assert_eq!(tables(&empty), "No recommendations found.\n");
+    }
+}
