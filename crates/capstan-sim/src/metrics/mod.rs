@@ -12,6 +12,10 @@
 //! | `GET /api/v1/nodes/{node}/proxy/metrics/cadvisor` | the kubelet's cAdvisor ([`cadvisor`]) |
 //! | `GET /api/v1/namespaces/kube-system/services/kube-state-metrics:8080/proxy/metrics` | kube-state-metrics ([`ksm`]) |
 //! | `GET /api/v1/namespaces/monitoring/services/blackbox-exporter:9115/proxy/probe?module=icmp&target={node}` | blackbox ICMP probe ([`blackbox`]) |
+//! | `GET /apis/metrics.k8s.io/v1beta1/{nodes,pods,namespaces/{ns}/pods}[/{name}]` | metrics-server's resource Metrics API ([`resource_api`], JSON) |
+//!
+//! CPU, memory and network use come from one usage model ([`usage`]): cAdvisor and the
+//! Metrics API read it at the same simulated second.
 //!
 //! Bodies are the text exposition format 0.0.4 ([`expo`]); exporters emit only their own
 //! labels (the scraper adds `instance`, `job`, `cluster`). The injected API faults do not
