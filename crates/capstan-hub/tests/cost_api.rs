@@ -140,6 +140,11 @@ fn check_sums(report: &CostReport) {
     assert_eq!(management, t.parts_cents.management);
     assert_eq!(total, t.total_cents);
     assert_eq!(t.total_cents, t.total.cents());
+    let c = &t.parts_cents;
+    assert_eq!(
+        c.compute + c.storage + c.network + c.management,
+        t.total_cents
+    );
 }
 
 #[tokio::test]

@@ -322,17 +322,59 @@ fn cluster_lines(totals: &[ClusterCostTotals]) -> Breakdown {
     }
 }
 
-/// Rows and total with cents: each column's row cents sum to the total's cents in that
-/// column.
+/// Each amount in whole cents, rounded down or up, summing to `target` (which must lie
+/// between the sums of the amounts rounded down and rounded up): the largest remainders
+/// are rounded up, ties to the earlier amount.
+fn cents_to_target(amounts: &[Nanodollars], target: i64) -> Vec<i64> {
+    const NANOS_PER_CENT: i64 = 10_000_000;
+    let mut cents: Vec<i64> = amounts
+        .iter()
+        .map(|a| a.0.div_euclid(NANOS_PER_CENT))
+        .collect();
+    let mut order: Vec<(i64, usize)> = amounts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.0.rem_euclid(NANOS_PER_CENT), i))
+        .collect();
+    order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut left = target - cents.iter().sum::<i64>();
+    // In range `left` is 0..=len; the loops also cope with anything else.
+    while left > 0 && !order.is_empty() {
+        for &(_, i) in &order {
+            if left == 0 {
+                break;
+            }
+            cents[i] += 1;
+            left -= 1;
+        }
+    }
+    while left < 0 && !order.is_empty() {
+        for &(_, i) in order.iter().rev() {
+            if left == 0 {
+                break;
+            }
+            cents[i] -= 1;
+            left += 1;
+        }
+    }
+    cents
+}
+
+/// Rows and total with cents such that the printed table adds up: in each column the rows'
+/// cents sum to the TOTAL line's, and the TOTAL line's compute, storage, network and
+/// management sum to its total. (Each row's own parts may differ from its total by a cent:
+/// rounding a whole table both ways at once is not always possible.)
 pub fn report_rows(breakdown: &Breakdown) -> (Vec<ReportRow>, ReportTotal) {
-    let column = |pick: fn(&CostParts) -> Nanodollars| -> Vec<i64> {
+    let t = &breakdown.total;
+    let line = cents_summing_to_total(&[t.compute(), t.storage, t.network, t.management]);
+    let column = |pick: fn(&CostParts) -> Nanodollars, target: i64| -> Vec<i64> {
         let amounts: Vec<Nanodollars> = breakdown.rows.iter().map(|r| pick(&r.parts)).collect();
-        cents_summing_to_total(&amounts)
+        cents_to_target(&amounts, target)
     };
-    let compute = column(CostParts::compute);
-    let storage = column(|p| p.storage);
-    let network = column(|p| p.network);
-    let management = column(|p| p.management);
+    let compute = column(CostParts::compute, line[0]);
+    let storage = column(|p| p.storage, line[1]);
+    let network = column(|p| p.network, line[2]);
+    let management = column(|p| p.management, line[3]);
     let totals = breakdown.row_cents();
     let rows: Vec<ReportRow> = breakdown
         .rows
@@ -356,15 +398,14 @@ pub fn report_rows(breakdown: &Breakdown) -> (Vec<ReportRow>, ReportTotal) {
         ram_req += row.ram_request_gib_hours;
         ram_use += row.ram_usage_gib_hours;
     }
-    let t = &breakdown.total;
     let total = ReportTotal {
         parts: *t,
         total: t.total(),
         parts_cents: CategoryCents {
-            compute: t.compute().cents(),
-            storage: t.storage.cents(),
-            network: t.network.cents(),
-            management: t.management.cents(),
+            compute: line[0],
+            storage: line[1],
+            network: line[2],
+            management: line[3],
         },
         total_cents: breakdown.total_cents(),
         cpu_efficiency: efficiency(cpu_use, cpu_req),

@@ -175,8 +175,10 @@ pub fn table(report: &CostReport, window_text: &str) -> String {
         ));
     }
     out.push_str(&format!(
-        "), {}, {} clusters\n",
-        report.currency, report.clusters
+        "), {}, {} cluster{}\n",
+        report.currency,
+        report.clusters,
+        if report.clusters == 1 { "" } else { "s" }
     ));
     if report.missing_count > 0 {
         let more = report.missing_count.saturating_sub(report.missing.len());

@@ -73,6 +73,12 @@ fn check(name: &str, rows: &[CostParts], expected_total_cents: i64) {
         total.parts_cents.management,
         "{name}: management"
     );
+    let c = &total.parts_cents;
+    assert_eq!(
+        c.compute + c.storage + c.network + c.management,
+        total.total_cents,
+        "{name}: the TOTAL line across"
+    );
     // Every row's cents are its amount rounded down or up.
     for row in &rows {
         let exact = row.line.total.0 as f64 / 1e7;
