@@ -138,6 +138,12 @@ fn prices(args: PricesArgs) -> Result<()> {
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     match PriceSheet::parse_yaml(&text) {
         Ok(sheet) => {
+            // The resolved sheet (defaults with the file applied). Its keys are the
+            // resolved type's, not the file's: to start a file, use the defaults above.
+            println!(
+                "# {}: valid. The effective prices (the defaults with the file applied):",
+                path.display()
+            );
             print!("{}", serde_saphyr::to_string(&sheet)?);
             Ok(())
         }

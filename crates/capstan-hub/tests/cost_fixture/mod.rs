@@ -42,7 +42,13 @@ fn row(namespace: &str, kind: &str, name: &str, parts: CostParts, cpu: (f64, f64
 /// `shop` (workloads web, api), `data` (workload db) and the `__idle__` row, which carries
 /// the management fee here.
 pub fn hour(start: i64, k: i64) -> CostHour {
-    let web = parts(1_234_567_891 + 7 * k, 987_654_321, 0, 10_000_001, 33_333_333);
+    let web = parts(
+        1_234_567_891 + 7 * k,
+        987_654_321,
+        0,
+        10_000_001,
+        33_333_333,
+    );
     let api = parts(555_555_555, 444_444_444 + k, 333_333_333, 0, 16_666_667);
     let db = parts(111_111_111, 222_222_222, 2_000_000_003 + 11 * k, 5, 0);
     let idle = parts(3_000_000_000 - k, 1_500_000_000, 0, 0, 50_000_000);
