@@ -234,6 +234,7 @@ impl CostCollector {
             .zip(segments.iter().map(|s| s.1))
             .collect();
         let recommender = &mut self.recommender;
+        recommender.begin_tick();
         let counts = add_tick(
             view,
             &self.prices,

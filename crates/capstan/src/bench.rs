@@ -33,6 +33,9 @@ pub enum BenchCommand {
     /// The agent's cost collection on a big cluster: an hour of Metrics API samples priced
     /// and fed to the right-sizing states, the hour's report and the recommendations.
     Cost(crate::bench_cost::CostBench),
+    /// The hub's fleet cost report over thousands of clusters: ingest of their hours, and
+    /// the report by cluster, namespace and workload over hourly and daily windows.
+    CostFleet(crate::bench_cost_fleet::CostFleetBench),
 }
 
 #[derive(clap::Args, Debug)]
@@ -351,6 +354,11 @@ async fn time_kubectl(served: &Served, extra: &[&str]) -> Result<(usize, f64)> {
 
 pub async fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
+        BenchCommand::CostFleet(b) => {
+            let report = crate::bench_cost_fleet::run(b).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
         BenchCommand::Cost(b) => {
             let report = crate::bench_cost::run(b).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);

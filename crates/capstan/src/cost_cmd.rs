@@ -9,8 +9,8 @@ use capstan_hub::api::{CostReport, RecommendationList};
 
 use crate::apply_cmd::{HubArg, client, send, url};
 
-mod recommendations;
-mod report;
+pub(crate) mod recommendations;
+pub(crate) mod report;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum CostCommand {

@@ -60,6 +60,10 @@ const HEALTH_EVERY: Duration = Duration::from_secs(6);
 /// Real time between the agents' usage samples (the Metrics API, one list per cluster): 24
 /// simulated minutes at x360, so each simulated hour is priced from two or three samples.
 const COST_EVERY: Duration = Duration::from_secs(4);
+/// The window of the demo's cost summary: the simulated day the demo spans.
+const COST_WINDOW: &str = "24h";
+/// Rows of the cost summary's tables.
+const COST_ROWS: usize = 5;
 /// How long the agents may take to list their clusters and report.
 const AGENTS_DEADLINE: Duration = Duration::from_secs(300);
 
@@ -293,6 +297,10 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             println!("{}", serde_json::to_string(&figures)?);
         } else {
             print!("\n{}", summary::render(&detail, &results, real));
+            match cost_summary(&http, &hub_url).await {
+                Ok(text) => print!("\n{text}"),
+                Err(e) => println!("\ncost: not available: {e:#}"),
+            }
         }
         anyhow::Ok(detail)
     };
@@ -379,6 +387,31 @@ async fn apply(http: &reqwest::Client, hub_url: &str, yaml: &str) -> Result<Stri
     )
     .await?;
     Ok(created.upgrade.name)
+}
+
+/// The fleet's cost over the demo's simulated day, as `capstan cost report` and `capstan cost
+/// recommendations` print it: the most expensive clusters with the fleet's split beside the
+/// typical ranges, and the biggest right-sizing savings.
+async fn cost_summary(http: &reqwest::Client, hub_url: &str) -> Result<String> {
+    let report: capstan_hub::api::CostReport = apply_cmd::send(
+        "reading the fleet's cost",
+        http.get(format!(
+            "{hub_url}/api/v1/cost?window={COST_WINDOW}&by=cluster&top={COST_ROWS}"
+        )),
+    )
+    .await?;
+    let advice: capstan_hub::api::RecommendationList = apply_cmd::send(
+        "reading the recommendations",
+        http.get(format!(
+            "{hub_url}/api/v1/cost/recommendations?kind=rightsizing&limit={COST_ROWS}"
+        )),
+    )
+    .await?;
+    Ok(format!(
+        "Cost (capstan cost report --window {COST_WINDOW}):\n{}\nSavings (capstan cost recommendations --kind rightsizing):\n{}",
+        crate::cost_cmd::report::table(&report, COST_WINDOW),
+        crate::cost_cmd::recommendations::tables(&advice)
+    ))
 }
 
 #[cfg(test)]

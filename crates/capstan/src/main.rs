@@ -5,6 +5,7 @@ mod apply_cmd;
 mod bench;
 mod bench_agent;
 mod bench_cost;
+mod bench_cost_fleet;
 mod bench_drain;
 mod bench_health;
 mod bench_hub;

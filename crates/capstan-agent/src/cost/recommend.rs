@@ -8,6 +8,8 @@
 //! again for a while. Said in ARCHITECTURE.md.
 
 use std::collections::{BTreeMap, HashMap};
+
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 use capstan_core::cost::{PriceSheet, WorkloadKey};
@@ -120,11 +122,25 @@ impl std::ops::AddAssign for Fixed {
     }
 }
 
+/// One workload's states: its own and its containers' (a handful, found by a linear scan).
+#[derive(Debug)]
+struct WorkloadSlot {
+    key: WorkloadKey,
+    entry: WorkloadEntry,
+    containers: Vec<(Arc<str>, ContainerEntry)>,
+}
+
 /// Right-sizing states, idle trackers and spot costs, fed every tick.
+///
+/// A tick visits every running container (a million and more): the slot of a workload is
+/// looked up once per tick (`tick_slots`, by the tick's workload index), its containers by a
+/// scan of a few names compared by pointer first (the view shares one `Arc<str>` per name).
 pub struct Recommender {
     settings: RecommenderSettings,
-    containers: HashMap<(WorkloadKey, Arc<str>), ContainerEntry>,
-    workloads: HashMap<WorkloadKey, WorkloadEntry>,
+    slots: Vec<WorkloadSlot>,
+    index: FxHashMap<WorkloadKey, usize>,
+    /// The tick's workload index -> slot (`usize::MAX` until first seen this tick).
+    tick_slots: Vec<usize>,
     /// The restart count of each OOM-killed container when last seen: a grown count is a
     /// new kill.
     ooms: HashMap<(Uid, Arc<str>), u32>,
@@ -134,10 +150,40 @@ impl Recommender {
     pub fn new(settings: RecommenderSettings) -> Self {
         Self {
             settings,
-            containers: HashMap::new(),
-            workloads: HashMap::new(),
+            slots: Vec::new(),
+            index: FxHashMap::default(),
+            tick_slots: Vec::new(),
             ooms: HashMap::new(),
         }
+    }
+
+    /// A new tick: its workload indexes start afresh.
+    pub fn begin_tick(&mut self) {
+        self.tick_slots.clear();
+    }
+
+    fn slot_of(&mut self, keys: &WorkloadKeys, workload: usize) -> usize {
+        if workload >= self.tick_slots.len() {
+            self.tick_slots.resize(workload + 1, usize::MAX);
+        }
+        if self.tick_slots[workload] != usize::MAX {
+            return self.tick_slots[workload];
+        }
+        let key = &keys.keys[workload];
+        let slot = match self.index.get(key) {
+            Some(&slot) => slot,
+            None => {
+                self.slots.push(WorkloadSlot {
+                    key: key.clone(),
+                    entry: WorkloadEntry::default(),
+                    containers: Vec::new(),
+                });
+                self.index.insert(key.clone(), self.slots.len() - 1);
+                self.slots.len() - 1
+            }
+        };
+        self.tick_slots[workload] = slot;
+        slot
     }
 
     pub fn strategy(&self) -> Strategy {
@@ -146,17 +192,26 @@ impl Recommender {
 
     /// Containers with a usage state.
     pub fn tracked_containers(&self) -> usize {
-        self.containers.len()
+        self.slots.iter().map(|s| s.containers.len()).sum()
     }
 
     /// One container of one running pod in the tick at `now`.
     pub fn observe(&mut self, keys: &WorkloadKeys, s: &ContainerSample<'_>, now: Timestamp) {
-        let workload = &keys.keys[s.workload];
-        let container: Arc<str> = Arc::from(s.container);
-        let entry = self
+        let slot = self.slot_of(keys, s.workload);
+        let slot = &mut self.slots[slot];
+        let position = slot
             .containers
-            .entry((workload.clone(), container.clone()))
-            .or_default();
+            .iter()
+            .position(|(name, _)| Arc::ptr_eq(name, s.container) || **name == **s.container);
+        let entry = match position {
+            Some(i) => &mut slot.containers[i].1,
+            None => {
+                slot.containers
+                    .push((s.container.clone(), ContainerEntry::default()));
+                let last = slot.containers.len() - 1;
+                &mut slot.containers[last].1
+            }
+        };
         if let Some(cores) = s.cpu_usage_cores {
             entry.state.add_cpu_sample(now, cores);
         }
@@ -164,7 +219,9 @@ impl Recommender {
             entry.state.add_memory_sample(now, bytes);
         }
         if let Some(restarts) = s.oom_restarts {
-            let seen = self.ooms.insert((s.pod_uid.clone(), container), restarts);
+            let seen = self
+                .ooms
+                .insert((s.pod_uid.clone(), s.container.clone()), restarts);
             if seen.is_none_or(|before| restarts > before) {
                 // An OOM older than the memory window is refused by the state (VPA
                 // discards it too); nothing else to do about it.
@@ -178,7 +235,7 @@ impl Recommender {
         entry.cpu_rate_sum += Fixed::of(s.rates.cpu_per_core_hour);
         entry.ram_rate_sum += Fixed::of(s.rates.ram_per_gib_hour);
 
-        let w = self.workloads.entry(workload.clone()).or_default();
+        let w = &mut slot.entry;
         let usage = s.cpu_usage_cores.unwrap_or(0.0);
         let cpu = s.cpu_request_cores.max(usage);
         let ram_gib = s
@@ -205,15 +262,16 @@ impl Recommender {
 
     /// Closes the tick at `now`: per-workload sums go to the idle trackers and averages.
     pub fn end_tick(&mut self, now: Timestamp) {
-        for entry in self.containers.values_mut() {
-            if entry.seen_now > 0 {
-                entry.replica_ticks += f64::from(entry.seen_now);
-                entry.ticks += 1;
-                entry.seen_now = 0;
-            }
-        }
         let keda = &self.settings.keda;
-        for w in self.workloads.values_mut() {
+        for slot in &mut self.slots {
+            for (_, entry) in &mut slot.containers {
+                if entry.seen_now > 0 {
+                    entry.replica_ticks += f64::from(entry.seen_now);
+                    entry.ticks += 1;
+                    entry.seen_now = 0;
+                }
+            }
+            let w = &mut slot.entry;
             if !w.touched {
                 continue;
             }
@@ -239,8 +297,20 @@ impl Recommender {
         }
         // Forget what is gone: states unseen for the memory window's length.
         let config = &self.settings.rightsizing.vpa;
-        self.containers
-            .retain(|_, e| !e.state.is_expired(config, now) || e.seen_now > 0);
+        let before = self.slots.len();
+        for slot in &mut self.slots {
+            slot.containers
+                .retain(|(_, e)| !e.state.is_expired(config, now));
+        }
+        self.slots.retain(|s| !s.containers.is_empty());
+        if self.slots.len() != before {
+            self.index = self
+                .slots
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.key.clone(), i))
+                .collect();
+        }
     }
 
     /// The bundle at `now`.
@@ -258,9 +328,13 @@ impl Recommender {
         let mut namespaces: BTreeMap<Arc<str>, QuotaInput> = BTreeMap::new();
         // In key order: float sums and ties then come out the same on every run (a HashMap's
         // order is random).
-        let mut containers: Vec<_> = self.containers.iter().collect();
-        containers.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        for ((workload, container), e) in containers {
+        let mut containers: Vec<(&WorkloadKey, &Arc<str>, &ContainerEntry)> = self
+            .slots
+            .iter()
+            .flat_map(|s| s.containers.iter().map(move |(name, e)| (&s.key, name, e)))
+            .collect();
+        containers.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        for (workload, container, e) in containers {
             if e.ticks == 0 {
                 continue;
             }
@@ -355,7 +429,8 @@ impl Recommender {
         let mut pdbs: HashMap<Arc<str>, Vec<PdbRecord>> = HashMap::new();
         let mut facts = Vec::new();
         let mut keda = Vec::new();
-        let mut workloads: Vec<_> = self.workloads.iter().collect();
+        let mut workloads: Vec<(&WorkloadKey, &WorkloadEntry)> =
+            self.slots.iter().map(|s| (&s.key, &s.entry)).collect();
         workloads.sort_unstable_by(|a, b| a.0.cmp(b.0));
         for (key, w) in workloads {
             if w.ticks == 0 {

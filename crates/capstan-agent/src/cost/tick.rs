@@ -6,6 +6,8 @@
 //! workload of kind `Pod`.
 
 use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 use capstan_core::cloud;
@@ -25,7 +27,8 @@ const BYTES_PER_GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 pub struct ContainerSample<'a> {
     pub workload: usize,
     pub pod_uid: &'a capstan_kube::view::Uid,
-    pub container: &'a str,
+    /// The view's shared name of the container.
+    pub container: &'a Arc<str>,
     pub containers_in_pod: usize,
     pub cpu_request_cores: f64,
     pub memory_request_bytes: f64,
@@ -117,8 +120,8 @@ pub fn node_ticks<'a>(
 #[derive(Default)]
 pub struct WorkloadKeys {
     pub keys: Vec<WorkloadKey>,
-    index: HashMap<(usize, usize), usize>,
-    bare: HashMap<(Arc<str>, Arc<str>), usize>,
+    index: FxHashMap<(usize, usize), usize>,
+    bare: FxHashMap<(Arc<str>, Arc<str>), usize>,
     /// (namespace, ReplicaSet) -> its Deployment.
     deployments: HashMap<(Arc<str>, Arc<str>), Arc<str>>,
 }
@@ -218,7 +221,7 @@ pub fn add_tick(
     let nodes = view.nodes();
     let (node_ticks, spot_rates): (Vec<NodeTick<'_>>, Vec<NodeRates>) =
         node_ticks(prices, &nodes).into_iter().unzip();
-    let node_index: HashMap<&str, usize> = node_ticks
+    let node_index: FxHashMap<&str, usize> = node_ticks
         .iter()
         .enumerate()
         .map(|(i, n)| (n.name, i))
@@ -235,7 +238,7 @@ pub fn add_tick(
         // the pods pointing into it (the allocation borrows both).
         let mut running: Vec<(&PodRecord, usize, usize, Option<f64>)> = Vec::new();
         let mut containers: Vec<ContainerTick<'_>> = Vec::new();
-        let mut mounts: HashMap<(&str, &str), usize> = HashMap::new();
+        let mut mounts: FxHashMap<(&str, &str), usize> = FxHashMap::default();
         for pod in pods {
             if pod.phase != PodPhase::Running || pod.deleted.is_some() {
                 continue;

@@ -3,17 +3,22 @@
 //! cluster's Prometheus (cAdvisor's series, plus the pods' egress that the Metrics API does
 //! not carry).
 
-use std::collections::HashMap;
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
 
 use capstan_core::quantity::Quantity;
+use rustc_hash::FxHashMap;
 use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::health::PrometheusSource;
 
 /// One container's usage at a sample.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContainerUsage {
-    pub name: Box<str>,
+    /// Shared by every container of that name in the sample.
+    pub name: Arc<str>,
     pub cpu_cores: f64,
     pub memory_bytes: f64,
 }
@@ -29,7 +34,7 @@ pub struct PodUsage {
 /// Every pod's usage at one sample: namespace -> pod -> usage.
 #[derive(Debug, Clone, Default)]
 pub struct UsageSnapshot {
-    pub pods: HashMap<Box<str>, HashMap<Box<str>, PodUsage>>,
+    pub pods: FxHashMap<Box<str>, FxHashMap<Box<str>, PodUsage>>,
     /// The source measures egress (absent pods then sent nothing).
     pub egress_measured: bool,
 }
@@ -40,15 +45,18 @@ impl UsageSnapshot {
     }
 
     pub fn pod_count(&self) -> usize {
-        self.pods.values().map(HashMap::len).sum()
+        self.pods.values().map(FxHashMap::len).sum()
     }
 
-    fn pod_mut(&mut self, namespace: &str, name: &str) -> &mut PodUsage {
+    /// The pod's entry, made if new (always `Some`: an `Option` only because the namespace
+    /// is looked up before a key is allocated for it, namespaces being few).
+    fn pod_mut(&mut self, namespace: &str, name: &str) -> Option<&mut PodUsage> {
+        if !self.pods.contains_key(namespace) {
+            self.pods.insert(namespace.into(), FxHashMap::default());
+        }
         self.pods
-            .entry(namespace.into())
-            .or_default()
-            .entry(name.into())
-            .or_default()
+            .get_mut(namespace)
+            .map(|pods| pods.entry(name.into()).or_default())
     }
 }
 
@@ -56,12 +64,6 @@ impl UsageSnapshot {
 pub enum UsageSource {
     MetricsApi(kube::Client),
     Prometheus(PrometheusSource),
-}
-
-#[derive(Deserialize)]
-struct PodMetricsList {
-    #[serde(default)]
-    items: Vec<PodMetrics>,
 }
 
 #[derive(Deserialize)]
@@ -126,24 +128,103 @@ async fn metrics_api(client: &kube::Client) -> Result<UsageSnapshot, String> {
     let request = http::Request::get("/apis/metrics.k8s.io/v1beta1/pods")
         .body(Vec::new())
         .map_err(|e| format!("building the Metrics API request: {e}"))?;
-    let list: PodMetricsList = client
-        .request(request)
+    let body = client
+        .request_text(request)
         .await
         .map_err(|e| format!("listing metrics.k8s.io/v1beta1 pods: {e}"))?;
+    parse_pod_metrics_list(&body)
+}
+
+/// A `PodMetricsList` read item by item into the snapshot: a million-pod list never exists
+/// as a `Vec` of items beside the map it becomes.
+fn parse_pod_metrics_list(body: &str) -> Result<UsageSnapshot, String> {
+    let mut de = serde_json::Deserializer::from_str(body);
     let mut snapshot = UsageSnapshot::default();
-    for pod in list.items {
-        let usage = snapshot.pod_mut(&pod.metadata.namespace, &pod.metadata.name);
-        usage.containers = pod
-            .containers
-            .into_iter()
-            .map(|c| ContainerUsage {
-                name: c.name.into(),
-                cpu_cores: quantity(c.usage.cpu.as_deref()),
-                memory_bytes: quantity(c.usage.memory.as_deref()),
-            })
-            .collect();
-    }
+    ListSeed(&mut snapshot)
+        .deserialize(&mut de)
+        .and_then(|()| de.end())
+        .map_err(|e| format!("reading the PodMetricsList: {e}"))?;
     Ok(snapshot)
+}
+
+/// The list object: only `items` is read.
+struct ListSeed<'a>(&'a mut UsageSnapshot);
+
+impl<'de> DeserializeSeed<'de> for ListSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ListSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a PodMetricsList")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut names = HashSet::new();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == "items" {
+                map.next_value_seed(ItemsSeed {
+                    snapshot: &mut *self.0,
+                    names: &mut names,
+                })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+struct ItemsSeed<'a> {
+    snapshot: &'a mut UsageSnapshot,
+    /// Container names seen, shared.
+    names: &'a mut HashSet<Arc<str>>,
+}
+
+impl<'de> DeserializeSeed<'de> for ItemsSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ItemsSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of PodMetrics")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(pod) = seq.next_element::<PodMetrics>()? {
+            let containers = pod
+                .containers
+                .into_iter()
+                .map(|c| ContainerUsage {
+                    name: intern(self.names, &c.name),
+                    cpu_cores: quantity(c.usage.cpu.as_deref()),
+                    memory_bytes: quantity(c.usage.memory.as_deref()),
+                })
+                .collect();
+            if let Some(usage) = self
+                .snapshot
+                .pod_mut(&pod.metadata.namespace, &pod.metadata.name)
+            {
+                usage.containers = containers;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn intern(names: &mut HashSet<Arc<str>>, name: &str) -> Arc<str> {
+    if let Some(n) = names.get(name) {
+        return n.clone();
+    }
+    let n: Arc<str> = Arc::from(name);
+    names.insert(n.clone());
+    n
 }
 
 async fn prometheus(p: &PrometheusSource) -> Result<UsageSnapshot, String> {
@@ -160,7 +241,9 @@ async fn prometheus(p: &PrometheusSource) -> Result<UsageSnapshot, String> {
             label(&labels, "pod"),
             label(&labels, "container"),
         );
-        container_entry(snapshot.pod_mut(&ns, &pod), &container).cpu_cores = finite(value);
+        if let Some(usage) = snapshot.pod_mut(&ns, &pod) {
+            container_entry(usage, &container).cpu_cores = finite(value);
+        }
     }
     for (labels, value) in memory? {
         let (ns, pod, container) = (
@@ -168,7 +251,9 @@ async fn prometheus(p: &PrometheusSource) -> Result<UsageSnapshot, String> {
             label(&labels, "pod"),
             label(&labels, "container"),
         );
-        container_entry(snapshot.pod_mut(&ns, &pod), &container).memory_bytes = finite(value);
+        if let Some(usage) = snapshot.pod_mut(&ns, &pod) {
+            container_entry(usage, &container).memory_bytes = finite(value);
+        }
     }
     // Egress is optional: a Prometheus without the network series still prices compute.
     match egress {
@@ -176,7 +261,9 @@ async fn prometheus(p: &PrometheusSource) -> Result<UsageSnapshot, String> {
             snapshot.egress_measured = !samples.is_empty();
             for (labels, value) in samples {
                 let (ns, pod) = (label(&labels, "namespace"), label(&labels, "pod"));
-                snapshot.pod_mut(&ns, &pod).egress_bytes_per_second = Some(finite(value));
+                if let Some(usage) = snapshot.pod_mut(&ns, &pod) {
+                    usage.egress_bytes_per_second = Some(finite(value));
+                }
             }
         }
         Err(e) => tracing::debug!(error = %e, "no egress from prometheus"),
@@ -220,12 +307,21 @@ mod tests {
         let body = r#"{"kind":"PodMetricsList","apiVersion":"metrics.k8s.io/v1beta1","metadata":{},
           "items":[{"metadata":{"name":"web-1","namespace":"shop","creationTimestamp":"2026-01-01T00:00:00Z"},
           "timestamp":"2026-01-01T00:00:00Z","window":"30s",
-          "containers":[{"name":"app","usage":{"cpu":"12345678n","memory":"65536Ki"}}]}]}"#;
-        let list: PodMetricsList = serde_json::from_str(body).unwrap();
-        assert_eq!(list.items[0].metadata.namespace, "shop");
-        assert_eq!(
-            list.items[0].containers[0].usage.cpu.as_deref(),
-            Some("12345678n")
+          "containers":[{"name":"app","usage":{"cpu":"12345678n","memory":"65536Ki"}},
+                        {"name":"sidecar","usage":{"cpu":"0","memory":"1Mi"}}]},
+          {"metadata":{"name":"web-2","namespace":"shop"},"timestamp":"2026-01-01T00:00:00Z","window":"30s",
+           "containers":[{"name":"app","usage":{"cpu":"1m","memory":"2Mi"}}]}]}"#;
+        let snapshot = parse_pod_metrics_list(body).unwrap();
+        assert_eq!(snapshot.pod_count(), 2);
+        let web1 = snapshot.pod("shop", "web-1").unwrap();
+        assert_eq!(web1.containers.len(), 2);
+        assert!((web1.containers[0].cpu_cores - 0.012345678).abs() < 1e-12);
+        assert_eq!(web1.containers[0].memory_bytes, 65536.0 * 1024.0);
+        let web2 = snapshot.pod("shop", "web-2").unwrap();
+        assert!(
+            Arc::ptr_eq(&web1.containers[0].name, &web2.containers[0].name),
+            "container names are shared"
         );
+        assert!(parse_pod_metrics_list(r#"{"items": [{"metadata": 5}]}"#).is_err());
     }
 }
