@@ -5,8 +5,9 @@
 //!
 //! Time: ticks and hours follow the agent's clock (the twin's, scaled, in a lab), like every
 //! other time the agent reports; the interval between samples is real time. A tick covers
-//! the time since the previous one, at most [`MAX_TICK`] (a stalled agent does not bill the
-//! stall at the last sample's usage), split at hour boundaries.
+//! the time since the previous one, at most [`MAX_TICK`] or three sampling intervals on the
+//! agent's clock, whichever is longer (a stalled agent does not bill the stall at the last
+//! sample's usage), split at hour boundaries.
 //!
 //! Architecture invariant: the hub never sees a pod. Hours carry rows per namespace and the
 //! top workloads; recommendations are bounded lists.
@@ -33,7 +34,7 @@ pub use recommend::{Recommender, RecommenderSettings};
 pub use tick::{TickCounts, add_tick, cluster_location};
 pub use usage::{ContainerUsage, PodUsage, UsageSnapshot, UsageSource};
 
-/// The longest stretch one tick may cover.
+/// The longest stretch one tick may cover, unless three sampling intervals are longer.
 pub const MAX_TICK: SignedDuration = SignedDuration::from_mins(15);
 /// Finished hours kept for the hub while it cannot be reached (a week); older ones are
 /// dropped, oldest first, and said so in the log.
@@ -162,6 +163,8 @@ pub struct CostCollector {
     pub limits: ReportLimits,
     current: Option<HourAccumulator>,
     last_tick: Option<Timestamp>,
+    /// The longest stretch a tick covers.
+    pub max_tick: SignedDuration,
     pub recommender: Recommender,
 }
 
@@ -172,6 +175,7 @@ impl CostCollector {
             limits: config.limits,
             current: None,
             last_tick: None,
+            max_tick: MAX_TICK,
             recommender: Recommender::new(config.recommender.clone()),
         }
     }
@@ -185,7 +189,7 @@ impl CostCollector {
         now: Timestamp,
     ) -> (Vec<CostHour>, TickCounts) {
         let from = match self.last_tick {
-            Some(last) if now > last => last.max(now - MAX_TICK),
+            Some(last) if now > last => last.max(now - self.max_tick),
             Some(_) => {
                 // The clock did not move (or went back): nothing to bill.
                 return (Vec::new(), TickCounts::default());
@@ -285,6 +289,11 @@ pub async fn run(
         },
     };
     let mut collector = CostCollector::new(config);
+    // On a scaled clock (a lab, the demo) an interval is longer in the agent's time: a tick
+    // may cover up to three of them.
+    let intervals =
+        SignedDuration::try_from(config.interval.mul_f64(3.0 * clock.scale())).unwrap_or(MAX_TICK);
+    collector.max_tick = MAX_TICK.max(intervals);
     view.wait_synced().await;
     let mut ticks = tokio::time::interval(config.interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -35,14 +35,20 @@ pub enum EgressKind {
 /// One complete set of prices, all in USD.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+// Serialized with the price file's key names (`ramPerGiBHour`, not camelCase's
+// `ramPerGibHour`), so that an effective sheet printed by `capstan cost prices` reads as a file.
 pub struct Prices {
     pub cpu_per_vcpu_hour: f64,
+    #[serde(rename = "ramPerGiBHour")]
     pub ram_per_gib_hour: f64,
     pub spot_cpu_per_vcpu_hour: f64,
+    #[serde(rename = "spotRamPerGiBHour")]
     pub spot_ram_per_gib_hour: f64,
     pub gpu_per_gpu_hour: f64,
     pub spot_gpu_per_gpu_hour: f64,
+    #[serde(rename = "storagePerGiBMonth")]
     pub storage_per_gib_month: f64,
+    #[serde(rename = "egressPerGiB")]
     pub egress_per_gib: EgressPrices,
     pub management_per_cluster_hour: f64,
 }
