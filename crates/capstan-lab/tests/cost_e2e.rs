@@ -111,6 +111,10 @@ async fn agents_upload_hours_and_the_fleet_report_adds_up() {
     )
     .await;
     assert_eq!(report.rows.len(), CLUSTERS);
+    assert_eq!(
+        report.network_unmeasured, CLUSTERS,
+        "the Metrics API carries no traffic: network is reported as not measured"
+    );
     assert!(report.rows.iter().all(|r| r.total_cents > 0));
     assert_eq!(
         report.rows.iter().map(|r| r.total_cents).sum::<i64>(),

@@ -130,6 +130,11 @@ pub struct CostReport {
     /// total does not include them.
     pub missing: Vec<String>,
     pub missing_count: usize,
+    /// Clusters with data in the window whose egress was never measured (their agents read
+    /// the Metrics API, which carries no traffic): their network cost reads 0, not because
+    /// they send nothing.
+    #[serde(default)]
+    pub network_unmeasured: usize,
 }
 
 #[derive(Debug, Deserialize)]
@@ -433,6 +438,7 @@ pub(crate) async fn report(
     )
     .await?;
     let filter = filter.as_deref();
+    let unmeasured;
     let (mut lines, with_data): (Breakdown, BTreeSet<String>) = match by {
         GroupBy::Cluster => {
             let totals = state
@@ -440,6 +446,7 @@ pub(crate) async fn report(
                 .cost_totals(resolved.resolution, resolved.window, filter)
                 .await?;
             let names = totals.iter().map(|t| t.cluster.clone()).collect();
+            unmeasured = totals.iter().filter(|t| !t.network_measured).count();
             (cluster_lines(&totals), names)
         }
         GroupBy::Namespace | GroupBy::Workload => {
@@ -453,6 +460,7 @@ pub(crate) async fn report(
                 .cost_periods(resolved.resolution, resolved.window, filter, detail)
                 .await?;
             let names = periods.iter().map(|(name, _)| name.clone()).collect();
+            unmeasured = periods.iter().filter(|(_, p)| !p.network_measured).count();
             let lines = breakdown(periods.iter().map(|(n, p)| (n.as_str(), p)), by);
             (lines, names)
         }
@@ -480,6 +488,7 @@ pub(crate) async fn report(
         clusters: with_data.len(),
         missing_count: missing.len(),
         missing: missing.into_iter().take(MAX_MISSING_LISTED).collect(),
+        network_unmeasured: unmeasured,
     }))
 }
 

@@ -180,6 +180,14 @@ pub fn table(report: &CostReport, window_text: &str) -> String {
         report.clusters,
         if report.clusters == 1 { "" } else { "s" }
     ));
+    if report.network_unmeasured > 0 {
+        out.push_str(&format!(
+            "network: not measured for {} of {} cluster{} (no egress source: the Metrics API carries no traffic; give the agents --prometheus-url)\n",
+            report.network_unmeasured,
+            report.clusters,
+            if report.clusters == 1 { "" } else { "s" }
+        ));
+    }
     if report.missing_count > 0 {
         let more = report.missing_count.saturating_sub(report.missing.len());
         let mut names = report.missing.join(", ");

@@ -194,6 +194,7 @@ fn a_report_and_a_recommendation_list_match_their_schemas() {
         clusters: 2,
         missing: vec!["c".to_string()],
         missing_count: 1,
+        network_unmeasured: 1,
     };
     let doc = openapi_document();
     conforms(

@@ -228,7 +228,9 @@ pub(super) fn schemas() -> Value {
                 "truncated": {"type": "integer", "minimum": 0},
                 "clusters": {"type": "integer", "minimum": 0},
                 "missing": array_of(json!({"type": "string"})),
-                "missingCount": {"type": "integer", "minimum": 0}
+                "missingCount": {"type": "integer", "minimum": 0},
+                "networkUnmeasured": {"type": "integer", "minimum": 0,
+                    "description": "Clusters with data whose egress was not measured (no egress source, e.g. the Metrics API): their network cost reads 0."}
             }
         },
         "RecommendationList": {

@@ -73,6 +73,7 @@ fn report(by: GroupBy, lines: Vec<BreakdownRow>) -> CostReport {
         clusters: 2,
         missing: vec!["quiet-1".to_string()],
         missing_count: 3,
+        network_unmeasured: 0,
     }
 }
 
@@ -238,6 +239,12 @@ window 7d: 2026-03-01T00:00:00Z to 2026-03-08T00:00:00Z (daily; widened from 202
 no cost data from 3 clusters (not in the total): quiet-1 and 2 more
 ";
     assert!(printed.ends_with(expected_tail), "{printed}");
+    let mut unmeasured = report.clone();
+    unmeasured.network_unmeasured = 1;
+    assert!(
+        table(&unmeasured, "7d").contains("network: not measured for 1 of 2 clusters"),
+        "a cluster without an egress source is named as such"
+    );
     let header = printed.lines().next().unwrap();
     assert_eq!(
         header.split_whitespace().collect::<Vec<_>>(),
