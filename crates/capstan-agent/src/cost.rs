@@ -197,9 +197,9 @@ impl CostCollector {
             None => now,
         };
         self.last_tick = Some(now);
+        // Read once per tick: the location here, the prices in `add_tick`.
         let nodes = view.nodes();
         let (provider, region) = cluster_location(&nodes);
-        drop(nodes);
         let context = ClusterCostContext {
             management_per_hour: self
                 .prices
@@ -241,6 +241,7 @@ impl CostCollector {
         recommender.begin_tick();
         let counts = add_tick(
             view,
+            &nodes,
             &self.prices,
             usage,
             &mut targets,

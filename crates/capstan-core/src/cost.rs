@@ -19,7 +19,7 @@ pub use allocation::{
 pub use breakdown::{
     Breakdown, BreakdownRow, CostCategory, GroupBy, ShareLine, TypicalShares, breakdown, shares,
 };
-pub use money::{Nanodollars, apportion, cents_summing_to_total, format_usd};
+pub use money::{Nanodollars, apportion, cents_summing_to_total, cents_to_target, format_usd};
 pub use price_file::{API_VERSION, KIND};
 pub use prices::{
     DEFAULT_PRICE_SHEET_YAML, EgressKind, EgressPrices, HOURS_PER_MONTH, NodePriceKey, NodeRates,

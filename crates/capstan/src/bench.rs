@@ -57,6 +57,12 @@ pub struct SimBench {
     pub compare_pods: u64,
 }
 
+/// The middle value (the upper one of an even count); 0 for none.
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
 /// Resident and peak resident memory of this process, in MiB (Linux /proc).
 pub(crate) fn rss_mib() -> (f64, f64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();

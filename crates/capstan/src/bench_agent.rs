@@ -13,7 +13,7 @@ use capstan_clock::{SharedClock, Stopwatch, SystemClock};
 use capstan_kube::view::ClusterView;
 use serde_json::json;
 
-use crate::bench::rss_mib;
+use crate::bench::{median, rss_mib};
 use crate::child_twin::{ChildTwin, TWIN_READY};
 
 #[derive(clap::Args, Debug)]
@@ -46,25 +46,8 @@ async fn generate(client: &kube::Client) -> Result<f64> {
     Ok(sw.elapsed().as_secs_f64())
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(0.0)
-}
-
 pub async fn run(b: AgentBench) -> Result<serde_json::Value> {
-    let twin = ChildTwin::start(&[
-        "--tier".into(),
-        "enterprise".into(),
-        "--clusters".into(),
-        "1".into(),
-        "--nodes".into(),
-        b.nodes.to_string(),
-        "--pods".into(),
-        b.pods.to_string(),
-        "--seed".into(),
-        b.seed.to_string(),
-    ])
-    .await?;
+    let twin = ChildTwin::single_cluster(b.nodes, b.pods, b.seed).await?;
     let target = twin.target();
     let mut config = target.config().await?;
     // Generating a 1M-pod cluster takes longer than kube's default read timeout.

@@ -18,7 +18,7 @@ use capstan_core::cost::PriceSheet;
 use capstan_kube::view::ClusterView;
 use serde_json::json;
 
-use crate::bench::rss_mib;
+use crate::bench::{median, rss_mib};
 use crate::child_twin::{ChildTwin, TWIN_READY};
 
 #[derive(clap::Args, Debug)]
@@ -40,25 +40,8 @@ pub struct CostBench {
     pub kubectl_top: u32,
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(0.0)
-}
-
 pub async fn run(b: CostBench) -> Result<serde_json::Value> {
-    let twin = ChildTwin::start(&[
-        "--tier".into(),
-        "enterprise".into(),
-        "--clusters".into(),
-        "1".into(),
-        "--nodes".into(),
-        b.nodes.to_string(),
-        "--pods".into(),
-        b.pods.to_string(),
-        "--seed".into(),
-        b.seed.to_string(),
-    ])
-    .await?;
+    let twin = ChildTwin::single_cluster(b.nodes, b.pods, b.seed).await?;
     let target = twin.target();
     let mut config = target.config().await?;
     config.read_timeout = Some(TWIN_READY);

@@ -21,7 +21,7 @@ use capstan_hub::api::{ApiState, hash_token, router};
 use capstan_hub::store::{SqliteStore, Store};
 use serde_json::json;
 
-use crate::bench::rss_mib;
+use crate::bench::{median, rss_mib};
 
 #[derive(clap::Args, Debug)]
 pub struct CostFleetBench {
@@ -123,11 +123,6 @@ fn synthetic_hour(
     );
     acc.add_tick(prices, 1.0, &nodes, &pods, &claims);
     acc.finish(&ReportLimits::default())
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
 pub async fn run(b: CostFleetBench) -> Result<serde_json::Value> {

@@ -13,6 +13,8 @@ use kube::Api;
 use kube::api::{ListParams, PostParams};
 use serde_json::json;
 
+use crate::bench::median;
+
 #[derive(clap::Args, Debug)]
 pub struct DrainBench {
     /// Pods on the drained node (topped up with a pinned Deployment).
@@ -152,11 +154,6 @@ async fn time_drain(program: &std::path::Path, lab: &LabTwin, node: &str) -> Res
         );
     }
     Ok(seconds)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
 pub async fn run(b: DrainBench) -> Result<serde_json::Value> {

@@ -17,7 +17,7 @@ use k8s_openapi::api::core::v1::Node;
 use kube::api::{Api, ListParams};
 use serde_json::json;
 
-use crate::bench::rss_mib;
+use crate::bench::{median, rss_mib};
 use crate::child_twin::{ChildTwin, TWIN_READY};
 
 #[derive(clap::Args, Debug)]
@@ -39,11 +39,6 @@ pub struct HealthBench {
     /// Do not run Prometheus beside the agent.
     #[arg(long)]
     pub no_prometheus: bool,
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
 fn self_cpu_seconds() -> f64 {
@@ -82,19 +77,7 @@ pub async fn run(b: HealthBench) -> Result<serde_json::Value> {
     if b.rounds == 0 || b.interval_seconds == 0 {
         bail!("--rounds and --interval-seconds must be positive");
     }
-    let twin = ChildTwin::start(&[
-        "--tier".into(),
-        "enterprise".into(),
-        "--clusters".into(),
-        "1".into(),
-        "--nodes".into(),
-        b.nodes.to_string(),
-        "--pods".into(),
-        b.pods.to_string(),
-        "--seed".into(),
-        b.seed.to_string(),
-    ])
-    .await?;
+    let twin = ChildTwin::single_cluster(b.nodes, b.pods, b.seed).await?;
     let mut config = twin.target().config().await?;
     config.read_timeout = Some(TWIN_READY);
     let access = access(&twin)?;

@@ -19,6 +19,24 @@ pub struct ChildTwin {
 }
 
 impl ChildTwin {
+    /// One enterprise-tier cluster of `nodes` nodes and `pods` pods from `seed`: the big
+    /// cluster the agent benchmarks measure against.
+    pub async fn single_cluster(nodes: u32, pods: u64, seed: u64) -> Result<Self> {
+        Self::start(&[
+            "--tier".into(),
+            "enterprise".into(),
+            "--clusters".into(),
+            "1".into(),
+            "--nodes".into(),
+            nodes.to_string(),
+            "--pods".into(),
+            pods.to_string(),
+            "--seed".into(),
+            seed.to_string(),
+        ])
+        .await
+    }
+
     /// Start `capstan sim ARGS --listen 127.0.0.1:0 --kubeconfig-dir TMP` and wait until it
     /// serves.
     pub async fn start(args: &[String]) -> Result<Self> {

@@ -210,17 +210,18 @@ pub struct TickCounts {
 
 /// Prices one tick of `hours` into each `(accumulator, hours)` (a tick that crosses an hour
 /// boundary is split between two hours) and hands every running container to `sample`.
+/// `nodes` are the view's nodes, read once for the tick.
 pub fn add_tick(
     view: &ClusterView,
+    nodes: &[NodeRecord],
     prices: &PriceSheet,
     usage: &UsageSnapshot,
     targets: &mut [(&mut HourAccumulator, f64)],
     tick_seconds: f64,
     mut sample: impl FnMut(&WorkloadKeys, ContainerSample<'_>),
 ) -> TickCounts {
-    let nodes = view.nodes();
     let (node_ticks, spot_rates): (Vec<NodeTick<'_>>, Vec<NodeRates>) =
-        node_ticks(prices, &nodes).into_iter().unzip();
+        node_ticks(prices, nodes).into_iter().unzip();
     let node_index: FxHashMap<&str, usize> = node_ticks
         .iter()
         .enumerate()

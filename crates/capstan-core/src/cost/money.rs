@@ -142,24 +142,30 @@ pub fn apportion(total: Nanodollars, weights: &[f64]) -> Vec<Nanodollars> {
 }
 
 /// Each part in whole cents such that the cents add up to the total's cents
-/// ([`Nanodollars::cents`] of the sum): every part is its amount rounded down or up, the
-/// parts with the largest remainders rounded up (ties to the earlier part). This is what
-/// makes a printed table's rows sum to its printed total.
+/// ([`Nanodollars::cents`] of the sum): see [`cents_to_target`]. This is what makes a printed
+/// table's rows sum to its printed total.
 pub fn cents_summing_to_total(parts: &[Nanodollars]) -> Vec<i64> {
     let total: Nanodollars = parts.iter().sum();
+    cents_to_target(parts, total.cents())
+}
+
+/// Each part in whole cents, rounded down or up, summing to `target` (which should lie
+/// between the sums of the parts rounded down and rounded up): the parts with the largest
+/// remainders are rounded up, ties to the earlier part.
+pub fn cents_to_target(parts: &[Nanodollars], target: i64) -> Vec<i64> {
     let mut cents: Vec<i64> = parts
         .iter()
         .map(|p| p.0.div_euclid(NANOS_PER_CENT))
         .collect();
-    let mut left = total.cents() - cents.iter().sum::<i64>();
+    let mut left = target - cents.iter().sum::<i64>();
     let mut order: Vec<(i64, usize)> = parts
         .iter()
         .enumerate()
         .map(|(i, p)| (p.0.rem_euclid(NANOS_PER_CENT), i))
         .collect();
     order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    // Floors sum to at most the exact total and the rounded total is within half a cent of
-    // it, so `left` is in 0..=parts.len(); the loop also copes with anything else.
+    // In range `left` is 0..=parts.len() (floors sum to at most the exact total, a rounded
+    // total is within half a cent of it); the loops also cope with anything else.
     while left > 0 && !order.is_empty() {
         for &(_, i) in &order {
             if left == 0 {

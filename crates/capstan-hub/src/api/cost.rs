@@ -21,7 +21,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use capstan_core::cost::{
     Breakdown, BreakdownRow, CostHour, CostParts, CostWindow, GroupBy, Nanodollars, Resolution,
-    ShareLine, breakdown, cents_summing_to_total, efficiency, parse_window, resolve, shares,
+    ShareLine, breakdown, cents_summing_to_total, cents_to_target, efficiency, parse_window,
+    resolve, shares,
 };
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -325,44 +326,6 @@ fn cluster_lines(totals: &[ClusterCostTotals]) -> Breakdown {
         rows,
         total,
     }
-}
-
-/// Each amount in whole cents, rounded down or up, summing to `target` (which must lie
-/// between the sums of the amounts rounded down and rounded up): the largest remainders
-/// are rounded up, ties to the earlier amount.
-fn cents_to_target(amounts: &[Nanodollars], target: i64) -> Vec<i64> {
-    const NANOS_PER_CENT: i64 = 10_000_000;
-    let mut cents: Vec<i64> = amounts
-        .iter()
-        .map(|a| a.0.div_euclid(NANOS_PER_CENT))
-        .collect();
-    let mut order: Vec<(i64, usize)> = amounts
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (a.0.rem_euclid(NANOS_PER_CENT), i))
-        .collect();
-    order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    let mut left = target - cents.iter().sum::<i64>();
-    // In range `left` is 0..=len; the loops also cope with anything else.
-    while left > 0 && !order.is_empty() {
-        for &(_, i) in &order {
-            if left == 0 {
-                break;
-            }
-            cents[i] += 1;
-            left -= 1;
-        }
-    }
-    while left < 0 && !order.is_empty() {
-        for &(_, i) in order.iter().rev() {
-            if left == 0 {
-                break;
-            }
-            cents[i] -= 1;
-            left += 1;
-        }
-    }
-    cents
 }
 
 /// Rows and total with cents such that the printed table adds up: in each column the rows'
