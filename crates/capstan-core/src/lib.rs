@@ -12,6 +12,7 @@ pub mod duration;
 pub mod health;
 pub mod intstr;
 pub mod lifecycle;
+pub mod posture;
 pub mod promql;
 pub mod quantity;
 pub mod recommendations;
