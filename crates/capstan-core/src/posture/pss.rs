@@ -167,3 +167,5 @@ impl Sink for AnyViolation {
 mod tests;
 #[cfg(test)]
 mod tests_namespace;
+#[cfg(test)]
+mod tests_psa_fixtures;

@@ -591,7 +591,7 @@ fn proc_mount_restricted<S: Sink>(pod: &PodInput, _: u32, sink: &mut S) {
 }
 
 /// The inline volume sources restricted allows; `hostPath` is reported here too, in place of
-/// the baseline `hostPathVolumes`. A volume with no recognised source is forbidden.
+/// the baseline `hostPathVolumes`.
 const RESTRICTED_VOLUME_SOURCES: [&str; 9] = [
     "configMap",
     "csi",
@@ -607,26 +607,23 @@ const RESTRICTED_VOLUME_SOURCES: [&str; 9] = [
 fn restricted_volumes<S: Sink>(pod: &PodInput, _: u32, sink: &mut S) {
     for (i, volume) in pod.spec.volumes.iter().enumerate() {
         let source: &str = &volume.source;
-        if !RESTRICTED_VOLUME_SOURCES.contains(&source) {
-            sink.found(
-                "restrictedVolumes",
-                Level::Restricted,
-                || {
-                    if source.is_empty() {
-                        format!("spec.volumes[{i}]")
-                    } else {
-                        format!("spec.volumes[{i}].{source}")
-                    }
-                },
-                || {
-                    let source = if source.is_empty() { "unknown" } else { source };
-                    format!(
-                        "volume {:?} uses restricted volume type {source:?}",
-                        volume.name
-                    )
-                },
-            );
+        // A volume without a source is an emptyDir: the API server defaults it so
+        // (SetDefaults_Volume) before admission, and PSA's fixtures pass it as "implicit
+        // empty dir".
+        if source.is_empty() || RESTRICTED_VOLUME_SOURCES.contains(&source) {
+            continue;
         }
+        sink.found(
+            "restrictedVolumes",
+            Level::Restricted,
+            || format!("spec.volumes[{i}].{source}"),
+            || {
+                format!(
+                    "volume {:?} uses restricted volume type {source:?}",
+                    volume.name
+                )
+            },
+        );
     }
 }
 
