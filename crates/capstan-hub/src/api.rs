@@ -10,6 +10,8 @@
 //! | `POST /api/v1/agents/{cluster}/cost` | cluster token | cost hours and recommendations (see `cost`) |
 //! | `GET /api/v1/clusters[?labelSelector=..]` | none | inventory, health computed at read |
 //! | `GET /api/v1/cost`, `GET /api/v1/cost/recommendations` | none | the fleet's cost (see `cost`) |
+//! | `POST /api/v1/agents/{cluster}/posture` | cluster token | the cluster's latest posture report (see `posture`) |
+//! | `GET /api/v1/posture`, `GET /api/v1/posture/findings` | none | the fleet's security posture (see `posture`) |
 //! | `GET /api/v1/clusters/{name}` | none | one cluster, 404 if unknown |
 //! | `DELETE /api/v1/clusters/{name}` | none | deregister: inventory row and agent token, 404 if unknown |
 //! | `GET /api/v1/upgrades/{name}/results` | none | each cluster's posted upgrade result |
@@ -49,6 +51,7 @@ mod clusters;
 mod cost;
 mod metrics;
 mod openapi;
+mod posture;
 mod status;
 mod upgrades;
 mod wire;
@@ -59,6 +62,12 @@ pub use cost::{
     ReportTotal, ReportWindow, report_rows,
 };
 pub use openapi::openapi_document;
+pub use posture::{
+    ClusterControl, ClusterPosture, DEFAULT_FINDINGS_LIMIT, FindingList, MAX_EXCEPTIONS,
+    MAX_FINDINGS, MAX_FINDINGS_LIMIT, MAX_FINDINGS_PER_CONTROL, MAX_NAME_CHARS,
+    MAX_POSTURE_BODY_BYTES, MAX_RULES, MAX_TEXT_CHARS, PostureUploadAnswer, PostureView,
+    check_report, fleet_of,
+};
 pub use status::{ApiError, Status};
 pub use upgrades::{
     ClusterResult, ClusterRolloutView, InvalidUpgrade, UpgradeDetail, UpgradeEvent, UpgradeView,
@@ -174,6 +183,12 @@ pub fn router(state: ApiState) -> Router {
             "/api/v1/agents/{cluster}/cost",
             post(cost::upload).layer(DefaultBodyLimit::max(cost::MAX_COST_BODY_BYTES)),
         )
+        .route(
+            "/api/v1/agents/{cluster}/posture",
+            post(posture::upload).layer(DefaultBodyLimit::max(posture::MAX_POSTURE_BODY_BYTES)),
+        )
+        .route("/api/v1/posture", get(posture::report))
+        .route("/api/v1/posture/findings", get(posture::list_findings))
         .route("/api/v1/alerts", get(alerts::list))
         .route("/api/v1/clusters", get(clusters::list))
         .route("/api/v1/cost", get(cost::report))

@@ -29,13 +29,30 @@ pub const REPORT_INGEST_BUCKETS: [f64; 14] = [
 pub struct HubMetrics {
     /// Time from receiving an agent report to its store write done.
     pub report_ingest: Arc<Histogram>,
+    /// Posture reports stored (`capstan_posture_reports_total`).
+    pub posture_reports: Arc<Counter>,
 }
 
 impl Default for HubMetrics {
     fn default() -> Self {
         Self {
             report_ingest: Arc::new(Histogram::new(&REPORT_INGEST_BUCKETS)),
+            posture_reports: Arc::default(),
         }
+    }
+}
+
+/// A Prometheus counter: one relaxed atomic add.
+#[derive(Debug, Default)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    pub fn inc(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
     }
 }
 
@@ -113,6 +130,7 @@ impl Histogram {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricType {
     Gauge,
+    Counter,
     Histogram,
 }
 
@@ -120,6 +138,7 @@ impl MetricType {
     fn as_str(self) -> &'static str {
         match self {
             Self::Gauge => "gauge",
+            Self::Counter => "counter",
             Self::Histogram => "histogram",
         }
     }

@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use capstan_core::cost::{CostHour, CostPeriod, CostWindow, Resolution};
 use capstan_core::health::{HealthReport, Severity};
+use capstan_core::posture::report::PostureReport;
 use capstan_core::selector::LabelSelector;
 use futures::future::BoxFuture;
 use jiff::{SignedDuration, Timestamp};
@@ -32,8 +33,13 @@ use serde_json::Value;
 use crate::Result;
 
 mod cost;
+pub(crate) mod posture;
 mod sqlite;
 pub use cost::{ClusterCostTotals, CostDetail, CostRecommendationsRecord, CostWriteOutcome};
+pub use posture::{
+    ClusterFinding, ExceptedFilter, FindingsQuery, POSTURE_HISTORY_DAYS, PostureHistoryPoint,
+    PostureRead, PostureSummary, PostureWriteOutcome,
+};
 pub use sqlite::SqliteStore;
 
 /// The store as the hub holds it.
@@ -246,6 +252,30 @@ pub trait Store: Send + Sync + 'static {
         &'a self,
         clusters: Option<&'a [String]>,
     ) -> BoxFuture<'a, Result<Vec<CostRecommendationsRecord>>>;
+
+    // --- security posture (issue 7) ---
+
+    /// Makes `report` its cluster's latest (findings replaced, a history point for its hour,
+    /// history older than [`POSTURE_HISTORY_DAYS`] at `now` dropped), unless the stored one
+    /// was evaluated later: then nothing changes ([`PostureWriteOutcome::Older`]). One
+    /// transaction.
+    fn put_posture<'a>(
+        &'a self,
+        report: &'a PostureReport,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<PostureWriteOutcome>>;
+    /// The latest reports' coverage (and rule counts if asked), by cluster name; no finding
+    /// is decoded.
+    fn posture_summaries<'a>(
+        &'a self,
+        read: PostureRead<'a>,
+    ) -> BoxFuture<'a, Result<Vec<PostureSummary>>>;
+    /// The latest reports' findings matching `query`, in core's `finding_order` then by
+    /// cluster, at most `query.limit`.
+    fn posture_findings<'a>(
+        &'a self,
+        query: &'a FindingsQuery,
+    ) -> BoxFuture<'a, Result<Vec<ClusterFinding>>>;
 }
 
 /// `(id, status, message)` of a work item: what a rollout round reads.

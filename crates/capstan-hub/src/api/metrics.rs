@@ -11,6 +11,9 @@
 //! | `capstan_cluster_health` | gauge | `cluster`, `health` | 1, one series per cluster: its health at scrape time (`ClusterRecord::health_at`) |
 //! | `capstan_cluster_alerts` | gauge | `cluster`, `severity`, `state` | a live cluster's alerts in its latest health report, firing and pending per severity (zeros present) |
 //! | `capstan_fleet_alerts_firing` | gauge | `rule`, `severity` | firing alerts over the live clusters, per rule |
+//! | `capstan_posture_coverage_ratio` | gauge | `control` | the fleet's coverage (0 to 1) over the latest posture reports; absent while nothing is eligible |
+//! | `capstan_posture_clusters_reporting` | gauge | | clusters with a posture report |
+//! | `capstan_posture_reports_total` | counter | | posture reports stored since the hub started |
 //!
 //! The fleet health families are for a global Prometheus (Thanos, Cortex): `cluster` is the
 //! inventory name. Firing counts per cluster are exact; pending per severity and the per-rule
@@ -222,6 +225,7 @@ pub(crate) async fn metrics(State(state): State<ApiState>) -> Result<impl IntoRe
     }
 
     fleet_health(&state, &mut out, &clusters).await?;
+    super::posture::metrics(&state, &mut out).await?;
 
     let mut states = Vec::new();
     for record in state.store.list_upgrades().await? {

@@ -13,6 +13,7 @@ use axum::Json;
 use serde_json::{Value, json};
 
 mod cost;
+mod posture;
 
 /// The document, built once.
 pub fn openapi_document() -> &'static Value {
@@ -92,9 +93,10 @@ fn build() -> Value {
             {"name": "clusters", "description": "The fleet inventory, health computed at read."},
             {"name": "upgrades", "description": "`ClusterUpgrade` canary rollouts."},
             {"name": "cost", "description": "The fleet's cost and savings recommendations."},
+            {"name": "posture", "description": "The fleet's security posture: coverage per control and findings."},
             {"name": "meta", "description": "Metrics and this document."}
         ],
-        "paths": cost::extend(paths(), cost::paths()),
+        "paths": cost::extend(cost::extend(paths(), cost::paths()), posture::paths()),
         "components": {
             "securitySchemes": {
                 "bootstrapToken": {
@@ -358,7 +360,7 @@ fn schemas() -> Value {
     if let (Some(all), Value::Object(upgrades)) = (all.as_object_mut(), upgrade_schemas()) {
         all.extend(upgrades);
     }
-    cost::extend(all, cost::schemas())
+    cost::extend(cost::extend(all, cost::schemas()), posture::schemas())
 }
 
 /// The agent protocol's and inventory's bodies (`super::wire`, `super::status`).

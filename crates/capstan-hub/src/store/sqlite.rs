@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use capstan_core::cost::{CostHour, CostPeriod, CostWindow, Resolution};
 use capstan_core::health::HealthReport;
+use capstan_core::posture::report::PostureReport;
 use capstan_core::selector::LabelSelector;
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -27,14 +28,16 @@ use sqlx::{Row, error::ErrorKind};
 use subtle::ConstantTimeEq;
 
 use super::{
-    ClusterCostTotals, ClusterRecord, ClusterReport, CostDetail, CostRecommendationsRecord,
-    CostWriteOutcome, EventRecord, NewEvent, NewWorkItem, RolloutClusterRecord, RolloutWrite,
-    Store, Subject, UpgradeRecord, WorkItem, WorkStatus, WorkStatusRow,
+    ClusterCostTotals, ClusterFinding, ClusterRecord, ClusterReport, CostDetail,
+    CostRecommendationsRecord, CostWriteOutcome, EventRecord, FindingsQuery, NewEvent, NewWorkItem,
+    PostureRead, PostureSummary, PostureWriteOutcome, RolloutClusterRecord, RolloutWrite, Store,
+    Subject, UpgradeRecord, WorkItem, WorkStatus, WorkStatusRow,
 };
 use crate::{Error, Result};
 
 mod clusters;
 mod cost;
+mod posture;
 mod reports;
 mod rows;
 use reports::{ReportWriter, TokenCache};
@@ -788,5 +791,27 @@ impl Store for SqliteStore {
         clusters: Option<&'a [String]>,
     ) -> BoxFuture<'a, Result<Vec<CostRecommendationsRecord>>> {
         self.cost_recommendations(clusters).boxed()
+    }
+
+    fn put_posture<'a>(
+        &'a self,
+        report: &'a PostureReport,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<PostureWriteOutcome>> {
+        self.put_posture(report, now).boxed()
+    }
+
+    fn posture_summaries<'a>(
+        &'a self,
+        read: PostureRead<'a>,
+    ) -> BoxFuture<'a, Result<Vec<PostureSummary>>> {
+        self.posture_summaries(read).boxed()
+    }
+
+    fn posture_findings<'a>(
+        &'a self,
+        query: &'a FindingsQuery,
+    ) -> BoxFuture<'a, Result<Vec<ClusterFinding>>> {
+        self.posture_findings(query).boxed()
     }
 }

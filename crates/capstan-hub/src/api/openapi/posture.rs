@@ -1,0 +1,286 @@
+//! The posture routes (issue 7) and their bodies in the OpenAPI document.
+
+use serde_json::{Value, json};
+
+use super::{
+    agent_auth_errors, array_of, json_content, json_response, path_param, query_param, schema_ref,
+    status_response, string_map, timestamp, with_responses,
+};
+
+const CONTROLS: [&str; 5] = [
+    "rbac",
+    "network-policy",
+    "pod-security",
+    "secrets",
+    "image-scanning",
+];
+const SEVERITIES: [&str; 5] = ["info", "low", "medium", "high", "critical"];
+const UNITS: [&str; 4] = ["clusters", "namespaces", "workloads", "containers"];
+
+fn count() -> Value {
+    json!({"type": "integer", "minimum": 0})
+}
+
+fn control() -> Value {
+    json!({"type": "string", "enum": CONTROLS})
+}
+
+fn severity() -> Value {
+    json!({"type": "string", "enum": SEVERITIES})
+}
+
+fn unit() -> Value {
+    json!({"type": "string", "enum": UNITS})
+}
+
+fn percent() -> Value {
+    json!({"type": "number", "nullable": true, "minimum": 0, "maximum": 100,
+        "description": "(covered + excepted) / eligible in percent; null when nothing is eligible."})
+}
+
+fn counts() -> Value {
+    json!({"type": "object", "additionalProperties": count()})
+}
+
+pub(super) fn paths() -> Value {
+    let selector = query_param(
+        "labelSelector",
+        "A Kubernetes label selector over the clusters' labels.",
+        json!({"type": "string"}),
+    );
+    let cluster = query_param("cluster", "One cluster only.", json!({"type": "string"}));
+    json!({
+        "/api/v1/agents/{cluster}/posture": {"post": {
+            "tags": ["agents"], "operationId": "uploadPosture",
+            "summary": "A cluster's security posture: coverage per control, complete rule counts and the top findings.",
+            "description": "The latest report per cluster replaces the previous one; a report \
+                evaluated before the stored one changes nothing and answers `stored: false`. \
+                Each evaluation also adds a point to the cluster's per-control history (one \
+                per hour, kept 30 days).",
+            "security": [{"clusterToken": []}],
+            "parameters": [path_param("cluster", "The cluster's name (a DNS-1123 label).")],
+            "requestBody": {"required": true, "content": json_content(schema_ref("PostureReport"))},
+            "responses": with_responses(agent_auth_errors(), json!({
+                "200": json_response("Stored, or older than the stored report.", schema_ref("PostureUploadAnswer")),
+                "400": status_response("Not JSON, or a rule the types cannot say is broken; \
+                    `field` names it: cluster (not the path's), evaluatedAt (more than an hour \
+                    ahead), controls[i].control (twice), controls[i].unit, controls[i].covered \
+                    (covered + excepted > eligible), controls[i].exceptedFindings, \
+                    rules[i].control, rules[i].rule, rules[i].excepted, findings (more than \
+                    1,000 of a control, 5,000 in all, or more than its coverage counts), \
+                    findings[i].control, findings[i].object.name, ... (strings too long)."),
+                "413": status_response("The body exceeds 16 MiB."),
+                "422": status_response("A field is unknown or of the wrong type (e.g. a control that is not one of the five); `field` names its path.")
+            }))
+        }},
+        "/api/v1/posture": {"get": {
+            "tags": ["posture"], "operationId": "postureReport",
+            "summary": "The fleet's coverage per control against its targets, each cluster's, and the clusters without a report.",
+            "description": "RBAC counts clusters (one is covered when every namespace is); the \
+                other controls sum their units over the clusters. Excepted units count towards \
+                coverage and are shown apart. Findings are not included: see /api/v1/posture/findings.",
+            "parameters": [selector.clone(), cluster.clone()],
+            "responses": {
+                "200": json_response("The posture.", schema_ref("PostureView")),
+                "400": status_response("A parameter does not parse; `field` names it (labelSelector)."),
+                "500": status_response("The hub's store failed.")
+            }
+        }},
+        "/api/v1/posture/findings": {"get": {
+            "tags": ["posture"], "operationId": "postureFindings",
+            "summary": "The fleet's findings, most severe and most objects first, then by cluster.",
+            "description": "Reports carry each control's top findings only; `total` counts every \
+                matching finding from the clusters' complete counts, so that a client can say \
+                \"showing 200 of 1,234\".",
+            "parameters": [
+                query_param("control", "One control only.", control()),
+                cluster,
+                selector,
+                query_param("rule", "One rule only (e.g. pss.privileged).", json!({"type": "string"})),
+                query_param("severity", "Severities, comma-separated (e.g. high,critical).",
+                    json!({"type": "string"})),
+                query_param("excepted", "true (default): excepted findings too; false: none; only: only them.",
+                    json!({"type": "string", "enum": ["true", "false", "only"]})),
+                query_param("limit", "Findings to show (default 200, at most 100,000).",
+                    json!({"type": "integer", "minimum": 1, "maximum": 100_000}))
+            ],
+            "responses": {
+                "200": json_response("The findings.", schema_ref("FindingList")),
+                "400": status_response("A parameter does not parse; `field` names it (control, \
+                    with the valid names in the message; severity, excepted, limit, labelSelector)."),
+                "500": status_response("The hub's store failed.")
+            }
+        }}
+    })
+}
+
+fn finding_properties() -> Value {
+    json!({
+        "control": control(),
+        "rule": {"type": "string"},
+        "severity": severity(),
+        "object": {
+            "type": "object", "additionalProperties": false, "required": ["kind", "name"],
+            "properties": {
+                "kind": {"type": "string"},
+                "namespace": {"type": "string", "description": "Absent for cluster-scoped objects."},
+                "name": {"type": "string"}
+            }
+        },
+        "fieldPath": {"type": "string", "description": "Where in the object (its pods' spec for pod checks); empty when the finding is the object's absence."},
+        "message": {"type": "string"},
+        "count": {"type": "integer", "minimum": 0, "description": "Objects the finding stands for (a workload's pods)."},
+        "excepted": {"type": "string", "description": "The reason of the exception covering it; absent when none does."}
+    })
+}
+
+const FINDING_REQUIRED: [&str; 7] = [
+    "control",
+    "rule",
+    "severity",
+    "object",
+    "fieldPath",
+    "message",
+    "count",
+];
+
+pub(super) fn schemas() -> Value {
+    let mut cluster_finding = finding_properties();
+    if let Some(p) = cluster_finding.as_object_mut() {
+        p.insert("cluster".to_string(), json!({"type": "string"}));
+    }
+    let mut cluster_finding_required: Vec<&str> = vec!["cluster"];
+    cluster_finding_required.extend(FINDING_REQUIRED);
+    json!({
+        "ControlCoverage": {
+            "type": "object", "additionalProperties": false,
+            "required": ["control", "unit", "eligible", "covered", "excepted", "findings", "exceptedFindings"],
+            "properties": {
+                "control": control(), "unit": unit(),
+                "eligible": count(), "covered": count(), "excepted": count(),
+                "findings": count(), "exceptedFindings": count(),
+                "details": counts()
+            }
+        },
+        "RuleCount": {
+            "type": "object", "additionalProperties": false,
+            "required": ["control", "rule", "severity", "findings", "excepted"],
+            "properties": {
+                "control": control(), "rule": {"type": "string"}, "severity": severity(),
+                "findings": count(), "excepted": count()
+            }
+        },
+        "Finding": {
+            "type": "object", "additionalProperties": false,
+            "required": FINDING_REQUIRED, "properties": finding_properties()
+        },
+        "PostureReport": {
+            "type": "object",
+            "description": "One cluster's posture (capstan_core::posture::report::PostureReport).",
+            "required": ["cluster", "evaluatedAt", "durationMs", "kubernetesMinor", "controls",
+                "rules", "findings", "exceptions", "sources"],
+            "properties": {
+                "cluster": {"type": "string"},
+                "evaluatedAt": timestamp(),
+                "durationMs": count(),
+                "kubernetesMinor": count(),
+                "controls": {"type": "array", "maxItems": 5, "items": schema_ref("ControlCoverage")},
+                "rules": {"type": "array", "maxItems": 1000, "items": schema_ref("RuleCount")},
+                "findings": {"type": "array", "maxItems": 5000, "items": schema_ref("Finding")},
+                "exceptions": array_of(json!({
+                    "type": "object", "additionalProperties": false,
+                    "required": ["name", "reason", "matched"],
+                    "properties": {"name": {"type": "string"}, "reason": {"type": "string"}, "matched": count()}
+                })),
+                "sources": {
+                    "type": "object",
+                    "properties": {
+                        "gatekeeper": {"type": "boolean"}, "cilium": {"type": "boolean"},
+                        "calico": {"type": "boolean"}, "trivy": {"type": "boolean"},
+                        "secretsStoreCsi": {"type": "boolean"}, "externalSecrets": {"type": "boolean"}
+                    }
+                }
+            }
+        },
+        "PostureUploadAnswer": {
+            "type": "object", "additionalProperties": false,
+            "required": ["stored", "latestEvaluatedAt"],
+            "properties": {"stored": {"type": "boolean"}, "latestEvaluatedAt": timestamp()}
+        },
+        "PostureView": {
+            "type": "object", "additionalProperties": false,
+            "required": ["fleet", "clusters", "clustersWithoutReport"],
+            "properties": {
+                "fleet": {
+                    "type": "object", "additionalProperties": false,
+                    "required": ["clustersReporting", "controls", "rules"],
+                    "properties": {
+                        "clustersReporting": count(),
+                        "controls": array_of(json!({
+                            "type": "object", "additionalProperties": false,
+                            "required": ["control", "unit", "eligible", "covered", "excepted",
+                                "percent", "target", "meetsTarget", "clustersMeetingTarget",
+                                "clustersReporting", "findings", "exceptedFindings", "details"],
+                            "properties": {
+                                "control": control(), "unit": unit(),
+                                "eligible": count(), "covered": count(), "excepted": count(),
+                                "percent": percent(),
+                                "target": {
+                                    "type": "object", "additionalProperties": false,
+                                    "required": ["percent", "strictlyAbove"],
+                                    "properties": {"percent": {"type": "number"}, "strictlyAbove": {"type": "boolean"}}
+                                },
+                                "meetsTarget": {"type": "boolean"},
+                                "clustersMeetingTarget": count(), "clustersReporting": count(),
+                                "findings": count(), "exceptedFindings": count(),
+                                "details": counts()
+                            }
+                        })),
+                        "rules": array_of(json!({
+                            "type": "object", "additionalProperties": false,
+                            "required": ["control", "rule", "severity", "findings", "excepted", "clusters"],
+                            "properties": {
+                                "control": control(), "rule": {"type": "string"}, "severity": severity(),
+                                "findings": count(), "excepted": count(), "clusters": count()
+                            }
+                        }))
+                    }
+                },
+                "clusters": array_of(json!({
+                    "type": "object", "additionalProperties": false,
+                    "required": ["cluster", "labels", "evaluatedAt", "receivedAt", "kubernetesMinor", "controls"],
+                    "properties": {
+                        "cluster": {"type": "string"}, "labels": string_map(),
+                        "evaluatedAt": timestamp(), "receivedAt": timestamp(),
+                        "kubernetesMinor": count(),
+                        "controls": array_of(json!({
+                            "type": "object", "additionalProperties": false,
+                            "required": ["control", "unit", "eligible", "covered", "excepted",
+                                "percent", "meetsTarget", "findings", "exceptedFindings"],
+                            "properties": {
+                                "control": control(), "unit": unit(),
+                                "eligible": count(), "covered": count(), "excepted": count(),
+                                "percent": percent(), "meetsTarget": {"type": "boolean"},
+                                "findings": count(), "exceptedFindings": count()
+                            }
+                        }))
+                    }
+                })),
+                "clustersWithoutReport": array_of(json!({"type": "string"}))
+            }
+        },
+        "FindingList": {
+            "type": "object", "additionalProperties": false,
+            "required": ["findings", "shown", "total"],
+            "properties": {
+                "findings": array_of(json!({
+                    "type": "object", "additionalProperties": false,
+                    "required": cluster_finding_required,
+                    "properties": cluster_finding
+                })),
+                "shown": count(),
+                "total": count()
+            }
+        }
+    })
+}

@@ -1,0 +1,157 @@
+//! What the store keeps of security posture (issue 7): each cluster's latest
+//! [`PostureReport`], its findings one row each, and a 30-day history of per-control coverage.
+//!
+//! The coverage and rule counts are kept apart from the findings: the fleet aggregate reads
+//! [`PostureSummary`]s (a few hundred bytes per cluster) and never decodes a finding, and the
+//! findings are filtered, ordered and cut by the database.
+
+use std::collections::BTreeMap;
+
+use capstan_core::posture::report::{
+    Control, ControlCoverage, Finding, ObjectRef, RuleCount, Severity,
+};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// How long the per-control history is kept, in days of the hub's clock.
+pub const POSTURE_HISTORY_DAYS: i64 = 30;
+
+/// What one upload did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostureWriteOutcome {
+    /// The report is now the cluster's latest (a first one, a newer one, or the same
+    /// evaluation again).
+    Stored,
+    /// The cluster already has a report evaluated later: the upload changed nothing.
+    Older {
+        /// The stored report's evaluation time.
+        stored: Timestamp,
+    },
+}
+
+/// A cluster's latest report without its findings: what the fleet aggregate reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostureSummary {
+    pub cluster: String,
+    /// The inventory's labels (empty when the cluster is not in the inventory).
+    pub labels: BTreeMap<String, String>,
+    pub evaluated_at: Timestamp,
+    /// When the hub stored it (the hub's clock).
+    pub received_at: Timestamp,
+    pub duration_ms: u64,
+    pub kubernetes_minor: u32,
+    pub controls: Vec<ControlCoverage>,
+    /// Empty unless asked for ([`PostureRead::with_rules`]).
+    pub rules: Vec<RuleCount>,
+}
+
+/// Which summaries to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PostureRead<'a> {
+    /// `None`: every cluster with a report.
+    pub clusters: Option<&'a [String]>,
+    /// Decode the rule counts too (the fleet's top rules need them, `/metrics` does not).
+    pub with_rules: bool,
+}
+
+/// Which excepted findings a findings read returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ExceptedFilter {
+    /// Excepted and not (they are reported, never hidden).
+    #[default]
+    Include,
+    /// Only findings no exception covers.
+    Exclude,
+    /// Only excepted findings.
+    Only,
+}
+
+/// A findings read: every filter given must hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingsQuery {
+    /// `None`: every cluster.
+    pub clusters: Option<Vec<String>>,
+    pub control: Option<Control>,
+    pub rule: Option<String>,
+    /// Empty: every severity.
+    pub severities: Vec<Severity>,
+    pub excepted: ExceptedFilter,
+    /// At most this many, the first in core's `finding_order`, then by cluster.
+    pub limit: usize,
+}
+
+/// A finding and the cluster it is in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterFinding {
+    pub cluster: String,
+    #[serde(flatten)]
+    pub finding: Finding,
+}
+
+/// One control's coverage in one cluster at one evaluation (the latest of its hour).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PostureHistoryPoint {
+    pub control: Control,
+    pub evaluated_at: Timestamp,
+    pub eligible: u64,
+    pub covered: u64,
+    pub excepted: u64,
+    pub findings: u64,
+}
+
+/// The rank a severity is stored as: most severe is largest.
+pub(crate) fn severity_rank(severity: Severity) -> i64 {
+    match severity {
+        Severity::Info => 0,
+        Severity::Low => 1,
+        Severity::Medium => 2,
+        Severity::High => 3,
+        Severity::Critical => 4,
+    }
+}
+
+pub(crate) fn severity_of_rank(rank: i64) -> Option<Severity> {
+    Some(match rank {
+        0 => Severity::Info,
+        1 => Severity::Low,
+        2 => Severity::Medium,
+        3 => Severity::High,
+        4 => Severity::Critical,
+        _ => return None,
+    })
+}
+
+/// A stored finding's object.
+pub(crate) fn object(kind: String, namespace: String, name: String) -> ObjectRef {
+    ObjectRef {
+        kind,
+        namespace,
+        name,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severity_ranks_order_like_severities_and_round_trip() {
+        let all = [
+            Severity::Info,
+            Severity::Low,
+            Severity::Medium,
+            Severity::High,
+            Severity::Critical,
+        ];
+        for pair in all.windows(2) {
+            assert!(pair[0] < pair[1]);
+            assert!(severity_rank(pair[0]) < severity_rank(pair[1]));
+        }
+        for s in all {
+            assert_eq!(severity_of_rank(severity_rank(s)), Some(s));
+        }
+        assert_eq!(severity_of_rank(5), None);
+    }
+}
