@@ -14,25 +14,46 @@ use crate::cluster::Cluster;
 use crate::error::{ApiError, ApiResult};
 use crate::twin::Twin;
 
-/// group -> versions (in preference order), for the types the cluster serves now.
-fn groups(twin: &Arc<Twin>, cluster: &Arc<Cluster>) -> BTreeMap<String, Vec<String>> {
+/// group -> versions (in preference order), for the types the cluster serves now, in the
+/// API server's order: built-in groups first, then the aggregated metrics API, then CRD
+/// groups alphabetically (equal group priority). kubectl's RESTMapper prefers the first
+/// group serving a resource name, so `kubectl get networkpolicies` means
+/// `networking.k8s.io` even where Calico's `crd.projectcalico.org` serves the same plural.
+fn groups(twin: &Arc<Twin>, cluster: &Arc<Cluster>) -> Vec<(String, Vec<String>)> {
     let data = twin.lock(cluster);
-    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut builtin: Vec<(String, Vec<String>)> = Vec::new();
+    let mut custom: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for t in data.types() {
         if t.group.is_empty() {
             continue;
         }
-        let versions = out.entry(t.group.clone()).or_default();
+        let versions = if t.builtin {
+            match builtin.iter().position(|(g, _)| *g == t.group) {
+                Some(i) => &mut builtin[i].1,
+                None => {
+                    builtin.push((t.group.clone(), Vec::new()));
+                    let last = builtin.len() - 1;
+                    &mut builtin[last].1
+                }
+            }
+        } else {
+            custom.entry(t.group.clone()).or_default()
+        };
         if !versions.contains(&t.version) {
             versions.push(t.version.clone());
         }
     }
     // metrics-server's APIService, served by the twin itself (crate::metrics::resource_api).
-    out.insert(
+    builtin.push((
         crate::metrics::resource_api::GROUP.to_string(),
         vec![crate::metrics::resource_api::VERSION.to_string()],
+    ));
+    builtin.extend(
+        custom
+            .into_iter()
+            .filter(|(g, _)| g != crate::metrics::resource_api::GROUP),
     );
-    out
+    builtin
 }
 
 fn group_json(name: &str, versions: &[String]) -> Value {
@@ -60,7 +81,11 @@ pub fn group_list(twin: &Arc<Twin>, cluster: &Arc<Cluster>) -> Response {
 
 pub fn group(twin: &Arc<Twin>, cluster: &Arc<Cluster>, name: &str) -> ApiResult<Response> {
     let groups = groups(twin, cluster);
-    let versions = groups.get(name).ok_or_else(ApiError::path_not_found)?;
+    let versions = groups
+        .iter()
+        .find(|(g, _)| g == name)
+        .map(|(_, v)| v)
+        .ok_or_else(ApiError::path_not_found)?;
     let mut g = group_json(name, versions);
     g["kind"] = json!("APIGroup");
     g["apiVersion"] = json!("v1");
@@ -74,8 +99,8 @@ pub fn check_group_version(
     version: &str,
 ) -> ApiResult<()> {
     let known = groups(twin, cluster)
-        .get(group)
-        .is_some_and(|vs| vs.iter().any(|v| v == version));
+        .iter()
+        .any(|(g, vs)| g == group && vs.iter().any(|v| v == version));
     if known {
         Ok(())
     } else {

@@ -8,16 +8,25 @@
 //! the requested pod count fits. Pods that still fit nowhere are not emitted and are
 //! counted in [`Materialized::unplaced_pods`].
 
+mod addons;
 mod apps;
+mod gatekeeper;
 mod namespaces;
+mod netpol;
 mod nodes;
 mod placement;
 mod pods;
+mod posture;
+mod pss;
 mod quotas;
 mod rbac;
+mod scans;
+mod secrets;
 mod system;
 mod workloads;
 
+#[cfg(test)]
+mod posture_tests;
 #[cfg(test)]
 mod tests;
 
@@ -44,20 +53,58 @@ pub struct Materialized {
 /// Where [`materialize`] sends each object: (API group, resource plural, object).
 type Sink<'a> = &'a mut dyn FnMut(&'static str, &'static str, Value);
 
-/// The sink, counting what passes through it, and summing each namespace's pod requests
-/// for its ResourceQuota's status.
+/// The sink, counting what passes through it, summing each namespace's pod requests for its
+/// ResourceQuota's status, and keeping a small record of every pod owner for the security
+/// add-ons' objects (emitted after the applications).
 struct Emitter<'a> {
     sink: Sink<'a>,
     out: Materialized,
     quota_usage: quotas::UsageByNamespace,
+    workloads: Vec<posture::WorkloadRecord>,
+    /// (namespace, uid) of each `ci-deployer` service account.
+    ci_accounts: Vec<(String, String)>,
 }
 
 impl Emitter<'_> {
     fn emit(&mut self, group: &'static str, plural: &'static str, v: Value) {
         self.out.objects += 1;
         match plural {
+            "replicasets" | "statefulsets" | "daemonsets" if group == "apps" => {
+                let kind = match plural {
+                    "replicasets" => "ReplicaSet",
+                    "statefulsets" => "StatefulSet",
+                    _ => "DaemonSet",
+                };
+                if let Some(r) = posture::WorkloadRecord::of(kind, &v) {
+                    self.workloads.push(r);
+                }
+            }
+            "serviceaccounts"
+                if v.pointer("/metadata/name").and_then(Value::as_str) == Some("ci-deployer") =>
+            {
+                let s = |p: &str| {
+                    v.pointer(p)
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string()
+                };
+                self.ci_accounts
+                    .push((s("/metadata/namespace"), s("/metadata/uid")));
+            }
             "pods" => {
                 self.out.pods += 1;
+                // Pods follow their owner: the last workload recorded.
+                if let Some(last) = self.workloads.last_mut()
+                    && v.pointer("/metadata/ownerReferences/0/uid")
+                        .and_then(Value::as_str)
+                        == Some(last.uid.as_str())
+                {
+                    last.add_pod(
+                        v.pointer("/metadata/name")
+                            .and_then(Value::as_str)
+                            .unwrap_or(""),
+                    );
+                }
                 if let Some(ns) = v.pointer("/metadata/namespace").and_then(Value::as_str) {
                     if !self.quota_usage.contains_key(ns) {
                         self.quota_usage.insert(ns.to_string(), Default::default());
@@ -111,6 +158,8 @@ pub fn materialize(
         sink,
         out: Materialized::default(),
         quota_usage: Default::default(),
+        workloads: Vec::new(),
+        ci_accounts: Vec::new(),
     };
     let now_s = now.as_second();
     let mut rng = root.fork("cluster");
@@ -147,7 +196,9 @@ pub fn materialize(
     let app_target = spec.pods.saturating_sub(system_pods_estimate);
     let mut ns_rng = root.fork("namespaces");
     let plan = namespaces::plan_namespaces(app_target, born + DAY, now_s, &mut ns_rng);
-    namespaces::emit_namespaces(&plan, born, now, &mut e, &mut ns_rng);
+    let posture_root = root.fork("posture");
+    let posture = posture::plan_posture(spec, &plan, &mut posture_root.fork("plan"));
+    namespaces::emit_namespaces(&plan, &posture, born, now, &mut e, &mut ns_rng);
 
     // Nodes and leases.
     let mut node_rng = root.fork("nodes");
@@ -155,15 +206,19 @@ pub fn materialize(
 
     // RBAC, service accounts and config maps.
     let mut rbac_rng = root.fork("rbac");
-    rbac::emit_cluster_rbac(&mut e, &mut rbac_rng, t0);
+    let risks = posture.cluster.rbac;
+    rbac::emit_cluster_rbac(&mut e, &mut rbac_rng, t0, &risks);
+    let mut posture_rbac_rng = posture_root.fork("rbac");
     namespaces::emit_namespace_defaults(spec, &plan, born, now, &mut e, &mut rbac_rng);
     let system = SystemTemplates::for_cluster(spec);
     system.emit_accounts_and_config(&mut e, &mut rbac_rng, t0);
     for ns in &plan {
         let t = at(ns.created + 2, now);
-        rbac::emit_team_rbac(ns, &mut e, &mut rbac_rng, t);
+        let exec = risks.developer_exec && posture_rbac_rng.chance(0.6);
+        rbac::emit_team_rbac(ns, &mut e, &mut rbac_rng, t, exec);
         apps::emit_app_config_maps(spec, ns, &mut e, &mut rbac_rng, t);
     }
+    rbac::emit_posture_rbac(&plan, &risks, &mut e, &mut posture_rbac_rng, t0);
 
     let mut ctx = Ctx {
         spec,
@@ -173,11 +228,17 @@ pub fn materialize(
         rng: root.fork("workloads"),
         next_service_ip: 0,
         unplaced: 0,
+        posture: Some(addons::TemplatePosture::new(
+            posture,
+            posture_root.fork("templates"),
+        )),
     };
     ctx.system_add_ons(&system, born);
     ctx.applications(&plan);
-    let mut np_rng = root.fork("netpol");
-    namespaces::emit_network_policies(&plan, now, ctx.e, &mut np_rng);
+    // The security add-ons' objects, from the records of the workloads just emitted.
+    if let Some(p) = ctx.posture.take() {
+        addons::emit_addons(spec, &plan, &p, born, now, ctx.e, &posture_root);
+    }
     // Quotas last: their status sums the pods emitted above (their own stream, so that adding
     // them changed no other object of a seed).
     let mut quota_rng = root.fork("quotas");

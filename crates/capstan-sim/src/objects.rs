@@ -21,6 +21,7 @@ use serde_json::{Map, Value, json};
 
 mod app_templates;
 mod core_v1;
+mod crds;
 mod images;
 mod nodes;
 mod pod_lifecycle;
@@ -34,7 +35,8 @@ mod workloads;
 
 pub use app_templates::{AppTemplateParams, app_pod_template};
 pub use core_v1::{config_map, event, namespace, service, service_account};
-pub(crate) use images::container_id;
+pub use crds::{CrdDef, crd, custom_object, secret};
+pub(crate) use images::{container_id, image_id, normalize_image};
 pub use nodes::{
     NodeParams, node, node_lease, provider_kubelet_version, renew_lease, set_node_ready,
     set_node_unreachable,

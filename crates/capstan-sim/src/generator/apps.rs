@@ -179,6 +179,7 @@ impl Ctx<'_, '_> {
             if let Some(spec) = t["spec"].as_object_mut() {
                 spec.remove("serviceAccountName");
             }
+            self.decorate_template(&mut t, ns, kind, 3, true);
             let created = ns_created
                 + self
                     .rng
@@ -243,7 +244,7 @@ impl Ctx<'_, '_> {
         };
         let tolerate_spot =
             sizing.tainted_share > 0.0 && self.rng.chance((sizing.tainted_share * 1.2).min(1.0));
-        let template = o::app_pod_template(
+        let mut template = o::app_pod_template(
             &AppTemplateParams {
                 app: &name,
                 team: ns.team,
@@ -258,6 +259,7 @@ impl Ctx<'_, '_> {
             },
             &mut self.rng,
         );
+        self.decorate_template(&mut template, ns, &name, replicas, false);
         if let Some(sa) = template
             .pointer("/spec/serviceAccountName")
             .and_then(Value::as_str)

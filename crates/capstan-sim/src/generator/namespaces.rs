@@ -6,9 +6,10 @@ use std::collections::HashSet;
 use capstan_core::rng::SimRng;
 use jiff::Timestamp;
 
+use super::posture::{PosturePlan, label_namespace};
 use super::{DAY, Emitter, at};
 use crate::fleet::ClusterSpec;
-use crate::objects::{self as o, NetworkPolicyKind};
+use crate::objects as o;
 
 /// An application namespace to be: its owning team, Pod Security level, share of the app
 /// pods and whether the team adopted network policies.
@@ -95,6 +96,7 @@ pub(super) fn plan_namespaces(
 /// The system namespaces, created with the cluster at `born`, then the planned ones.
 pub(super) fn emit_namespaces(
     plan: &[NsPlan],
+    posture: &PosturePlan,
     born: i64,
     now: Timestamp,
     e: &mut Emitter<'_>,
@@ -102,16 +104,19 @@ pub(super) fn emit_namespaces(
 ) {
     let t0 = at(born, now);
     for name in SYSTEM_NAMESPACES {
-        e.emit("", "namespaces", o::namespace(name, None, &[], rng, t0));
+        let mut ns = o::namespace(name, None, &[], rng, t0);
+        label_namespace(&mut ns, None, posture.system_enforce);
+        e.emit("", "namespaces", ns);
     }
     for ns in plan {
-        let ns_obj = o::namespace(
+        let mut ns_obj = o::namespace(
             &ns.name,
             ns.pss,
             &[("team", ns.team)],
             rng,
             at(ns.created, now),
         );
+        label_namespace(&mut ns_obj, posture.namespace(&ns.name), None);
         e.emit("", "namespaces", ns_obj);
     }
 }
@@ -143,29 +148,6 @@ pub(super) fn emit_namespace_defaults(
             "configmaps",
             o::config_map(&ns, "kube-root-ca.crt", &[("ca.crt", &ca)], rng, t),
         );
-    }
-}
-
-/// Default-deny plus allow-same-namespace, in the namespaces whose teams adopted network
-/// policies.
-pub(super) fn emit_network_policies(
-    plan: &[NsPlan],
-    now: Timestamp,
-    e: &mut Emitter<'_>,
-    rng: &mut SimRng,
-) {
-    for ns in plan.iter().filter(|n| n.network_policies) {
-        let t = at(ns.created + 120, now);
-        for kind in [
-            NetworkPolicyKind::DefaultDeny,
-            NetworkPolicyKind::AllowSameNamespace,
-        ] {
-            e.emit(
-                "networking.k8s.io",
-                "networkpolicies",
-                o::network_policy(&ns.name, kind, rng, t),
-            );
-        }
     }
 }
 

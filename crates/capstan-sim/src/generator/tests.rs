@@ -444,3 +444,35 @@ fn resource_quotas_sum_their_namespaces_pods_in_a_plausible_mixture() {
         .collect();
     assert_eq!(quotas, again);
 }
+
+/// Generation time of one big cluster (1,000 nodes, 100,000 pods), for the record:
+/// `cargo test -p capstan-sim generation_time_of_a_big_cluster -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn generation_time_of_a_big_cluster() {
+    let f = fleet::plan_fleet(&fleet::FleetOptions {
+        tier: fleet::Tier::Small,
+        clusters: Some(1),
+        nodes: Some(1_000),
+        pods: Some(100_000),
+        seed: 11,
+    });
+    let now: Timestamp = "2026-11-29T12:00:00Z".parse().unwrap();
+    let watch = capstan_clock::Stopwatch::start();
+    // Every 100th pod's JSON size: what the template's fields add to each pod.
+    let (mut pods, mut sampled, mut bytes) = (0u64, 0u64, 0usize);
+    let m = materialize(&f.clusters[0], now, &mut |_, plural, v| {
+        if plural == "pods" {
+            pods += 1;
+            if pods % 100 == 0 {
+                sampled += 1;
+                bytes += serde_json::to_vec(&v).map(|b| b.len()).unwrap_or(0);
+            }
+        }
+    });
+    eprintln!(
+        "materialize: {m:?} seconds={:.2} mean_pod_json_bytes={}",
+        watch.elapsed().as_secs_f64(),
+        bytes as u64 / sampled.max(1)
+    );
+}

@@ -23,6 +23,9 @@ pub(super) struct Ctx<'a, 'b> {
     pub(super) next_service_ip: u32,
     /// Pods that fit on no node and were left out.
     pub(super) unplaced: u64,
+    /// The security posture application templates are decorated with (taken when the
+    /// applications are done).
+    pub(super) posture: Option<super::addons::TemplatePosture>,
 }
 
 impl Ctx<'_, '_> {

@@ -16,7 +16,7 @@ pub(super) fn image_tag(image: &str) -> Option<&str> {
 
 /// The fully qualified reference containerd reports (`nginx:1.27` →
 /// `docker.io/library/nginx:1.27`).
-pub(super) fn normalize_image(image: &str) -> String {
+pub(crate) fn normalize_image(image: &str) -> String {
     let with_tag = if image_tag(image).is_none() {
         format!("{image}:latest")
     } else {
@@ -44,7 +44,7 @@ pub(crate) fn container_id(pod: &Value, container: &str, salt: &str) -> String {
     id
 }
 
-pub(super) fn image_id(image: &str) -> String {
+pub(crate) fn image_id(image: &str) -> String {
     image_id_of_full(&normalize_image(image))
 }
 
