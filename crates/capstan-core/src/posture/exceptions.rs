@@ -98,7 +98,7 @@ impl Exception {
             object.namespace.as_str()
         };
         self.control == finding.control
-            && (self.rules.is_empty() || self.rules.iter().any(|r| *r == finding.rule))
+            && (self.rules.is_empty() || self.rules.contains(&finding.rule))
             && any_glob(&self.clusters, cluster)
             && any_glob(&self.namespaces, namespace)
             && (self.objects.is_empty()

@@ -211,8 +211,11 @@ pub fn is_system_subject(subject: &Subject) -> bool {
     }
 }
 
-/// The rule IDs a non-admin rule matches, with their severity and the matched verbs.
-fn rule_checks(rule: &PolicyRule) -> Vec<(&'static str, Severity, String)> {
+/// A check a rule matched: its rule ID, severity and what matched.
+type Check = (&'static str, Severity, String);
+
+/// The checks a non-admin rule matches.
+fn rule_checks(rule: &PolicyRule) -> Vec<Check> {
     let mut out = Vec::new();
     let wildcard_fields: Vec<&str> = [
         ("verbs", &rule.verbs),
@@ -343,7 +346,7 @@ fn binding_findings(
     // A role with an all-granting rule is reported by that rule alone: the rest adds nothing.
     let admin = role.rules.iter().any(|r| ADMIN.matches(r));
     // The checks of each rule, computed once for all the binding's subjects.
-    let per_rule: Vec<(usize, Vec<(&'static str, Severity, String)>)> = role
+    let per_rule: Vec<(usize, Vec<Check>)> = role
         .rules
         .iter()
         .enumerate()

@@ -159,12 +159,7 @@ impl Parser<'_> {
     fn eat_word(&mut self, word: &str) -> bool {
         self.skip_ws();
         let rest = &self.input[self.pos..];
-        if rest.starts_with(word)
-            && !rest[word.len()..]
-                .bytes()
-                .next()
-                .is_some_and(|b| is_key_byte(b))
-        {
+        if rest.starts_with(word) && !rest[word.len()..].bytes().next().is_some_and(is_key_byte) {
             self.pos += word.len();
             true
         } else {
