@@ -19,6 +19,7 @@ mod drain_cmd;
 mod export_cmd;
 mod health_args;
 mod hub_cmd;
+mod posture_cmd;
 mod sim;
 mod target_args;
 mod upgrade_cmd;
@@ -71,6 +72,10 @@ enum Command {
     /// The fleet's cost, savings recommendations and the price sheet.
     #[command(subcommand)]
     Cost(cost_cmd::CostCommand),
+    /// The fleet's security posture: coverage of RBAC, network policy, pod security, secrets
+    /// and image scanning against their targets, and the findings behind it.
+    #[command(subcommand)]
+    Posture(posture_cmd::PostureCommand),
     /// The health rules for Prometheus (PrometheusRule) and a Grafana dashboard.
     #[command(subcommand)]
     Export(export_cmd::ExportCommand),
@@ -126,6 +131,7 @@ fn run() -> Result<()> {
             Command::Bench(cmd) => bench::run(cmd).await,
             Command::Export(cmd) => export_cmd::run(cmd),
             Command::Cost(cmd) => cost_cmd::run(cmd).await,
+            Command::Posture(cmd) => posture_cmd::run(cmd).await,
             Command::Cluster(ClusterCommand::Summary(args)) => agent::summary(args).await,
             Command::Cluster(ClusterCommand::Upgrade(args)) => upgrade_cmd::run(args).await,
             Command::Agent(args) => agent::run(args).await,

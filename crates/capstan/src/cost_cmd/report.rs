@@ -52,7 +52,7 @@ fn money_cells(cents: &CategoryCents, total: i64) -> [String; 5] {
 
 /// Columns padded to their widest cell, three spaces apart; the columns in `right` are
 /// right-aligned (amounts).
-fn aligned(rows: &[Vec<String>], right: std::ops::Range<usize>) -> String {
+pub(crate) fn aligned(rows: &[Vec<String>], right: std::ops::Range<usize>) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let mut widths = vec![0usize; columns];
     for row in rows {
