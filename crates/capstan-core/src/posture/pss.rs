@@ -83,6 +83,29 @@ pub struct Violation {
     pub detail: String,
 }
 
+/// Every check ID pod-security-admission has, with the level it belongs to, in PSA's order.
+pub const CHECKS: [(&str, Level); 19] = [
+    ("appArmorProfile", Level::Baseline),
+    ("capabilities_baseline", Level::Baseline),
+    ("hostNamespaces", Level::Baseline),
+    ("hostPathVolumes", Level::Baseline),
+    ("hostPorts", Level::Baseline),
+    ("hostProbesAndHostLifecycle", Level::Baseline),
+    ("privileged", Level::Baseline),
+    ("procMount", Level::Baseline),
+    ("seLinuxOptions", Level::Baseline),
+    ("seccompProfile_baseline", Level::Baseline),
+    ("sysctls", Level::Baseline),
+    ("windowsHostProcess", Level::Baseline),
+    ("allowPrivilegeEscalation", Level::Restricted),
+    ("capabilities_restricted", Level::Restricted),
+    ("procMount_restricted", Level::Restricted),
+    ("restrictedVolumes", Level::Restricted),
+    ("runAsNonRoot", Level::Restricted),
+    ("runAsUser", Level::Restricted),
+    ("seccompProfile_restricted", Level::Restricted),
+];
+
 /// Every violation of `level` by `pod` under policy version `v1.<minor>` (restricted includes
 /// the baseline checks it does not replace). Privileged allows everything.
 pub fn check_pod(pod: &PodInput, level: Level, minor: u32) -> Vec<Violation> {
@@ -92,7 +115,8 @@ pub fn check_pod(pod: &PodInput, level: Level, minor: u32) -> Vec<Violation> {
 }
 
 /// The most restrictive level `pod` satisfies under policy version `v1.<minor>`. Allocates
-/// nothing: it stops at the first violation and never formats a path.
+/// nothing (from v1.19; older policies look up per-container seccomp annotations): it stops
+/// at the first violation and never formats a path or detail.
 pub fn highest_level(pod: &PodInput, minor: u32) -> Level {
     if allows(pod, Level::Restricted, minor) {
         Level::Restricted
@@ -165,6 +189,8 @@ impl Sink for AnyViolation {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_levels;
 #[cfg(test)]
 mod tests_namespace;
 #[cfg(test)]

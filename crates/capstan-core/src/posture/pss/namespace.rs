@@ -83,7 +83,10 @@ pub fn parse_version(s: &str) -> Result<Option<u32>, String> {
     if !well_formed {
         return Err(invalid());
     }
-    digits.parse().map(Some).map_err(|_| invalid())
+    // Go's Atoi takes any int64; versions beyond u32 behave as "newer than the cluster",
+    // which is the cluster's own version either way (see [`Mode::minor`]).
+    let minor: i64 = digits.parse().map_err(|_| invalid())?;
+    Ok(Some(u32::try_from(minor).unwrap_or(u32::MAX)))
 }
 
 /// `v1.<N>` or `latest`.

@@ -210,7 +210,12 @@ fn versions_parse_like_psa() {
         ("1.31", Err(())),
         ("v1.31.0", Err(())),
         ("Latest", Err(())),
-        ("v1.99999999999", Err(())),
+        ("v1.10000", Ok(Some(10000))),
+        ("v1.99999999999", Ok(Some(u32::MAX))),
+        ("v1.99999999999999999999", Err(())),
+        ("foo", Err(())),
+        ("", Err(())),
+        ("v1", Err(())),
     ] {
         assert_eq!(parse_version(input).map_err(|_| ()), want, "{input}");
     }
