@@ -13,6 +13,7 @@ use capstan_kube::view::ClusterView;
 
 use crate::cost::{self, CostConfig, CostState};
 use crate::health::{self, HealthConfig, HealthState};
+use crate::posture::{self, PostureConfig, PostureState};
 use crate::report::report_body;
 use crate::work::{self, CLUSTER_UPGRADE, ClusterUpgradeWork, UpgradeSettings};
 use crate::{Error, HubClient, Result, WorkItem, WorkStatus};
@@ -41,6 +42,8 @@ pub struct AgentConfig {
     pub health: Option<HealthConfig>,
     /// Cost collection; `None` collects none.
     pub cost: Option<CostConfig>,
+    /// Security posture evaluation; `None` evaluates none.
+    pub posture: Option<PostureConfig>,
 }
 
 impl AgentConfig {
@@ -53,6 +56,7 @@ impl AgentConfig {
             upgrade: UpgradeSettings::default(),
             health: None,
             cost: None,
+            posture: None,
         }
     }
 }
@@ -66,6 +70,7 @@ pub struct Agent {
     offered: Mutex<Option<(Stopwatch, Vec<String>)>>,
     health: HealthState,
     cost: CostState,
+    posture: PostureState,
 }
 
 /// What became of a work item.
@@ -89,6 +94,7 @@ impl Agent {
             offered: Mutex::new(None),
             health: HealthState::default(),
             cost: CostState::default(),
+            posture: PostureState::default(),
         }
     }
 
@@ -104,6 +110,11 @@ impl Agent {
     /// The cost hours finished so far (the last day's), oldest first.
     pub fn cost_hours(&self) -> Vec<capstan_core::cost::CostHour> {
         self.cost.finished_hours()
+    }
+
+    /// The latest posture evaluation, if posture is evaluated and one has finished.
+    pub fn posture(&self) -> Option<capstan_core::posture::report::PostureReport> {
+        self.posture.latest()
     }
 
     /// Runs until the future is dropped. Fails only if the cluster's kubeconfig cannot be
@@ -129,11 +140,17 @@ impl Agent {
                 cost::run(&self.hub, config, &client, &view, &self.clock, &self.cost).await;
             }
         };
+        let posture = async {
+            if let Some(config) = &self.config.posture {
+                posture::run(&self.hub, config, &client, &self.clock, &self.posture).await;
+            }
+        };
         tokio::join!(
             self.report_loop(&view, &client),
             self.work_loop(),
             health,
-            cost
+            cost,
+            posture
         );
         Ok(())
     }

@@ -398,6 +398,19 @@ impl HubClient {
         Ok(())
     }
 
+    /// `POST /api/v1/agents/{cluster}/posture`: the cluster's latest posture evaluation (the
+    /// hub keeps the newest per cluster, so a retry is harmless).
+    pub async fn upload_posture(
+        &self,
+        report: &capstan_core::posture::report::PostureReport,
+    ) -> Result<()> {
+        let request = self
+            .agent_request(Method::POST, &["posture"], REQUEST_TIMEOUT)
+            .json(report);
+        self.send_agent::<Value>("posture upload", request).await?;
+        Ok(())
+    }
+
     /// `GET /api/v1/agents/{cluster}/work?wait=..`: the open work (Pending or Running, oldest
     /// first), waiting up to `wait` for some to be queued (the hub caps it at 60 s).
     pub async fn poll_work(&self, wait: Duration) -> Result<Vec<WorkItem>> {

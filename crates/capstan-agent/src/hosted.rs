@@ -47,6 +47,8 @@ pub struct HostedConfig {
     pub health: Option<crate::health::HealthConfig>,
     /// Cost collection for every hosted agent.
     pub cost: Option<crate::cost::CostConfig>,
+    /// Posture evaluation for every hosted agent.
+    pub posture: Option<crate::posture::PostureConfig>,
 }
 
 impl std::fmt::Debug for HostedConfig {
@@ -60,6 +62,7 @@ impl std::fmt::Debug for HostedConfig {
             .field("poll_wait", &self.poll_wait)
             .field("health", &self.health)
             .field("cost", &self.cost.as_ref().map(|c| &c.source))
+            .field("posture", &self.posture.as_ref().map(|p| p.interval))
             .finish_non_exhaustive()
     }
 }
@@ -134,6 +137,7 @@ async fn run_one(config: &HostedConfig, cluster: &HostedCluster, clock: SharedCl
         upgrade: config.upgrade.clone(),
         health: config.health.clone(),
         cost: config.cost.clone(),
+        posture: config.posture.clone(),
         ..AgentConfig::new(Target::new(
             Some(&config.kubeconfig),
             Some(&cluster.context),

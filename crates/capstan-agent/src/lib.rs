@@ -21,6 +21,7 @@ pub mod cost;
 mod error;
 pub mod health;
 pub mod hosted;
+pub mod posture;
 pub mod report;
 mod token;
 pub mod work;

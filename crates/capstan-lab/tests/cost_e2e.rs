@@ -5,35 +5,21 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
 use capstan_agent::cost::{CostConfig, CostSource};
-use capstan_agent::hosted::{HostedCluster, HostedConfig, spawn_hosted};
-use capstan_agent::work::UpgradeSettings;
-use capstan_clock::SharedClock;
-use capstan_hub::api::{ApiState, hash_token, router};
+use capstan_agent::hosted::{HostedCluster, HostedConfig};
 use capstan_hub::api::{CostReport, RecommendationList};
-use capstan_hub::store::SqliteStore;
 use capstan_lab::fixtures::small_cluster;
 use capstan_lab::{LabTwin, eventually};
 use capstan_sim::TwinConfig;
 use capstan_sim::fleet::FleetSpec;
-use tokio::task::JoinSet;
 
 const CLUSTERS: usize = 3;
 /// A simulated hour per real second: hours finish while the test watches.
 const SCALE: f64 = 3600.0;
-
-async fn get<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url: &str) -> T {
-    let response = http.get(url).send().await.unwrap();
-    assert!(
-        response.status().is_success(),
-        "GET {url}: {}",
-        response.status()
-    );
-    response.json().await.unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agents_upload_hours_and_the_fleet_report_adds_up() {
@@ -61,39 +47,18 @@ async fn agents_upload_hours_and_the_fleet_report_adds_up() {
         .await
         .unwrap();
 
-    let data = tempfile::tempdir().unwrap();
-    let clock: SharedClock = lab.clock.clone();
-    let bootstrap = "cost-e2e-bootstrap-token".to_string();
-    let store = SqliteStore::open(data.path().join("hub.db")).await.unwrap();
-    let state = ApiState::new(
-        Arc::new(store),
-        clock.clone(),
-        hash_token(&bootstrap),
-        Duration::from_secs(60).mul_f64(SCALE),
-    );
-    let mut services = JoinSet::new();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let hub = format!("http://{}", listener.local_addr().unwrap());
-    let app = router(state);
-    services.spawn(async move { axum::serve(listener, app).await.unwrap() });
-
+    let mut running = common::Hub::start(&lab, Duration::from_secs(60), false).await;
     let config = HostedConfig {
-        hub_url: hub.clone(),
-        bootstrap_token: bootstrap,
-        kubeconfig: lab.kubeconfig.clone(),
-        token_dir: data.path().join("agents"),
-        report_interval: Duration::from_millis(500),
-        poll_wait: Duration::from_secs(30),
-        upgrade: UpgradeSettings::default(),
-        health: None,
         // Five simulated minutes between samples.
         cost: Some(CostConfig {
             interval: Duration::from_millis(83),
             ..CostConfig::new(CostSource::MetricsApi)
         }),
+        report_interval: Duration::from_millis(500),
+        ..running.hosted_config(&lab)
     };
-    let mut agents = JoinSet::new();
-    spawn_hosted(&mut agents, &config, hosted, clock.clone()).unwrap();
+    running.spawn_agents(&config, hosted);
+    let hub = running.url.clone();
 
     let http = reqwest::Client::new();
     let by = |group: &str| format!("{hub}/api/v1/cost?window=24h&by={group}&top=1000");
@@ -102,7 +67,7 @@ async fn agents_upload_hours_and_the_fleet_report_adds_up() {
         "every cluster to upload cost hours",
         Duration::from_secs(120),
         || async {
-            let report: CostReport = get(&http, &by("cluster")).await;
+            let report: CostReport = common::get(&http, &by("cluster")).await;
             let enough = report.clusters == CLUSTERS
                 && report.missing.is_empty()
                 && report.total.total.0 > 0;
@@ -137,10 +102,10 @@ async fn agents_upload_hours_and_the_fleet_report_adds_up() {
         "the three views to agree on one snapshot",
         Duration::from_secs(60),
         || async {
-            let clusters: CostReport = get(&http, &by("cluster")).await;
-            let namespaces: CostReport = get(&http, &by("namespace")).await;
-            let workloads: CostReport = get(&http, &by("workload")).await;
-            let again: CostReport = get(&http, &by("cluster")).await;
+            let clusters: CostReport = common::get(&http, &by("cluster")).await;
+            let namespaces: CostReport = common::get(&http, &by("namespace")).await;
+            let workloads: CostReport = common::get(&http, &by("workload")).await;
+            let again: CostReport = common::get(&http, &by("cluster")).await;
             (clusters.total.total == again.total.total).then(|| {
                 assert_eq!(namespaces.total.total, clusters.total.total);
                 assert_eq!(workloads.total.total, clusters.total.total);
@@ -173,6 +138,6 @@ async fn agents_upload_hours_and_the_fleet_report_adds_up() {
         savings.windows(2).all(|w| w[0] >= w[1]),
         "sorted by saving: {savings:?}"
     );
-    agents.abort_all();
-    services.abort_all();
+    running.agents.abort_all();
+    running.services.abort_all();
 }

@@ -402,6 +402,7 @@ async fn a_crash_looping_canary_halts_the_canonical_upgrade_in_its_first_soak() 
             })
         }),
         cost: None,
+        posture: None,
     };
     let mut agents = JoinSet::new();
     spawn_hosted(&mut agents, &config, hosted, clock.clone()).unwrap();

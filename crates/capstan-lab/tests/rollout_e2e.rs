@@ -145,6 +145,7 @@ async fn the_canonical_canary_upgrade_rolls_twenty_production_clusters_step_by_s
         },
         health: None,
         cost: None,
+        posture: None,
     };
     let mut agents = JoinSet::new();
     spawn_hosted(&mut agents, &config, hosted, clock.clone()).unwrap();

@@ -67,6 +67,9 @@ pub struct HubAgentArgs {
     /// Cost collection and recommendations (sent to the hub hourly).
     #[command(flatten)]
     pub cost: crate::cost_args::CostArgs,
+    /// Security posture evaluation (sent to the hub after each evaluation).
+    #[command(flatten)]
+    pub posture: crate::posture_args::PostureArgs,
 }
 
 fn duration_arg(flag: &str, value: &str) -> Result<Duration> {
@@ -232,6 +235,7 @@ async fn run_with_hub(args: &AgentArgs, hub: &str, interval: Duration) -> Result
         .hub
         .cost
         .config(args.hub.health.prometheus_url.as_deref())?;
+    config.posture = args.hub.posture.config()?;
     let agent = capstan_agent::Agent::new(client, config, Arc::new(SystemClock));
     info!(cluster, hub, "agent starting");
     tokio::select! {

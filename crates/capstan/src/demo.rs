@@ -17,8 +17,10 @@ use anyhow::{Context, Result, bail};
 use capstan_agent::cost::{CostConfig, CostSource};
 use capstan_agent::health::{HealthConfig, HealthSource};
 use capstan_agent::hosted::{HostedCluster, HostedConfig, spawn_hosted};
+use capstan_agent::posture::PostureConfig;
 use capstan_agent::work::UpgradeSettings;
 use capstan_clock::{SharedClock, Stopwatch};
+use capstan_core::posture::exceptions::Exceptions;
 use capstan_core::rollout::RolloutPhase;
 use capstan_hub::api::{ApiState, ClusterResult, ClusterView, UpgradeDetail, hash_token, router};
 use capstan_hub::rollout::RolloutController;
@@ -37,6 +39,8 @@ mod summary;
 
 /// The canonical example of DESIGN.md, applied verbatim unless `--upgrade` names another.
 const CANARY_UPGRADE: &str = include_str!("../../../examples/canary-upgrade.yaml");
+/// The posture exceptions the demo's agents honour (and the README shows).
+const DEMO_EXCEPTIONS: &str = include_str!("../../../examples/posture-exceptions.yaml");
 
 /// The demo's clusters are this fraction of the tier's node and pod counts: tens of nodes and
 /// hundreds of pods, so that 2 cores run two dozen of them.
@@ -60,6 +64,9 @@ const HEALTH_EVERY: Duration = Duration::from_secs(6);
 /// Real time between the agents' usage samples (the Metrics API, one list per cluster): 24
 /// simulated minutes at x360, so each simulated hour is priced from two or three samples.
 const COST_EVERY: Duration = Duration::from_secs(4);
+/// Real time between the agents' posture evaluations: the first runs at start, the next
+/// ones see what the rollout changed.
+const POSTURE_EVERY: Duration = Duration::from_secs(30);
 /// The window of the demo's cost summary: the simulated day the demo spans.
 const COST_WINDOW: &str = "24h";
 /// Rows of the cost summary's tables.
@@ -247,6 +254,14 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         cost: Some(CostConfig {
             interval: COST_EVERY,
             ..CostConfig::new(CostSource::MetricsApi)
+        }),
+        posture: Some(PostureConfig {
+            interval: POSTURE_EVERY,
+            exceptions: Arc::new(
+                Exceptions::parse(DEMO_EXCEPTIONS)
+                    .context("the demo's posture exceptions (examples/posture-exceptions.yaml)")?,
+            ),
+            ..PostureConfig::default()
         }),
     };
     let mut agents = JoinSet::new();

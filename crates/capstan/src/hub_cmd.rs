@@ -58,6 +58,9 @@ pub struct HubArgs {
     /// Cost collection of the hosted agents.
     #[command(flatten)]
     pub cost: crate::cost_args::CostArgs,
+    /// Security posture evaluation of the hosted agents.
+    #[command(flatten)]
+    pub posture: crate::posture_args::PostureArgs,
 }
 
 /// The hosted agents' settings from the flags, checked before anything starts.
@@ -150,6 +153,7 @@ pub async fn run(args: HubArgs) -> Result<()> {
             upgrade: UpgradeSettings::default(),
             health: args.health.config()?,
             cost: args.cost.config(args.health.prometheus_url.as_deref())?,
+            posture: args.posture.config()?,
         };
         info!(
             count = plan.clusters.len(),
