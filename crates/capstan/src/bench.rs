@@ -36,6 +36,9 @@ pub enum BenchCommand {
     /// The hub's fleet cost report over thousands of clusters: ingest of their hours, and
     /// the report by cluster, namespace and workload over hourly and daily windows.
     CostFleet(crate::bench_cost_fleet::CostFleetBench),
+    /// The hub's posture over thousands of clusters: ingest of one report each over HTTP,
+    /// the fleet aggregate and one control's findings.
+    PostureFleet(crate::bench_posture_fleet::PostureFleetBench),
     /// The agent's security posture evaluation on a big cluster (every pod streamed through
     /// the checks), beside `kubectl get pods -A -o json` reading the same pods.
     Posture(crate::bench_posture::PostureBench),
@@ -365,6 +368,11 @@ pub async fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::CostFleet(b) => {
             let report = crate::bench_cost_fleet::run(b).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        BenchCommand::PostureFleet(b) => {
+            let report = crate::bench_posture_fleet::run(b).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }

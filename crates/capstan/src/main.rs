@@ -10,6 +10,7 @@ mod bench_drain;
 mod bench_health;
 mod bench_hub;
 mod bench_posture;
+mod bench_posture_fleet;
 mod bench_roll;
 mod child_twin;
 mod cost_args;
