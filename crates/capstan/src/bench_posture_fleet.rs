@@ -102,15 +102,12 @@ fn synthetic_report(
         // More findings than listed: the report carries the top ones.
         c.findings = (per_control as u64) * 2 + gaps;
         c.excepted_findings = excepted;
-        c.details.insert("namespacesWithAnyPolicy".into(), eligible - gaps / 2);
+        c.details
+            .insert("namespacesWithAnyPolicy".into(), eligible - gaps / 2);
         let names = rules_of(control);
         let mut left = c.findings;
         for (i, rule) in names.iter().enumerate() {
-            let n = if i + 1 == names.len() {
-                left
-            } else {
-                left / 2
-            };
+            let n = if i + 1 == names.len() { left } else { left / 2 };
             left -= n;
             rules.push(RuleCount {
                 control,
