@@ -182,13 +182,17 @@ struct ContainerScan {
     name: String,
     image: String,
     index: usize,
-    fresh: u64,
-    stale: u64,
-    mismatch: u64,
-    missing: u64,
+    fresh_pods: u64,
+    stale_pods: u64,
+    mismatch_pods: u64,
+    missing_pods: u64,
     /// Fresh pods whose report has critical vulnerabilities.
     critical_pods: u64,
     critical_max: u64,
+    /// For the messages, from the first pod with that status: the stale report and its
+    /// age, the image a mismatched report scanned.
+    stale: Option<(String, SignedDuration)>,
+    mismatch_scanned: Option<String>,
 }
 
 /// The state of one controller (a ReplicaSet, a DaemonSet, ...; or a bare pod).
@@ -240,6 +244,9 @@ pub struct PostureEvaluator {
     images_scanned: FxHashSet<String>,
     /// Distinct plain Secrets workloads reference.
     unmanaged_secrets: FxHashSet<(String, String)>,
+    /// Tests check every pod in full to compare with the cache.
+    #[cfg(test)]
+    no_cache: bool,
 }
 
 fn controller_key(buf: &mut String, namespace: &str, kind: &str, name: &str) {
@@ -294,6 +301,8 @@ impl PostureEvaluator {
             high_vulnerabilities: 0,
             images_scanned: FxHashSet::default(),
             unmanaged_secrets: FxHashSet::default(),
+            #[cfg(test)]
+            no_cache: false,
         };
         for ns in &objects.namespaces {
             evaluator.add_namespace(&ns.metadata.name, ns.metadata.labels.clone());
@@ -367,8 +376,11 @@ impl PostureEvaluator {
             .controller()
             .unwrap_or(("Pod", pod.metadata.name.as_str()));
         controller_key(&mut self.key, namespace, kind, name);
-        let entry = match self.controllers.get(self.key.as_str()) {
-            Some(&e) => e,
+        let cached = self.controllers.get(self.key.as_str()).copied();
+        #[cfg(test)]
+        let cached = cached.filter(|_| !self.no_cache);
+        let entry = match cached {
+            Some(e) => e,
             None => {
                 let e = self.first_pod(pod, kind, name);
                 self.controllers
@@ -397,7 +409,7 @@ impl PostureEvaluator {
                     high,
                     ..
                 } => {
-                    scan.fresh += 1;
+                    scan.fresh_pods += 1;
                     if critical > 0 {
                         scan.critical_pods += 1;
                         scan.critical_max = scan.critical_max.max(critical);
@@ -420,9 +432,19 @@ impl PostureEvaluator {
                         self.images_scanned.insert(image.to_string());
                     }
                 }
-                ScanStatus::Stale { .. } => scan.stale += 1,
-                ScanStatus::ImageMismatch { .. } => scan.mismatch += 1,
-                ScanStatus::Missing => scan.missing += 1,
+                ScanStatus::Stale { report, age } => {
+                    scan.stale_pods += 1;
+                    if scan.stale.is_none() {
+                        scan.stale = Some((report.to_string(), age));
+                    }
+                }
+                ScanStatus::ImageMismatch { scanned, .. } => {
+                    scan.mismatch_pods += 1;
+                    if scan.mismatch_scanned.is_none() {
+                        scan.mismatch_scanned = Some(scanned);
+                    }
+                }
+                ScanStatus::Missing => scan.missing_pods += 1,
             }
         }
     }

@@ -131,13 +131,20 @@ impl Triple {
             && any(&rule.resources, self.resources)
     }
 
-    /// The rule's verbs that this triple names (for the message).
-    fn matched_verbs<'r>(&self, rule: &'r PolicyRule) -> Vec<&'r str> {
-        rule.verbs
-            .iter()
-            .filter(|v| self.verbs.contains(&v.as_str()))
-            .map(String::as_str)
-            .collect()
+    /// What of the rule this triple matched, `get,list on secrets`, for the message.
+    fn describe(&self, rule: &PolicyRule) -> String {
+        let matched = |have: &[String], want: &[&str]| {
+            have.iter()
+                .filter(|h| want.contains(&h.as_str()))
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        format!(
+            "{} on {}",
+            matched(&rule.verbs, self.verbs),
+            matched(&rule.resources, self.resources)
+        )
     }
 }
 
@@ -230,49 +237,42 @@ fn rule_checks(rule: &PolicyRule) -> Vec<Check> {
         out.push((
             RULE_WILDCARD,
             Severity::Medium,
-            format!("* in {}", wildcard_fields.join(", ")),
+            format!(
+                "{} (* in {})",
+                describe_rule(rule),
+                wildcard_fields.join(", ")
+            ),
         ));
     }
     if SECRETS_READ.matches(rule) {
         out.push((
             RULE_SECRETS_READ,
             Severity::High,
-            format!("{} on secrets", SECRETS_READ.matched_verbs(rule).join(",")),
+            SECRETS_READ.describe(rule),
         ));
     }
-    let escalation: Vec<&str> = [("bind", &BIND), ("escalate", &ESCALATE)]
+    let escalation: Vec<String> = [&BIND, &ESCALATE, &IMPERSONATE]
         .into_iter()
-        .chain([("impersonate", &IMPERSONATE)])
-        .filter(|(_, t)| t.matches(rule))
-        .map(|(name, _)| name)
+        .filter(|t| t.matches(rule))
+        .map(|t| t.describe(rule))
         .collect();
     if !escalation.is_empty() {
-        out.push((RULE_ESCALATION, Severity::High, escalation.join(",")));
+        out.push((RULE_ESCALATION, Severity::High, escalation.join("; ")));
     }
     if POD_EXEC.matches(rule) {
-        out.push((
-            RULE_POD_EXEC,
-            Severity::Medium,
-            format!(
-                "{} on pods/exec or pods/attach",
-                POD_EXEC.matched_verbs(rule).join(",")
-            ),
-        ));
+        out.push((RULE_POD_EXEC, Severity::Medium, POD_EXEC.describe(rule)));
     }
     if PORT_FORWARD.matches(rule) {
         out.push((
             RULE_PORT_FORWARD,
             Severity::Medium,
-            format!(
-                "{} on pods/portforward",
-                PORT_FORWARD.matched_verbs(rule).join(",")
-            ),
+            PORT_FORWARD.describe(rule),
         ));
     }
     out
 }
 
-/// `get,list on secrets`-style summary of a rule for messages.
+/// A whole rule for messages: `get,list on pods,secrets in core,apps`.
 fn describe_rule(rule: &PolicyRule) -> String {
     let groups: Vec<&str> = rule
         .api_groups
@@ -280,7 +280,7 @@ fn describe_rule(rule: &PolicyRule) -> String {
         .map(|g| if g.is_empty() { "core" } else { g.as_str() })
         .collect();
     format!(
-        "{} on {} ({})",
+        "{} on {} in {}",
         rule.verbs.join(","),
         rule.resources.join(","),
         groups.join(",")
@@ -361,7 +361,7 @@ fn binding_findings(
                 vec![(
                     id,
                     Severity::Critical,
-                    "every verb on every resource".into(),
+                    "* on * (every verb on every resource)".into(),
                 )]
             } else if admin || rule.resources.is_empty() {
                 // Non-resource URL rules grant no object access.
@@ -385,7 +385,6 @@ fn binding_findings(
             kind => format!("{kind} {}", subject.name),
         };
         for (i, checks) in &per_rule {
-            let rule = &role.rules[*i];
             for (id, severity, what) in checks {
                 out.push(Finding {
                     control: Control::Rbac,
@@ -394,10 +393,8 @@ fn binding_findings(
                     object: object.clone(),
                     field_path: format!("subjects[{s}]"),
                     message: format!(
-                        "{who} {scope}: {}/{} rules[{i}]: {} — {what}",
-                        role_ref.kind,
-                        role_ref.name,
-                        describe_rule(rule)
+                        "{who} {scope}: {}/{} rules[{i}]: {what}",
+                        role_ref.kind, role_ref.name
                     ),
                     count: 1,
                     excepted: None,

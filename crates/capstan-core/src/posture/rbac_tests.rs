@@ -302,7 +302,7 @@ fn role_binding_to_cluster_role_is_namespaced() {
     assert_eq!(f[0].severity, Severity::High);
     assert_eq!(
         f[0].message,
-        "User carol in namespace team-a: ClusterRole/secret-reader rules[0]: get,list on secrets (core) — get,list on secrets"
+        "User carol in namespace team-a: ClusterRole/secret-reader rules[0]: get,list on secrets"
     );
 }
 

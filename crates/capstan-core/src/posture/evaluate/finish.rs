@@ -115,6 +115,16 @@ impl Flags {
     }
 }
 
+/// `26h`, or `3d2h` past two days.
+fn format_hours(d: jiff::SignedDuration) -> String {
+    let hours = d.as_secs().max(0) / 3600;
+    if hours >= 48 {
+        format!("{}d{}h", hours / 24, hours % 24)
+    } else {
+        format!("{hours}h")
+    }
+}
+
 fn detail(c: &mut ControlCoverage, key: &str, value: u64) {
     c.details.insert(key.to_string(), value);
 }
@@ -248,24 +258,36 @@ impl PostureEvaluator {
             }
             for c in &e.containers {
                 let path = format!("spec.containers[{}].image", c.index);
+                let stale = match &c.stale {
+                    Some((report, age)) => format!(
+                        "report {report} is {} old, past the {} TTL",
+                        format_hours(*age),
+                        format_hours(self.settings.scan_ttl)
+                    ),
+                    None => String::new(),
+                };
+                let mismatch = match &c.mismatch_scanned {
+                    Some(scanned) => format!("the report scanned {scanned}, not the running image"),
+                    None => String::new(),
+                };
                 let statuses = [
                     (
                         RULE_NOT_SCANNED,
                         Severity::Medium,
-                        c.missing,
+                        c.missing_pods,
                         "no vulnerability report",
                     ),
                     (
                         RULE_STALE_REPORT,
                         Severity::Low,
-                        c.stale,
-                        "the vulnerability report is older than its TTL",
+                        c.stale_pods,
+                        stale.as_str(),
                     ),
                     (
                         RULE_IMAGE_MISMATCH,
                         Severity::Medium,
-                        c.mismatch,
-                        "the vulnerability report is for another image",
+                        c.mismatch_pods,
+                        mismatch.as_str(),
                     ),
                 ];
                 for (rule, severity, count, what) in statuses {
@@ -531,10 +553,10 @@ impl PostureEvaluator {
             let (mut fresh, mut stale, mut mismatch, mut missing) = (0, 0, 0, 0);
             for e in &self.entries {
                 for s in &e.containers {
-                    fresh += s.fresh;
-                    stale += s.stale;
-                    mismatch += s.mismatch;
-                    missing += s.missing;
+                    fresh += s.fresh_pods;
+                    stale += s.stale_pods;
+                    mismatch += s.mismatch_pods;
+                    missing += s.missing_pods;
                 }
             }
             c.eligible = fresh + stale + mismatch + missing;

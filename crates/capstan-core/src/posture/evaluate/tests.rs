@@ -411,7 +411,20 @@ fn coverage_arithmetic_on_a_small_cluster() {
         (missing.count, missing.field_path.as_str()),
         (2, "spec.containers[1].image")
     );
-    assert_eq!(find(&r, RULE_STALE_REPORT, "Pod/shop/api").count, 1);
+    let stale = find(&r, RULE_STALE_REPORT, "Pod/shop/api");
+    assert_eq!(stale.count, 1);
+    assert_eq!(
+        stale.message,
+        "container api (registry.example.com/shop/api:1.0): report pod-api-api is 2d2h old, past the 24h TTL"
+    );
+    let mismatch = find(&r, RULE_IMAGE_MISMATCH, "StatefulSet/team-a/worker");
+    assert!(
+        mismatch
+            .message
+            .contains("the report scanned registry.example.com/team/worker:1.0@sha256:old"),
+        "{}",
+        mismatch.message
+    );
     let critical = find(&r, RULE_CRITICAL, "Deployment/team-a/web");
     assert_eq!((critical.count, critical.severity), (2, Severity::Critical));
 
@@ -533,42 +546,28 @@ exceptions:
     assert_eq!(figures(&r, Control::Rbac), (5, 0, 4));
 }
 
-/// Evaluates a cluster's pods with the controller cache, and again with every pod its own
-/// controller (no cache sharing): the coverage must agree.
+/// The same cluster evaluated with the controller cache and with every pod checked in full
+/// gives the same report.
 #[test]
 fn the_cache_gives_the_same_result_as_evaluating_every_pod() {
     let (o, pods) = small_cluster();
-    let cached = evaluate(o.clone(), &pods, Exceptions::none());
-    // One evaluator per pod sees each pod as a first pod; summing their figures must give
-    // the cached evaluation's pod-level figures.
-    let mut sums: BTreeMap<(Control, String), u64> = BTreeMap::new();
-    let (mut eligible, mut covered) = (0, 0);
-    for p in &pods {
-        let r = evaluate(o.clone(), std::slice::from_ref(p), Exceptions::none());
-        for c in &r.controls {
-            for (k, v) in &c.details {
-                if k.starts_with("pods") || k.starts_with("containers") {
-                    *sums.entry((c.control, k.clone())).or_default() += v;
-                }
-            }
+    let run = |no_cache: bool| {
+        let mut e = PostureEvaluator::new(o.clone(), EvaluationSettings::new("c1", 33, now()));
+        e.no_cache = no_cache;
+        for p in &pods {
+            e.observe_pod(p);
         }
-        let img = r.control(Control::ImageScanning).unwrap();
-        eligible += img.eligible;
-        covered += img.covered;
-        // And every finding count is the number of pods.
-        for f in r
-            .findings
-            .iter()
-            .filter(|f| f.control == Control::PodSecurity && f.rule != RULE_PSS_NOT_ENFORCED)
-        {
-            assert_eq!(f.count, 1);
-        }
-    }
-    for ((control, key), v) in sums {
-        assert_eq!(detail(&cached, control, &key), v, "{control} {key}");
-    }
-    assert_eq!((eligible, covered), (7, 2));
-    assert_eq!(figures(&cached, Control::ImageScanning), (7, 2, 0));
+        let entries = e.entries.len();
+        (entries, e.finish(0))
+    };
+    let (cached_entries, cached) = run(false);
+    let (full_entries, full) = run(true);
+    assert_eq!(
+        (cached_entries, full_entries),
+        (3, 6),
+        "3 controllers, 6 pods not Succeeded"
+    );
+    assert_eq!(cached, full);
 }
 
 #[test]
