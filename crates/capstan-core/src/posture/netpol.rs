@@ -29,6 +29,7 @@ pub mod calico_selector;
 
 use std::collections::BTreeMap;
 
+use rustc_hash::FxHashMap;
 use serde::Deserialize;
 
 use self::calico_selector::CalicoSelector;
@@ -310,6 +311,8 @@ fn cilium_rules(p: &CiliumPolicyInput) -> impl Iterator<Item = &CiliumRule> {
 impl NetpolIndex {
     /// Compiles every policy's selectors and finds each namespace's default-deny.
     pub fn new(objects: NetpolObjects<'_>, namespaces: &[NamespaceLabels<'_>]) -> NetpolIndex {
+        let by_name: FxHashMap<&str, NamespaceLabels<'_>> =
+            namespaces.iter().map(|n| (n.name, *n)).collect();
         let mut index = NetpolIndex::default();
         let deny = |index: &mut NetpolIndex, ns: &str, policy: String| {
             index.default_deny.entry(ns.to_string()).or_insert(policy);
@@ -345,9 +348,8 @@ impl NetpolIndex {
                 let json = rule.endpoint_selector.as_ref().unwrap_or(&everything);
                 match cilium_selector(json) {
                     Ok(Some(selector)) => {
-                        let all = namespaces
-                            .iter()
-                            .find(|n| n.name == ns.as_str())
+                        let all = by_name
+                            .get(ns.as_str())
                             .is_some_and(|n| cilium_selects_all(&selector, *n));
                         if all && cilium_denies_ingress(rule) {
                             deny(
@@ -373,8 +375,7 @@ impl NetpolIndex {
             let ns = &p.metadata.namespace;
             match CalicoSelector::parse(&p.spec.selector) {
                 Ok(selector) => {
-                    let namespace = namespaces.iter().find(|n| n.name == ns.as_str());
-                    let all = namespace.is_some_and(|n| {
+                    let all = by_name.get(ns.as_str()).is_some_and(|n| {
                         selector.eval_partial(&|k| calico_pod_label(k, None, *n)) == Some(true)
                     });
                     if all && calico_denies_ingress(&p.spec) {
