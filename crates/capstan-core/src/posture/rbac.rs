@@ -4,9 +4,12 @@
 //! verbs is in V, any of its apiGroups in G and any of its resources in R. `resourceNames`
 //! are ignored, as Kubescape ignores them (a rule limited to some names still grants them).
 //!
-//! System subjects are not reported (Kubescape ships them as default exceptions, Polaris
-//! exempts `system:*`): users and groups named `system:*`, ServiceAccounts of `kube-system`,
-//! and bindings whose roleRef is a built-in `system:*` ClusterRole. Three `system:` names
+//! System subjects are not reported. Polaris exempts `system:*` bindings and roles
+//! (`clusterrolebindingClusterAdmin`, `*PodExecAttach`); Kubescape's rego does not, and
+//! leaves kube-system to its exceptions mechanism. We exempt, and say so: users and groups
+//! named `system:*`, ServiceAccounts of `kube-system`, and bindings whose roleRef is a
+//! built-in `system:*` ClusterRole (the control plane's own grants, which operators cannot
+//! change). Three `system:` names
 //! stay reported because binding them is the misconfiguration itself (Kubescape C-0262,
 //! C-0265): `system:anonymous`, `system:unauthenticated` and `system:authenticated`; and
 //! `system:serviceaccount(s):<ns>` names are ServiceAccounts of `<ns>`, reported unless
