@@ -284,3 +284,134 @@ pub(super) fn schemas() -> Value {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::collections::BTreeMap;
+
+    use capstan_core::posture::fleet::FleetAccumulator;
+    use capstan_core::posture::report::{
+        AppliedException, Control, ControlCoverage, Finding, ObjectRef, PostureReport,
+        PostureSources, RuleCount, Severity,
+    };
+    use serde_json::json;
+
+    use super::super::tests::check;
+    use crate::api::{ClusterControl, ClusterPosture, FindingList, PostureView};
+    use crate::store::ClusterFinding;
+
+    fn coverage(control: Control, eligible: u64, covered: u64) -> ControlCoverage {
+        let mut c = ControlCoverage::new(control);
+        c.eligible = eligible;
+        c.covered = covered;
+        c.findings = eligible - covered;
+        c.details.insert("namespacesWithAnyPolicy".into(), eligible);
+        c
+    }
+
+    fn finding(excepted: Option<&str>, namespace: &str) -> Finding {
+        Finding {
+            control: Control::PodSecurity,
+            rule: "pss.privileged".into(),
+            severity: Severity::High,
+            object: ObjectRef::new("Deployment", namespace, "web"),
+            field_path: "spec.containers[0].securityContext.privileged".into(),
+            message: "privileged".into(),
+            count: 3,
+            excepted: excepted.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn posture_documents_validate_against_their_schemas() {
+        let controls: Vec<ControlCoverage> =
+            Control::ALL.iter().map(|&c| coverage(c, 10, 9)).collect();
+        let rules = vec![RuleCount {
+            control: Control::PodSecurity,
+            rule: "pss.privileged".into(),
+            severity: Severity::High,
+            findings: 1,
+            excepted: 0,
+        }];
+        let report = PostureReport {
+            cluster: "a".into(),
+            evaluated_at: "2026-03-10T00:00:00Z".parse().unwrap(),
+            duration_ms: 12,
+            kubernetes_minor: 32,
+            controls: controls.clone(),
+            rules: rules.clone(),
+            findings: vec![finding(None, "shop"), finding(Some("legacy"), "")],
+            exceptions: vec![AppliedException {
+                name: "legacy".into(),
+                reason: "until Q3".into(),
+                matched: 1,
+            }],
+            sources: PostureSources::default(),
+        };
+        let as_json = serde_json::to_value(&report).unwrap();
+        assert_eq!(check("PostureReport", &as_json), Vec::<String>::new());
+
+        let mut acc = FleetAccumulator::new();
+        acc.add(&controls, &rules);
+        let empty = ControlCoverage::new(Control::Secrets);
+        let view = PostureView {
+            fleet: acc.finish(),
+            clusters: vec![ClusterPosture {
+                cluster: "a".into(),
+                labels: BTreeMap::from([("environment".into(), "production".into())]),
+                evaluated_at: report.evaluated_at,
+                received_at: report.evaluated_at,
+                kubernetes_minor: 32,
+                controls: [&controls[0], &empty]
+                    .into_iter()
+                    .map(|c| ClusterControl {
+                        control: c.control,
+                        unit: c.unit,
+                        eligible: c.eligible,
+                        covered: c.covered,
+                        excepted: c.excepted,
+                        percent: c.percent(),
+                        meets_target: c.meets_target(),
+                        findings: c.findings,
+                        excepted_findings: c.excepted_findings,
+                    })
+                    .collect(),
+            }],
+            clusters_without_report: vec!["b".into()],
+        };
+        let as_json = serde_json::to_value(&view).unwrap();
+        assert_eq!(check("PostureView", &as_json), Vec::<String>::new());
+
+        let list = FindingList {
+            findings: report
+                .findings
+                .iter()
+                .map(|f| ClusterFinding {
+                    cluster: "a".into(),
+                    finding: f.clone(),
+                })
+                .collect(),
+            shown: 2,
+            total: 7,
+        };
+        let as_json = serde_json::to_value(&list).unwrap();
+        assert_eq!(check("FindingList", &as_json), Vec::<String>::new());
+        // The schema refuses what the hub never writes.
+        let broken = json!({"findings": [{"cluster": "a"}], "shown": 1, "total": -1});
+        assert_eq!(
+            check("FindingList", &broken),
+            [
+                ".findings[0]: \"control\" missing",
+                ".findings[0]: \"rule\" missing",
+                ".findings[0]: \"severity\" missing",
+                ".findings[0]: \"object\" missing",
+                ".findings[0]: \"fieldPath\" missing",
+                ".findings[0]: \"message\" missing",
+                ".findings[0]: \"count\" missing",
+                ".total: -1 below the minimum"
+            ]
+        );
+    }
+}

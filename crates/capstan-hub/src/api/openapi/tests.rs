@@ -89,7 +89,7 @@ fn violations(schema: &Value, value: &Value, path: &str, out: &mut Vec<String>) 
     }
 }
 
-fn check(schema: &str, value: &Value) -> Vec<String> {
+pub(super) fn check(schema: &str, value: &Value) -> Vec<String> {
     let mut out = Vec::new();
     violations(
         &json!({"$ref": format!("#/components/schemas/{schema}")}),
