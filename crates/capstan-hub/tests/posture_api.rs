@@ -615,3 +615,38 @@ async fn metrics_expose_the_fleet_coverage_and_the_reports_stored() {
         assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
     }
 }
+
+#[tokio::test]
+async fn a_report_at_the_bounds_is_taken_whole() {
+    use capstan_core::posture::report::{Finding, ObjectRef, Severity};
+    let hub = Hub::new().await;
+    let token = hub.register("a", "production").await;
+    // 1,000 findings in each of the five controls: 5,000, past the 1 MiB of other bodies.
+    let mut r = report("a", T0).all_covered(2000).build();
+    for c in &mut r.controls {
+        c.covered = 1000;
+        c.findings = 1000;
+        for i in 0..1000 {
+            r.findings.push(Finding {
+                control: c.control,
+                rule: format!("{}.rule", c.control),
+                severity: Severity::Low,
+                object: ObjectRef::new("Deployment", "team", &format!("app-{i:04}")),
+                field_path: "spec.containers[0].securityContext.runAsNonRoot".into(),
+                message: "m".repeat(200),
+                count: 1,
+                excepted: None,
+            });
+        }
+    }
+    let body = serde_json::to_string(&r).unwrap();
+    assert!(body.len() > api::MAX_BODY_BYTES, "{} bytes", body.len());
+    let answer = hub
+        .send("POST", "/api/v1/agents/a/posture", Some(&token), Some(body))
+        .await;
+    assert_eq!(answer.code, StatusCode::OK, "{}", answer.body);
+    let list = hub.findings("control=secrets&limit=100000").await;
+    assert_eq!((list.shown, list.total), (1000, 1000));
+    assert_eq!(list.findings[0].finding.object.name, "app-0000");
+    assert_eq!(list.findings[999].finding.object.name, "app-0999");
+}
