@@ -230,7 +230,9 @@ pub struct PostureEvaluator {
     scans: ScanIndex,
     /// namespace → ReplicaSet or Job name → (owner kind, owner name).
     owners: FxHashMap<String, FxHashMap<String, (String, String)>>,
-    externally_managed: FxHashSet<(String, String)>,
+    /// Secrets owned by an ExternalSecret: namespace → names.
+    externally_managed: FxHashMap<String, FxHashSet<String>>,
+    externally_managed_count: u64,
     /// `namespace \0 kind \0 name` of each controller → its entry.
     controllers: FxHashMap<Box<str>, u32>,
     entries: Vec<ControllerEntry>,
@@ -276,12 +278,15 @@ impl PostureEvaluator {
                 );
             }
         }
-        let externally_managed = objects
-            .secrets
-            .iter()
-            .filter(|s| s.is_externally_managed())
-            .map(|s| (s.metadata.namespace.clone(), s.metadata.name.clone()))
-            .collect();
+        let mut externally_managed: FxHashMap<String, FxHashSet<String>> = FxHashMap::default();
+        let mut externally_managed_count = 0;
+        for s in objects.secrets.iter().filter(|s| s.is_externally_managed()) {
+            let added = externally_managed
+                .entry(s.metadata.namespace.clone())
+                .or_default()
+                .insert(s.metadata.name.clone());
+            externally_managed_count += u64::from(added);
+        }
         let mut evaluator = PostureEvaluator {
             objects: ClusterObjects::default(),
             settings,
@@ -291,6 +296,7 @@ impl PostureEvaluator {
             scans,
             owners,
             externally_managed,
+            externally_managed_count,
             controllers: FxHashMap::default(),
             entries: Vec::new(),
             workload_index: FxHashMap::default(),
@@ -333,6 +339,7 @@ impl PostureEvaluator {
         objects.calico_global_policies = Vec::new();
         objects.replica_set_owners = Vec::new();
         objects.job_owners = Vec::new();
+        objects.secrets = Vec::new();
         evaluator.objects = objects;
         evaluator
     }
@@ -487,7 +494,7 @@ impl PostureEvaluator {
         let use_ = secrets::secret_use(pod);
         let managed = &self.externally_managed;
         let verdict = secrets::secrets_verdict(&use_, &|ns, name| {
-            managed.contains(&(ns.to_string(), name.to_string()))
+            managed.get(ns).is_some_and(|names| names.contains(name))
         });
         let secret_findings: Vec<PodFinding> = verdict
             .problems

@@ -542,11 +542,7 @@ impl PostureEvaluator {
             }
             let with_env = self.workloads.iter().filter(|w| w.secret_env).count() as u64;
             detail(c, "workloadsWithSecretEnv", with_env);
-            detail(
-                c,
-                "secretsExternallyManaged",
-                self.externally_managed.len() as u64,
-            );
+            detail(c, "secretsExternallyManaged", self.externally_managed_count);
             detail(c, "secretsUnmanaged", self.unmanaged_secrets.len() as u64);
         }
         if let Some(c) = coverage.get_mut(&Control::ImageScanning) {
