@@ -120,6 +120,36 @@ fn pod_violations(
     (total, listed)
 }
 
+/// One constraint and the audit's findings for it.
+struct Constraint {
+    kind: &'static str,
+    name: &'static str,
+    action: Value,
+    spec: Value,
+    total: u64,
+    listed: Vec<Value>,
+}
+
+impl Constraint {
+    fn new(
+        kind: &'static str,
+        name: &'static str,
+        action: Value,
+        spec: Value,
+        total: u64,
+        listed: Vec<Value>,
+    ) -> Self {
+        Self {
+            kind,
+            name,
+            action,
+            spec,
+            total,
+            listed,
+        }
+    }
+}
+
 /// Emit Gatekeeper's templates and constraints. `namespaces` are (name, has a `team` label).
 pub(crate) fn emit(
     workloads: &[WorkloadRecord],
@@ -152,7 +182,7 @@ pub(crate) fn emit(
     let actions = ["deny", "dryrun", "warn"];
     let mut action = || *rng.pick(&actions).unwrap_or(&"dryrun");
     let pod_match = |excluded: &[&str]| json!({"kinds": [{"apiGroups": [""], "kinds": ["Pod"]}], "excludedNamespaces": excluded});
-    let mut constraints: Vec<(&str, &str, Value, Value, u64, Vec<Value>)> = Vec::new();
+    let mut constraints: Vec<Constraint> = Vec::new();
 
     let a = action();
     let mut listed = Vec::new();
@@ -171,7 +201,7 @@ pub(crate) fn emit(
             }
         }
     }
-    constraints.push(("K8sRequiredLabels", "namespaces-must-have-team", json!(a),
+    constraints.push(Constraint::new("K8sRequiredLabels", "namespaces-must-have-team", json!(a),
         json!({"match": {"kinds": [{"apiGroups": [""], "kinds": ["Namespace"]}], "excludedNamespaces": ["kube-system", "kube-public", "kube-node-lease"]},
             "parameters": {"labels": [{"key": "team"}]}}), total, listed));
 
@@ -179,7 +209,7 @@ pub(crate) fn emit(
     let (total, listed) = pod_violations(workloads, a, &exempt, |c| {
         c.privileged.then(|| format!("Privileged container is not allowed: {}, securityContext: {{\"privileged\": true}}", c.name))
     });
-    constraints.push((
+    constraints.push(Constraint::new(
         "K8sPSPPrivilegedContainer",
         "psp-privileged-container",
         json!(a),
@@ -197,7 +227,7 @@ pub(crate) fn emit(
             )
         })
     });
-    constraints.push((
+    constraints.push(Constraint::new(
         "K8sAllowedRepos",
         "repo-is-approved",
         json!(a),
@@ -211,7 +241,7 @@ pub(crate) fn emit(
         (!c.cpu_limit || !c.memory_limit)
             .then(|| format!("container <{}> has no resource limits", c.name))
     });
-    constraints.push((
+    constraints.push(Constraint::new(
         "K8sContainerLimits",
         "container-must-have-limits",
         json!("dryrun"),
@@ -220,7 +250,15 @@ pub(crate) fn emit(
         listed,
     ));
 
-    for (kind, name, action, mut spec, total, listed) in constraints {
+    for Constraint {
+        kind,
+        name,
+        action,
+        mut spec,
+        total,
+        listed,
+    } in constraints
+    {
         spec["enforcementAction"] = action;
         let mut c = o::custom_object(
             "constraints.gatekeeper.sh/v1beta1",
