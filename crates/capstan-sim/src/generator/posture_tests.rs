@@ -463,6 +463,14 @@ fn a_fleet_shows_plausible_mixtures_of_every_control() {
         .collect();
     let summary = summary.join("\n");
 
+    eprintln!(
+        "fleet: rbac clean {}/24, netpol {:.3}, pss enforced {:.3}, secrets managed {:.3}, scanned {:.4}",
+        count(&|f| f.rbac_clean),
+        share(total(&|f| f.netpol)),
+        share(total(&|f| f.pss_enforced)),
+        share(total(&|f| f.secrets_managed)),
+        share(total(&|f| f.scanned)),
+    );
     // RBAC: a share of clusters clean, the rest not.
     let clean = count(&|f| f.rbac_clean);
     assert!(
