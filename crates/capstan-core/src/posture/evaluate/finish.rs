@@ -205,24 +205,15 @@ impl PostureEvaluator {
 
     fn rbac(&self, out: &mut Findings, coverage: &mut BTreeMap<Control, ControlCoverage>) {
         let o = &self.objects;
-        for f in rbac_findings(RbacObjects {
+        // Neither kind is merged: an RBAC finding is one (binding, subject, role rule), and
+        // two Gatekeeper violations of one object differ by their messages. No later finding
+        // is of this control, so the merge index need not know them.
+        out.list.extend(rbac_findings(RbacObjects {
             roles: &o.roles,
             cluster_roles: &o.cluster_roles,
             role_bindings: &o.role_bindings,
             cluster_role_bindings: &o.cluster_role_bindings,
-        }) {
-            out.add(
-                f.control,
-                &f.rule,
-                f.severity,
-                &f.object,
-                &f.field_path,
-                &f.message,
-                f.count,
-            );
-        }
-        // Violations are not merged: two of one object differ by their messages. (No later
-        // finding is of this control, so the merge index need not know them.)
+        }));
         let gatekeeper = gatekeeper_findings(&o.constraints);
         out.list.extend(gatekeeper.findings);
         if let Some(c) = coverage.get_mut(&Control::Rbac) {
