@@ -316,6 +316,10 @@ pub async fn run(args: DemoArgs) -> Result<()> {
                 Ok(text) => print!("\n{text}"),
                 Err(e) => println!("\ncost: not available: {e:#}"),
             }
+            match posture_summary(&http, &hub_url).await {
+                Ok(text) => print!("\n{text}"),
+                Err(e) => println!("\nposture: not available: {e:#}"),
+            }
         }
         anyhow::Ok(detail)
     };
@@ -402,6 +406,20 @@ async fn apply(http: &reqwest::Client, hub_url: &str, yaml: &str) -> Result<Stri
     )
     .await?;
     Ok(created.upgrade.name)
+}
+
+/// The fleet's security posture as `capstan posture report` prints it: coverage per control
+/// against the targets, each cluster, the most frequent rules.
+async fn posture_summary(http: &reqwest::Client, hub_url: &str) -> Result<String> {
+    let view: capstan_hub::api::PostureView = apply_cmd::send(
+        "reading the fleet's posture",
+        http.get(format!("{hub_url}/api/v1/posture")),
+    )
+    .await?;
+    Ok(format!(
+        "Security posture (capstan posture report):\n{}",
+        crate::posture_cmd::report::table(&view)
+    ))
 }
 
 /// The fleet's cost over the demo's simulated day, as `capstan cost report` and `capstan cost
