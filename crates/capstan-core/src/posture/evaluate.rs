@@ -16,6 +16,11 @@
 
 mod finish;
 
+pub use finish::{
+    RULE_CRITICAL, RULE_IMAGE_MISMATCH, RULE_NAMESPACE_UNCOVERED, RULE_NOT_SCANNED,
+    RULE_PSS_NOT_ENFORCED, RULE_STALE_REPORT, RULE_WORKLOAD_UNSELECTED,
+};
+
 use std::collections::BTreeMap;
 
 use jiff::{SignedDuration, Timestamp};
