@@ -627,3 +627,51 @@ fn findings_are_bounded_on_a_big_cluster() {
     let kept: Vec<&Finding> = r.findings_for(Control::PodSecurity).collect();
     assert!(kept.iter().all(|f| f.severity == Severity::High));
 }
+
+/// A namespace pinned to an older Pod Security version than the cluster's is judged at that
+/// version: a `hostUsers: false` pod that leaves `runAsNonRoot` unset passes restricted from
+/// v1.35 but not at v1.34.
+#[test]
+fn a_pinned_enforce_version_is_the_one_checked() {
+    let pinned = namespace(
+        "pinned",
+        json!({"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "v1.34"}),
+    );
+    let latest = namespace(
+        "latest",
+        json!({"pod-security.kubernetes.io/enforce": "restricted"}),
+    );
+    let spec = json!({
+        "hostUsers": false,
+        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [{"name": "app", "image": "app:1", "securityContext": {
+            "allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}}],
+    });
+    let objects = ClusterObjects {
+        namespaces: vec![pinned, latest],
+        ..ClusterObjects::default()
+    };
+    let mut evaluator = PostureEvaluator::new(objects, EvaluationSettings::new("c", 35, now()));
+    for ns in ["pinned", "latest"] {
+        evaluator.observe_pod(&pod(
+            ns,
+            "p",
+            Some(("ReplicaSet", "web-1")),
+            "Running",
+            json!({}),
+            &[("app", "app:1", "")],
+            spec.clone(),
+        ));
+    }
+    let report = evaluator.finish(0);
+    let pss: Vec<&Finding> = report.findings_for(Control::PodSecurity).collect();
+    assert!(
+        pss.iter()
+            .any(|f| f.object.namespace == "pinned" && f.rule == "pss.runAsNonRoot"),
+        "{pss:?}"
+    );
+    assert!(
+        pss.iter().all(|f| f.object.namespace != "latest"),
+        "{pss:?}"
+    );
+}
