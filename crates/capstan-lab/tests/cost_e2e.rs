@@ -119,7 +119,7 @@ async fn agents_upload_hours_and_the_fleet_report_adds_up() {
         "every cluster to send recommendations",
         Duration::from_secs(60),
         || async {
-            let list: RecommendationList = get(
+            let list: RecommendationList = common::get(
                 &http,
                 &format!("{hub}/api/v1/cost/recommendations?kind=rightsizing&limit=500"),
             )

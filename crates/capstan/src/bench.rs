@@ -40,7 +40,7 @@ pub enum BenchCommand {
     /// the fleet aggregate and one control's findings.
     PostureFleet(crate::bench_posture_fleet::PostureFleetBench),
     /// The agent's security posture evaluation on a big cluster (every pod streamed through
-    /// the checks), beside `kubectl get pods -A -o json` reading the same pods.
+    /// the checks), beside `kubectl get pods -A` listing the same pods.
     Posture(crate::bench_posture::PostureBench),
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use capstan_agent::hosted::{HostedCluster, HostedConfig, spawn_hosted};
 use capstan_agent::work::UpgradeSettings;
-use capstan_clock::{Clock, SharedClock};
+use capstan_clock::SharedClock;
 use capstan_hub::api::{ApiState, hash_token, router};
 use capstan_hub::rollout::RolloutController;
 use capstan_hub::store::SqliteStore;
