@@ -8,13 +8,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use capstan_clock::SharedClock;
-use capstan_core::annotations::{DRAIN_STARTED, DRAINED};
+use capstan_core::annotations::DRAIN_STARTED;
 use capstan_core::upgrade::IntOrPercent;
 use capstan_kube::drain::DrainOptions;
 use capstan_kube::provider::Provider;
 use capstan_kube::provider::sim::SimProvider;
-use capstan_kube::upgrade::{ClusterUpgrader, LogUpgradeObserver, UpgradeOptions, record};
-use capstan_lab::{LabTwin, eventually};
+use capstan_kube::upgrade::{
+    ClusterUpgrader, LogUpgradeObserver, UpgradeObserver, UpgradeOptions, UpgradeProgress, record,
+};
+use capstan_lab::LabTwin;
 use k8s_openapi::api::core::v1::{ConfigMap, Event, Node};
 use kube::Api;
 use kube::api::ListParams;
@@ -92,6 +94,19 @@ async fn upgrade_events(client: &kube::Client) -> BTreeMap<(String, String), usi
     counts
 }
 
+/// Forwards the name of every node the roll reports drained.
+struct DrainedObserver(tokio::sync::mpsc::UnboundedSender<String>);
+
+impl UpgradeObserver for DrainedObserver {
+    fn observe(&self, progress: &UpgradeProgress) {
+        LogUpgradeObserver.observe(progress);
+        if let UpgradeProgress::Drained { node, .. } = progress {
+            // The receiver outlives the run; a send after the test stopped listening is moot.
+            let _ = self.0.send(node.clone());
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_mid_roll_then_resumed() {
     let lab = LabTwin::start(FLEET, SCALE, capstan_sim::TwinConfig::default())
@@ -119,24 +134,23 @@ async fn killed_mid_roll_then_resumed() {
         .collect();
     assert_eq!(old.len(), 6);
 
+    // Kill it as soon as the first run reports a node drained. The observer tells us: polling
+    // the nodes for the drained annotation can miss it, since a drained node is terminated
+    // moments later on the scaled clock.
+    let (drained_tx, mut drained_rx) = tokio::sync::mpsc::unbounded_channel();
+    let observer = DrainedObserver(drained_tx);
     let first = upgrader(&lab).await;
-    let run = tokio::spawn(async move { first.run(&LogUpgradeObserver).await });
-    // Kill it once some node is drained and the roll is far from done.
-    let drained_at_kill = eventually("a node drained by the first run", DEADLINE, || {
-        let client = client.clone();
-        async move {
-            let drained: BTreeSet<String> = nodes(&client)
-                .await
-                .iter()
-                .filter(|n| annotated(n, DRAINED))
-                .filter_map(|n| n.metadata.name.clone())
-                .collect();
-            (!drained.is_empty()).then_some(drained)
-        }
-    })
-    .await;
+    let run = tokio::spawn(async move { first.run(&observer).await });
+    let first_drained = tokio::time::timeout(DEADLINE, drained_rx.recv())
+        .await
+        .expect("a node drained by the first run within the deadline")
+        .expect("the first run reports a drain before it ends");
     run.abort();
     assert!(run.await.unwrap_err().is_cancelled());
+    let mut drained_at_kill = BTreeSet::from([first_drained]);
+    while let Ok(node) = drained_rx.try_recv() {
+        drained_at_kill.insert(node);
+    }
     let at_kill = nodes(&client).await;
     let started_at_kill: BTreeSet<String> = at_kill
         .iter()
