@@ -316,6 +316,12 @@ pub struct AppliedException {
     pub reason: String,
     /// Findings it excepted.
     pub matched: u64,
+    /// When it stops applying, if the file says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<Timestamp>,
+    /// Past `expires` at the evaluation: it excepted nothing and needs renewing or removing.
+    #[serde(default)]
+    pub expired: bool,
 }
 
 /// What the agent found installed: which policy engines and sources the checks could read.

@@ -166,6 +166,8 @@ impl ReportBuilder {
             name: name.to_string(),
             reason: reason.to_string(),
             matched,
+            expires: None,
+            expired: false,
         });
         self
     }

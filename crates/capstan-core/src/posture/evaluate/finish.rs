@@ -181,13 +181,10 @@ impl PostureEvaluator {
             .zip(matched)
             .map(|(e, matched)| AppliedException {
                 name: e.name.clone(),
-                reason: match e.expires {
-                    Some(t) if e.is_expired(self.settings.now) => {
-                        format!("{} (expired {t}, not applied)", e.reason)
-                    }
-                    _ => e.reason.clone(),
-                },
+                reason: e.reason.clone(),
                 matched,
+                expires: e.expires,
+                expired: e.is_expired(self.settings.now),
             })
             .collect();
         PostureReport {

@@ -503,11 +503,25 @@ exceptions:
             ("old", 0)
         ]
     );
-    assert!(
-        r.exceptions[3].reason.contains("expired"),
-        "{}",
-        r.exceptions[3].reason
+    let expired: Vec<(&str, bool)> = r
+        .exceptions
+        .iter()
+        .map(|e| (e.name.as_str(), e.expired))
+        .collect();
+    assert_eq!(
+        expired,
+        [
+            ("ci-reads-secrets", false),
+            ("team-b-later", false),
+            ("worker-scan", false),
+            ("old", true)
+        ]
     );
+    assert_eq!(
+        r.exceptions[3].expires,
+        Some("2026-01-01T00:00:00Z".parse().unwrap())
+    );
+    assert_eq!(r.exceptions[3].reason, "expired one", "the reason as written");
     let rule = r
         .rules
         .iter()

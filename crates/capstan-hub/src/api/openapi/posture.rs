@@ -190,7 +190,11 @@ pub(super) fn schemas() -> Value {
                 "exceptions": array_of(json!({
                     "type": "object", "additionalProperties": false,
                     "required": ["name", "reason", "matched"],
-                    "properties": {"name": {"type": "string"}, "reason": {"type": "string"}, "matched": count()}
+                    "properties": {
+                        "name": {"type": "string"}, "reason": {"type": "string"}, "matched": count(),
+                        "expires": {"type": "string", "format": "date-time"},
+                        "expired": {"type": "boolean"}
+                    }
                 })),
                 "sources": {
                     "type": "object",
@@ -347,6 +351,8 @@ mod tests {
                 name: "legacy".into(),
                 reason: "until Q3".into(),
                 matched: 1,
+                expires: Some("2026-09-30T00:00:00Z".parse().unwrap()),
+                expired: false,
             }],
             sources: PostureSources::default(),
         };
