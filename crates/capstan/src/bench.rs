@@ -364,6 +364,34 @@ async fn time_kubectl(served: &Served, extra: &[&str]) -> Result<(usize, f64)> {
     ))
 }
 
+/// `kubectl <args>` against `kubeconfig`, `runs` times, output discarded: the seconds of each
+/// run. Benches time it beside our own reading of the same cluster.
+pub(crate) async fn time_kubectl_runs(
+    kubeconfig: &std::path::Path,
+    args: &[&str],
+    runs: u32,
+) -> Result<Vec<f64>> {
+    let mut seconds = Vec::new();
+    for _ in 0..runs {
+        let sw = Stopwatch::start();
+        let status = tokio::process::Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .await
+            .with_context(|| format!("running kubectl {}", args.join(" ")))?;
+        anyhow::ensure!(
+            status.success(),
+            "kubectl {} failed: {status}",
+            args.join(" ")
+        );
+        seconds.push(sw.elapsed().as_secs_f64());
+    }
+    Ok(seconds)
+}
+
 pub async fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::CostFleet(b) => {

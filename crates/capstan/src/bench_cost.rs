@@ -90,20 +90,12 @@ pub async fn run(b: CostBench) -> Result<serde_json::Value> {
     let bundle_s = sw.elapsed().as_secs_f64();
     let bundle_bytes = serde_json::to_vec(&bundle)?.len();
 
-    let mut kubectl_s = Vec::new();
-    for _ in 0..b.kubectl_top {
-        let sw = Stopwatch::start();
-        let out = tokio::process::Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(twin.dir().join("kubeconfig"))
-            .args(["top", "pods", "-A", "--no-headers", "--request-timeout=0"])
-            .stdout(std::process::Stdio::null())
-            .status()
-            .await
-            .context("running kubectl top")?;
-        anyhow::ensure!(out.success(), "kubectl top pods failed: {out}");
-        kubectl_s.push(sw.elapsed().as_secs_f64());
-    }
+    let kubectl_s = crate::bench::time_kubectl_runs(
+        &twin.dir().join("kubeconfig"),
+        &["top", "pods", "-A", "--no-headers", "--request-timeout=0"],
+        b.kubectl_top,
+    )
+    .await?;
     let sample_median = median(sample_s.clone());
     let tick_median = median(tick_s.clone());
     Ok(json!({

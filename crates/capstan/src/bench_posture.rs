@@ -76,20 +76,12 @@ pub async fn run(b: PostureBench) -> Result<serde_json::Value> {
     // kubectl's table (the server prints the rows, 500 a page): every pod read, less on the
     // wire than our whole objects. `-o json` or `-o name` would hold every decoded pod before
     // printing (19 GiB for a million pods here, more than this machine can spare).
-    let mut kubectl_s = Vec::new();
-    for _ in 0..b.kubectl {
-        let sw = Stopwatch::start();
-        let out = tokio::process::Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(twin.dir().join("kubeconfig"))
-            .args(["get", "pods", "-A", "--no-headers", "--request-timeout=0"])
-            .stdout(std::process::Stdio::null())
-            .status()
-            .await
-            .context("running kubectl get pods")?;
-        anyhow::ensure!(out.success(), "kubectl get pods failed: {out}");
-        kubectl_s.push(sw.elapsed().as_secs_f64());
-    }
+    let kubectl_s = crate::bench::time_kubectl_runs(
+        &twin.dir().join("kubeconfig"),
+        &["get", "pods", "-A", "--no-headers", "--request-timeout=0"],
+        b.kubectl,
+    )
+    .await?;
     let total_median = median(total_s.clone());
     let coverage: serde_json::Map<String, serde_json::Value> = Control::ALL
         .into_iter()
