@@ -37,8 +37,9 @@ pub(crate) mod posture;
 mod sqlite;
 pub use cost::{ClusterCostTotals, CostDetail, CostRecommendationsRecord, CostWriteOutcome};
 pub use posture::{
-    ClusterFinding, ExceptedFilter, FindingsQuery, POSTURE_HISTORY_DAYS, PostureHistoryPoint,
-    PostureRead, PostureSummary, PostureWriteOutcome,
+    ClusterFinding, ControlSums, ExceptedFilter, FindingsQuery, HistoryQuery, HistoryStep,
+    POSTURE_HISTORY_DAYS, PostureHistoryBucket, PostureHistoryPoint, PostureRead, PostureSummary,
+    PostureWriteOutcome,
 };
 pub use sqlite::SqliteStore;
 
@@ -276,6 +277,13 @@ pub trait Store: Send + Sync + 'static {
         &'a self,
         query: &'a FindingsQuery,
     ) -> BoxFuture<'a, Result<Vec<ClusterFinding>>>;
+    /// The hourly history summed per bucket of `query.step` and control, oldest bucket
+    /// first: each cluster counts in a bucket at its latest evaluation there, and only in the
+    /// buckets it reported in. Buckets without any point are absent.
+    fn posture_history_buckets<'a>(
+        &'a self,
+        query: &'a HistoryQuery,
+    ) -> BoxFuture<'a, Result<Vec<PostureHistoryBucket>>>;
 }
 
 /// `(id, status, message)` of a work item: what a rollout round reads.

@@ -5,6 +5,7 @@
 //! | `POST /api/v1/agents/{cluster}/posture` | cluster token | a `PostureReport` -> `{"stored", "latestEvaluatedAt"}` |
 //! | `GET /api/v1/posture?labelSelector=&cluster=` | none | [`PostureView`]: the fleet per control, each cluster, the clusters without a report |
 //! | `GET /api/v1/posture/findings?control=&cluster=&labelSelector=&rule=&severity=&excepted=&limit=` | none | [`FindingList`] |
+//! | `GET /api/v1/posture/history?control=&cluster=&labelSelector=&since=&step=` | none | [`PostureHistory`]: coverage per control per hour or day (see `history`) |
 //!
 //! A cluster's latest report replaces its previous one; an upload evaluated before the stored
 //! one (an agent's retry arriving late) changes nothing and answers `stored: false`. The
@@ -31,9 +32,15 @@ use crate::metrics::{Exposition, MetricType};
 use crate::store::{PostureRead, PostureSummary, PostureWriteOutcome};
 
 mod findings;
+mod history;
 mod validate;
 pub(crate) use findings::list_findings;
 pub use findings::{DEFAULT_FINDINGS_LIMIT, FindingList, MAX_FINDINGS_LIMIT};
+pub(crate) use history::history;
+pub use history::{
+    BucketControl, DEFAULT_HISTORY_SINCE, DEFAULT_HISTORY_STEP, HistoryBucket, HistoryControl,
+    PostureHistory, first_bucket, history_of,
+};
 pub use validate::{
     MAX_EXCEPTIONS, MAX_FINDINGS, MAX_FINDINGS_PER_CONTROL, MAX_NAME_CHARS, MAX_RULES,
     MAX_TEXT_CHARS, check_report,

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use capstan_core::posture::report::{
     Control, ControlCoverage, Finding, ObjectRef, RuleCount, Severity,
 };
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// How long the per-control history is kept, in days of the hub's clock.
@@ -98,6 +98,84 @@ pub struct PostureHistoryPoint {
     pub eligible: u64,
     pub covered: u64,
     pub excepted: u64,
+    pub findings: u64,
+}
+
+/// How long one bucket of the posture history spans: a UTC hour or a UTC day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HistoryStep {
+    #[serde(rename = "1h")]
+    Hour,
+    #[serde(rename = "1d")]
+    Day,
+}
+
+impl HistoryStep {
+    pub const ALL: [HistoryStep; 2] = [HistoryStep::Hour, HistoryStep::Day];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HistoryStep::Hour => "1h",
+            HistoryStep::Day => "1d",
+        }
+    }
+
+    /// Parses the names [`HistoryStep::as_str`] prints.
+    pub fn parse(text: &str) -> Option<HistoryStep> {
+        HistoryStep::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    pub fn duration(self) -> SignedDuration {
+        match self {
+            HistoryStep::Hour => SignedDuration::from_hours(1),
+            HistoryStep::Day => SignedDuration::from_hours(24),
+        }
+    }
+
+    /// The start of the bucket `t` is in (unix time is UTC, so whole multiples of the step
+    /// are UTC hours and days).
+    pub fn floor(self, t: Timestamp) -> Timestamp {
+        let step = self.duration().as_secs();
+        Timestamp::from_second(t.as_second().div_euclid(step) * step).unwrap_or(t)
+    }
+}
+
+/// A read of the posture history: every filter given must hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryQuery {
+    /// `None`: every cluster.
+    pub clusters: Option<Vec<String>>,
+    /// `None`: every control.
+    pub control: Option<Control>,
+    /// The first bucket's start: points of this hour and later are read. Rounded down to
+    /// the step by the store.
+    pub since: Timestamp,
+    pub step: HistoryStep,
+}
+
+/// One bucket of the history: the clusters that reported in it, each at its latest
+/// evaluation in the bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostureHistoryBucket {
+    pub start: Timestamp,
+    /// Clusters with an evaluation in the bucket, whatever the controls it reported.
+    pub clusters: u64,
+    /// The controls asked for that some cluster reported in the bucket, in [`Control::ALL`]
+    /// order.
+    pub controls: Vec<ControlSums>,
+}
+
+/// One control summed over a bucket's clusters in its fleet unit ([`Control::fleet_unit`]:
+/// RBAC counts clusters, as the fleet report does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ControlSums {
+    pub control: Control,
+    /// Clusters whose latest evaluation in the bucket reported this control.
+    pub clusters: u64,
+    pub eligible: u64,
+    pub covered: u64,
+    pub excepted: u64,
+    /// Findings in all (excepted ones included) in those evaluations.
     pub findings: u64,
 }
 

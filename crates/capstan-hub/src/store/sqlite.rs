@@ -22,6 +22,7 @@ mod agents;
 mod clusters;
 mod cost;
 mod posture;
+mod posture_history;
 mod reports;
 mod rollouts;
 mod rows;

@@ -38,6 +38,14 @@ fn percent() -> Value {
         "description": "(covered + excepted) / eligible in percent; null when nothing is eligible."})
 }
 
+fn target() -> Value {
+    json!({
+        "type": "object", "additionalProperties": false,
+        "required": ["percent", "strictlyAbove"],
+        "properties": {"percent": {"type": "number"}, "strictlyAbove": {"type": "boolean"}}
+    })
+}
+
 fn counts() -> Value {
     json!({"type": "object", "additionalProperties": count()})
 }
@@ -94,8 +102,8 @@ pub(super) fn paths() -> Value {
                 \"showing 200 of 1,234\".",
             "parameters": [
                 query_param("control", "One control only.", control()),
-                cluster,
-                selector,
+                cluster.clone(),
+                selector.clone(),
                 query_param("rule", "One rule only (e.g. pss.privileged).", json!({"type": "string"})),
                 query_param("severity", "Severities, comma-separated (e.g. high,critical).",
                     json!({"type": "string"})),
@@ -108,6 +116,35 @@ pub(super) fn paths() -> Value {
                 "200": json_response("The findings.", schema_ref("FindingList")),
                 "400": status_response("A parameter does not parse; `field` names it (control, \
                     with the valid names in the message; severity, excepted, limit, labelSelector)."),
+                "500": status_response("The hub's store failed.")
+            }
+        }},
+        "/api/v1/posture/history": {"get": {
+            "tags": ["posture"], "operationId": "postureHistory",
+            "summary": "The fleet's coverage per control over time, per hour or per day.",
+            "description": "From the hourly history each upload adds to (kept 30 days). A bucket \
+                counts the clusters that reported in it, each at its latest evaluation in the \
+                bucket: a cluster that stopped reporting is absent from the later buckets \
+                (unlike GET /api/v1/posture, which keeps every cluster's latest report). The \
+                figures are the fleet report's: RBAC counts clusters, the other controls sum \
+                their units; excepted units count towards coverage. labelSelector selects over \
+                the inventory's labels now. Every bucket from `since` to now is listed, those \
+                without a report with clustersReporting 0.",
+            "parameters": [
+                query_param("control", "One control only.", control()),
+                cluster,
+                selector,
+                query_param("since", "The first bucket: an RFC 3339 time or a duration before \
+                    now such as 7d or 36h (default 7d); rounded down to the step, and no earlier \
+                    than the 30 days kept.", json!({"type": "string"})),
+                query_param("step", "The bucket: 1h or 1d (default).",
+                    json!({"type": "string", "enum": ["1h", "1d"]}))
+            ],
+            "responses": {
+                "200": json_response("The buckets, oldest first.", schema_ref("PostureHistory")),
+                "400": status_response("A parameter does not parse; `field` names it (control, \
+                    since: not a time or a duration, or after the hub's time; step, \
+                    labelSelector)."),
                 "500": status_response("The hub's store failed.")
             }
         }}
@@ -229,11 +266,7 @@ pub(super) fn schemas() -> Value {
                                 "control": control(), "unit": unit(),
                                 "eligible": count(), "covered": count(), "excepted": count(),
                                 "percent": percent(),
-                                "target": {
-                                    "type": "object", "additionalProperties": false,
-                                    "required": ["percent", "strictlyAbove"],
-                                    "properties": {"percent": {"type": "number"}, "strictlyAbove": {"type": "boolean"}}
-                                },
+                                "target": target(),
                                 "meetsTarget": {"type": "boolean"},
                                 "clustersMeetingTarget": count(), "clustersReporting": count(),
                                 "findings": count(), "exceptedFindings": count(),
@@ -273,6 +306,39 @@ pub(super) fn schemas() -> Value {
                 "clustersWithoutReport": array_of(json!({"type": "string"}))
             }
         },
+        "PostureHistory": {
+            "type": "object", "additionalProperties": false,
+            "required": ["step", "since", "until", "controls", "buckets"],
+            "properties": {
+                "step": {"type": "string", "enum": ["1h", "1d"]},
+                "since": timestamp(),
+                "until": timestamp(),
+                "controls": array_of(json!({
+                    "type": "object", "additionalProperties": false,
+                    "required": ["control", "unit", "target"],
+                    "properties": {"control": control(), "unit": unit(), "target": target()}
+                })),
+                "buckets": array_of(json!({
+                    "type": "object", "additionalProperties": false,
+                    "required": ["start", "clustersReporting", "controls"],
+                    "properties": {
+                        "start": timestamp(),
+                        "clustersReporting": count(),
+                        "controls": array_of(json!({
+                            "type": "object", "additionalProperties": false,
+                            "required": ["control", "clustersReporting", "eligible", "covered",
+                                "excepted", "percent", "meetsTarget", "findings"],
+                            "properties": {
+                                "control": control(), "clustersReporting": count(),
+                                "eligible": count(), "covered": count(), "excepted": count(),
+                                "percent": percent(), "meetsTarget": {"type": "boolean"},
+                                "findings": count()
+                            }
+                        }))
+                    }
+                }))
+            }
+        },
         "FindingList": {
             "type": "object", "additionalProperties": false,
             "required": ["findings", "shown", "total"],
@@ -303,8 +369,8 @@ mod tests {
     use serde_json::json;
 
     use super::super::tests::check;
-    use crate::api::{ClusterControl, ClusterPosture, FindingList, PostureView};
-    use crate::store::ClusterFinding;
+    use crate::api::{ClusterControl, ClusterPosture, FindingList, PostureView, history_of};
+    use crate::store::{ClusterFinding, ControlSums, HistoryStep, PostureHistoryBucket};
 
     fn coverage(control: Control, eligible: u64, covered: u64) -> ControlCoverage {
         let mut c = ControlCoverage::new(control);
@@ -417,6 +483,47 @@ mod tests {
                 ".findings[0]: \"message\" missing",
                 ".findings[0]: \"count\" missing",
                 ".total: -1 below the minimum"
+            ]
+        );
+
+        // The history: a bucket with figures, one without a report (percent null).
+        let stored = vec![PostureHistoryBucket {
+            start: "2026-03-09T00:00:00Z".parse().unwrap(),
+            clusters: 1,
+            controls: vec![ControlSums {
+                control: Control::PodSecurity,
+                clusters: 1,
+                eligible: 10,
+                covered: 9,
+                excepted: 1,
+                findings: 2,
+            }],
+        }];
+        let history = history_of(
+            stored,
+            &Control::ALL,
+            "2026-03-08T00:00:00Z".parse().unwrap(),
+            "2026-03-09T12:00:00Z".parse().unwrap(),
+            HistoryStep::Day,
+        );
+        assert_eq!(history.buckets.len(), 2);
+        let as_json = serde_json::to_value(&history).unwrap();
+        assert_eq!(check("PostureHistory", &as_json), Vec::<String>::new());
+        let broken = json!({"step": "1w", "since": "2026-03-08T00:00:00Z",
+            "until": "2026-03-09T12:00:00Z", "controls": [],
+            "buckets": [{"start": "2026-03-08T00:00:00Z", "clustersReporting": 0,
+                "controls": [{"control": "rbac"}]}]});
+        assert_eq!(
+            check("PostureHistory", &broken),
+            [
+                ".buckets[0].controls[0]: \"clustersReporting\" missing",
+                ".buckets[0].controls[0]: \"eligible\" missing",
+                ".buckets[0].controls[0]: \"covered\" missing",
+                ".buckets[0].controls[0]: \"excepted\" missing",
+                ".buckets[0].controls[0]: \"percent\" missing",
+                ".buckets[0].controls[0]: \"meetsTarget\" missing",
+                ".buckets[0].controls[0]: \"findings\" missing",
+                ".step: \"1w\" not in [String(\"1h\"), String(\"1d\")]",
             ]
         );
     }

@@ -23,7 +23,7 @@ use crate::store::{
 };
 use capstan_core::posture::report::PostureReport;
 
-const MICROS_PER_HOUR: i64 = 3_600_000_000;
+pub(super) const MICROS_PER_HOUR: i64 = 3_600_000_000;
 
 /// One finding as `json_each` reads it into `posture_findings`.
 #[derive(Serialize)]
@@ -67,11 +67,11 @@ const INSERT_FINDINGS: &str = "INSERT INTO posture_findings
             json_extract(value, '$.count'), json_extract(value, '$.excepted')
      FROM json_each(?)";
 
-fn control_of(text: &str) -> Result<Control> {
+pub(super) fn control_of(text: &str) -> Result<Control> {
     Control::parse(text).ok_or_else(|| corrupt("posture control", format!("{text:?}")))
 }
 
-fn count(what: &'static str, value: i64) -> Result<u64> {
+pub(super) fn count(what: &'static str, value: i64) -> Result<u64> {
     u64::try_from(value).map_err(|e| corrupt(what, e))
 }
 

@@ -16,9 +16,10 @@ use super::SqliteStore;
 use crate::Result;
 use crate::store::{
     ClusterCostTotals, ClusterFinding, ClusterRecord, ClusterReport, CostDetail,
-    CostRecommendationsRecord, CostWriteOutcome, EventRecord, FindingsQuery, NewEvent, NewWorkItem,
-    PostureRead, PostureSummary, PostureWriteOutcome, RolloutClusterRecord, RolloutWrite, Store,
-    Subject, UpgradeRecord, WorkItem, WorkStatus, WorkStatusRow,
+    CostRecommendationsRecord, CostWriteOutcome, EventRecord, FindingsQuery, HistoryQuery,
+    NewEvent, NewWorkItem, PostureHistoryBucket, PostureRead, PostureSummary, PostureWriteOutcome,
+    RolloutClusterRecord, RolloutWrite, Store, Subject, UpgradeRecord, WorkItem, WorkStatus,
+    WorkStatusRow,
 };
 
 impl Store for SqliteStore {
@@ -267,5 +268,12 @@ impl Store for SqliteStore {
         query: &'a FindingsQuery,
     ) -> BoxFuture<'a, Result<Vec<ClusterFinding>>> {
         self.posture_findings(query).boxed()
+    }
+
+    fn posture_history_buckets<'a>(
+        &'a self,
+        query: &'a HistoryQuery,
+    ) -> BoxFuture<'a, Result<Vec<PostureHistoryBucket>>> {
+        self.posture_history_buckets(query).boxed()
     }
 }
