@@ -9,19 +9,18 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use capstan_agent::health::{HealthConfig, HealthSource, PrometheusSource, SelfScrape, wall_ms};
-use capstan_agent::hosted::{HostedCluster, HostedConfig, spawn_hosted};
+use capstan_agent::hosted::{HostedCluster, HostedConfig};
 use capstan_agent::work::UpgradeSettings;
-use capstan_clock::SharedClock;
 use capstan_core::health::{Labels, RuleSet, RuleValues};
 use capstan_core::rollout::{ClusterState, RolloutPhase, RolloutState};
-use capstan_hub::api::{ApiState, ClusterView, UpgradeDetail, hash_token, router};
-use capstan_hub::rollout::RolloutController;
-use capstan_hub::store::SqliteStore;
+use capstan_hub::api::{ClusterView, UpgradeDetail};
 use capstan_lab::fixtures::{nodes_view, same_release, small_cluster};
 use capstan_lab::prometheus::{self, LabPrometheus};
 use capstan_lab::{LabTwin, eventually};
@@ -369,28 +368,9 @@ async fn a_crash_looping_canary_halts_the_canonical_upgrade_in_its_first_soak() 
         });
     }
 
-    let data = tempfile::tempdir().unwrap();
-    let clock: SharedClock = lab.clock.clone();
-    let bootstrap = "prometheus-health-bootstrap".to_string();
-    let store = SqliteStore::open(data.path().join("hub.db")).await.unwrap();
-    let state = ApiState::new(
-        Arc::new(store),
-        clock.clone(),
-        hash_token(&bootstrap),
-        Duration::from_secs(60).mul_f64(SCALE),
-    );
-    services.spawn(RolloutController::from_api(&state).run(Duration::from_millis(100)));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let hub = format!("http://{}", listener.local_addr().unwrap());
-    let app = router(state);
-    services.spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let mut lab_hub = common::Hub::start(&lab, Duration::from_secs(60), true).await;
+    let hub = lab_hub.url.clone();
     let config = HostedConfig {
-        hub_url: hub.clone(),
-        bootstrap_token: bootstrap,
-        kubeconfig: lab.kubeconfig.clone(),
-        token_dir: data.path().join("agents"),
-        report_interval: Duration::from_secs(1),
-        poll_wait: Duration::from_secs(30),
         upgrade: UpgradeSettings {
             poll_interval: Duration::from_millis(50),
             default_drain_timeout: Some(Duration::from_secs(7 * 24 * 3600)),
@@ -401,11 +381,9 @@ async fn a_crash_looping_canary_halts_the_canonical_upgrade_in_its_first_soak() 
                 url: server.url.clone(),
             })
         }),
-        cost: None,
-        posture: None,
+        ..lab_hub.hosted_config(&lab)
     };
-    let mut agents = JoinSet::new();
-    spawn_hosted(&mut agents, &config, hosted, clock.clone()).unwrap();
+    lab_hub.spawn_agents(&config, hosted);
 
     let http = reqwest::Client::new();
     eventually(
@@ -533,6 +511,7 @@ async fn a_crash_looping_canary_halts_the_canonical_upgrade_in_its_first_soak() 
             );
         }
     }
-    agents.abort_all();
+    lab_hub.agents.abort_all();
+    lab_hub.services.abort_all();
     services.abort_all();
 }

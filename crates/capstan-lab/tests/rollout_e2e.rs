@@ -12,23 +12,22 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::get;
+
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use capstan_agent::hosted::{HostedCluster, HostedConfig, spawn_hosted};
+use capstan_agent::hosted::{HostedCluster, HostedConfig};
 use capstan_agent::work::{UpgradeResult, UpgradeSettings};
-use capstan_clock::SharedClock;
 use capstan_core::rollout::{ClusterState, RolloutPhase, RolloutState};
 use capstan_core::version::KubeVersion;
-use capstan_hub::api::{ApiState, ClusterResult, ClusterView, UpgradeDetail, hash_token, router};
-use capstan_hub::rollout::RolloutController;
-use capstan_hub::store::SqliteStore;
+use capstan_hub::api::{ClusterResult, ClusterView, UpgradeDetail};
 use capstan_lab::fixtures::{NodesView, nodes_view, same_release, small_cluster};
 use capstan_lab::{LabTwin, eventually};
 use capstan_sim::TwinConfig;
 use capstan_sim::fleet::{ClusterSpec, FleetSpec};
-use tokio::task::JoinSet;
 
 /// The example as shipped: the test applies exactly what users read.
 const CANARY_UPGRADE: &str = include_str!("../../../examples/canary-upgrade.yaml");
@@ -74,16 +73,6 @@ async fn observe(lab: &LabTwin, name: &str) -> NodesView {
     nodes_view(&lab.client(name).await.unwrap()).await.unwrap()
 }
 
-async fn get<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url: String) -> T {
-    let response = http.get(&url).send().await.unwrap();
-    assert!(
-        response.status().is_success(),
-        "GET {url}: {}",
-        response.status()
-    );
-    response.json().await.unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_canonical_canary_upgrade_rolls_twenty_production_clusters_step_by_step() {
     let (fleet, canary) = fleet();
@@ -112,49 +101,26 @@ async fn the_canonical_canary_upgrade_rolls_twenty_production_clusters_step_by_s
         out
     };
 
-    // The hub, on the twin's clock (soaks and leases in simulated time), on a SQLite file.
-    let data = tempfile::tempdir().unwrap();
-    let clock: SharedClock = lab.clock.clone();
-    let bootstrap = "rollout-e2e-bootstrap-token".to_string();
-    let store = SqliteStore::open(data.path().join("hub.db")).await.unwrap();
-    let state = ApiState::new(
-        Arc::new(store),
-        clock.clone(),
-        hash_token(&bootstrap),
-        LEASE_REAL.mul_f64(SCALE),
-    );
-    let mut services = JoinSet::new();
-    services.spawn(RolloutController::from_api(&state).run(Duration::from_millis(100)));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let hub = format!("http://{}", listener.local_addr().unwrap());
-    let app = router(state);
-    services.spawn(async move { axum::serve(listener, app).await.unwrap() });
-
+    // The hub, on the twin's clock (soaks and leases in simulated time), on a SQLite file,
+    // with the rollout controller.
+    let mut lab_hub = common::Hub::start(&lab, LEASE_REAL, true).await;
+    let hub = lab_hub.url.clone();
     let config = HostedConfig {
-        hub_url: hub.clone(),
-        bootstrap_token: bootstrap,
-        kubeconfig: lab.kubeconfig.clone(),
-        token_dir: data.path().join("agents"),
-        report_interval: Duration::from_secs(1),
-        poll_wait: Duration::from_secs(30),
         upgrade: UpgradeSettings {
             poll_interval: Duration::from_millis(50),
             // A drain's limit in simulated time: generous, so that a loaded machine's
             // slowness (hours of twin time per real second) never halts one.
             default_drain_timeout: Some(Duration::from_secs(7 * 24 * 3600)),
         },
-        health: None,
-        cost: None,
-        posture: None,
+        ..lab_hub.hosted_config(&lab)
     };
-    let mut agents = JoinSet::new();
-    spawn_hosted(&mut agents, &config, hosted, clock.clone()).unwrap();
+    lab_hub.spawn_agents(&config, hosted);
 
     let http = reqwest::Client::new();
     eventually("every agent to report", AGENTS_DEADLINE, || {
         let (http, hub) = (http.clone(), hub.clone());
         async move {
-            let clusters: Vec<ClusterView> = get(&http, format!("{hub}/api/v1/clusters")).await;
+            let clusters: Vec<ClusterView> = get(&http, &format!("{hub}/api/v1/clusters")).await;
             (clusters.iter().filter(|c| c.node_count > 0).count() == PRODUCTION + STAGING)
                 .then_some(())
         }
@@ -181,7 +147,7 @@ async fn the_canonical_canary_upgrade_rolls_twenty_production_clusters_step_by_s
         let (http, hub) = (http.clone(), hub.clone());
         async move {
             let detail: UpgradeDetail =
-                get(&http, format!("{hub}/api/v1/upgrades/{UPGRADE_NAME}")).await;
+                get(&http, &format!("{hub}/api/v1/upgrades/{UPGRADE_NAME}")).await;
             let state: RolloutState = serde_json::from_value(detail.upgrade.status).ok()?;
             matches!(
                 state.phase,
@@ -242,7 +208,7 @@ async fn the_canonical_canary_upgrade_rolls_twenty_production_clusters_step_by_s
     // Exactly one attempt each, and its result is what the cluster shows.
     let results: Vec<ClusterResult> = get(
         &http,
-        format!("{hub}/api/v1/upgrades/{UPGRADE_NAME}/results"),
+        &format!("{hub}/api/v1/upgrades/{UPGRADE_NAME}/results"),
     )
     .await;
     assert_eq!(results.len(), PRODUCTION, "{results:#?}");
@@ -309,6 +275,6 @@ async fn the_canonical_canary_upgrade_rolls_twenty_production_clusters_step_by_s
         assert_eq!(observed.kubelets, before[&name].kubelets, "{name}");
     }
 
-    agents.abort_all();
-    services.abort_all();
+    lab_hub.agents.abort_all();
+    lab_hub.services.abort_all();
 }
