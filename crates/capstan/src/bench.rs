@@ -71,17 +71,22 @@ pub(crate) fn median(mut v: Vec<f64>) -> f64 {
 
 /// Resident and peak resident memory of this process, in MiB (Linux /proc).
 pub(crate) fn rss_mib() -> (f64, f64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    proc_memory_mib("self").unwrap_or((0.0, 0.0))
+}
+
+/// VmRSS and VmHWM of process `pid` ("self" for this one) in MiB, from /proc; `None` when
+/// the process is gone.
+pub(crate) fn proc_memory_mib(pid: &str) -> Option<(f64, f64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| {
         status
             .lines()
             .find(|l| l.starts_with(name))
             .and_then(|l| l.split_whitespace().nth(1))
             .and_then(|kb| kb.parse::<f64>().ok())
-            .map(|kb| kb / 1024.0)
-            .unwrap_or(0.0)
+            .map_or(0.0, |kb| kb / 1024.0)
     };
-    (field("VmRSS:"), field("VmHWM:"))
+    Some((field("VmRSS:"), field("VmHWM:")))
 }
 
 struct Served {

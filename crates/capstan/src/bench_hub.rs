@@ -216,20 +216,6 @@ fn cpu_ticks(pid: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
-/// VmRSS and VmHWM of process `pid`, in MiB.
-fn process_rss_mib(pid: u32) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
 /// One synthetic agent: its cluster, token and serialised report.
 struct SyntheticAgent {
     index: usize,
@@ -457,7 +443,7 @@ async fn measure_window(
         (window.len(), errors, ok)
     };
     latencies.sort_by(f64::total_cmp);
-    let (rss, hwm) = process_rss_mib(hub.pid);
+    let (rss, hwm) = crate::bench::proc_memory_mib(&hub.pid.to_string()).unwrap_or((0.0, 0.0));
     json!({
         "seconds": wall,
         "reports_sent": sent,

@@ -90,14 +90,6 @@ impl ChildTwin {
     /// The child's resident memory in MiB, from /proc.
     pub fn rss_mib(&self) -> Option<f64> {
         let pid = self.child.id()?;
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-        let kb: f64 = status
-            .lines()
-            .find(|l| l.starts_with("VmRSS:"))?
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()?;
-        Some(kb / 1024.0)
+        crate::bench::proc_memory_mib(&pid.to_string()).map(|(rss, _)| rss)
     }
 }
