@@ -24,6 +24,7 @@ pub mod selector;
 pub mod summary;
 pub mod upgrade;
 pub mod version;
+pub mod yaml_file;
 
 mod error;
 pub use error::{Error, Result};

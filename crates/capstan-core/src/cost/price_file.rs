@@ -1,56 +1,21 @@
-//! The price sheet file, parsed like the health rule file (`health/parse.rs`): serde-saphyr
-//! with serde_path_to_error, unknown keys refused, every error naming the field's path and
-//! its line; all or nothing.
+//! The price sheet file, read as every user YAML file is ([`crate::yaml_file`]): unknown
+//! keys refused, every error naming the field's path and its line; all or nothing.
 //!
 //! Prices are checked while deserializing (a [`Price`] refuses a negative or non-finite
 //! number), so the error carries the path and line of the offending value.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::{Deserialize, Deserializer};
-use serde_saphyr::Spanned;
 
 use super::prices::{PriceLayer, PriceMatch, PriceOverride, PriceSheet};
+use crate::yaml_file::{self, ApiVersion, EntryLines, Kind, YamlFile, YamlFileError};
 
 pub const API_VERSION: &str = "cost.toolkit.io/v1alpha1";
 pub const KIND: &str = "PriceSheet";
 
 /// Why a price sheet was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PriceError {
-    /// Not YAML, or not a single YAML document.
-    #[error("invalid price sheet YAML: {0}")]
-    Syntax(String),
-    /// The file's shape or a value is wrong: `field` is the path in the file
-    /// (`overrides[1].nodePerHour`), `line` 1-based.
-    #[error("{}", InvalidDisplay { field, line: *line, message })]
-    Invalid {
-        field: String,
-        line: Option<u64>,
-        message: String,
-    },
-}
-
-struct InvalidDisplay<'a> {
-    field: &'a str,
-    line: Option<u64>,
-    message: &'a str,
-}
-
-impl fmt::Display for InvalidDisplay<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let field = if self.field.is_empty() {
-            "price sheet"
-        } else {
-            self.field
-        };
-        match self.line {
-            Some(line) => write!(f, "{field} (line {line}): {}", self.message),
-            None => write!(f, "{field}: {}", self.message),
-        }
-    }
-}
+pub type PriceError = YamlFileError;
 
 /// A price in USD: finite and not negative.
 #[derive(Debug, Clone, Copy)]
@@ -72,35 +37,24 @@ fn price(p: Option<Price>) -> Option<f64> {
     p.map(|p| p.0)
 }
 
-/// A string that must equal a constant (`apiVersion`, `kind`).
-struct Exact<const WHICH: u8>;
-
-impl<'de, const WHICH: u8> Deserialize<'de> for Exact<WHICH> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let want = if WHICH == 0 { API_VERSION } else { KIND };
-        let got = String::deserialize(d)?;
-        if got != want {
-            return Err(serde::de::Error::custom(format!(
-                "must be {want:?}, not {got:?}"
-            )));
-        }
-        Ok(Exact)
-    }
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SheetFile {
     #[serde(rename = "apiVersion")]
-    _api_version: Exact<0>,
+    _api_version: ApiVersion<SheetFile>,
     #[serde(rename = "kind")]
-    _kind: Exact<1>,
+    _kind: Kind<SheetFile>,
     #[serde(default)]
     defaults: LayerFile,
     #[serde(default)]
     providers: BTreeMap<String, LayerFile>,
     #[serde(default)]
     overrides: Vec<OverrideFile>,
+}
+
+impl YamlFile for SheetFile {
+    const NAME: &'static str = "price sheet";
+    const HEADER: Option<(&'static str, &'static str)> = Some((API_VERSION, KIND));
 }
 
 #[derive(Deserialize)]
@@ -221,45 +175,8 @@ impl OverrideFile {
     }
 }
 
-/// Only where each override starts, read leniently to give a line for rule errors found
-/// after deserializing.
-#[derive(Deserialize)]
-struct OverrideLines {
-    #[serde(default)]
-    overrides: Vec<Spanned<serde::de::IgnoredAny>>,
-}
-
 pub(super) fn parse(text: &str) -> Result<PriceSheet, PriceError> {
-    if text.trim().is_empty() {
-        return Err(PriceError::Invalid {
-            field: String::new(),
-            line: None,
-            message: format!(
-                "the file is empty; a price sheet starts with apiVersion: {API_VERSION} and kind: {KIND}"
-            ),
-        });
-    }
-    let any_float = serde_saphyr::options! {
-        non_finite_float_policy: serde_saphyr::options::NonFiniteFloatPolicy::PassThrough,
-    };
-    serde_saphyr::from_str_with_options::<serde::de::IgnoredAny>(text, any_float.clone())
-        .map_err(|e| PriceError::Syntax(e.without_snippet().to_string()))?;
-    let mut failed_at: Option<serde_path_to_error::Path> = None;
-    let file = serde_saphyr::with_deserializer_from_str_with_options(text, any_float, |de| {
-        serde_path_to_error::deserialize::<_, SheetFile>(de).map_err(|e| {
-            failed_at = Some(e.path().clone());
-            e.into_inner()
-        })
-    })
-    .map_err(|e| match &failed_at {
-        Some(path) => shape_error(path, &e),
-        None => PriceError::Syntax(e.without_snippet().to_string()),
-    })?;
-    let override_line = |i: usize| {
-        serde_saphyr::from_str::<OverrideLines>(text)
-            .ok()
-            .and_then(|l| l.overrides.get(i).map(|s| s.referenced.line()))
-    };
+    let file: SheetFile = yaml_file::parse_yaml(text)?;
 
     let mut sheet = PriceSheet::default();
     sheet.defaults = {
@@ -273,10 +190,10 @@ pub(super) fn parse(text: &str) -> Result<PriceSheet, PriceError> {
     }
     for (i, entry) in file.overrides.into_iter().enumerate() {
         let o = entry.into_override();
-        let invalid = |field: &str, message: &str| PriceError::Invalid {
-            field: format!("overrides[{i}]{field}"),
-            line: override_line(i),
-            message: message.to_string(),
+        // The override's own line, read again only for an error.
+        let invalid = |field: &str, message: &str| {
+            let line = EntryLines::read(text, "overrides").start(i);
+            SheetFile::invalid(format!("overrides[{i}]{field}"), line, message)
         };
         let m = &o.matcher;
         if m.instance_type.is_some() && m.storage_class.is_some() {
@@ -326,18 +243,4 @@ fn merge_layer(into: &mut PriceLayer, from: &PriceLayer) {
         &mut into.management_per_cluster_hour,
         from.management_per_cluster_hour,
     );
-}
-
-fn shape_error(path: &serde_path_to_error::Path, e: &serde_saphyr::Error) -> PriceError {
-    let plain = e.without_snippet().to_string();
-    let message = match plain.rfind(" at line ") {
-        Some(i) => plain[..i].to_string(),
-        None => plain,
-    };
-    let field = path.to_string();
-    PriceError::Invalid {
-        field: if field == "." { String::new() } else { field },
-        line: e.location().map(|l| l.line()),
-        message,
-    }
 }

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::rng::SimRng;
+use crate::yaml_file::FieldError;
 
 // ---- money ----
 
@@ -348,11 +349,12 @@ fn bad_sheets_name_the_field_and_line() {
     fn check(body: &str, field: &str, line: u64, message: &str) {
         let yaml = format!("apiVersion: cost.toolkit.io/v1alpha1\nkind: PriceSheet\n{body}");
         let err = PriceSheet::parse_yaml(&yaml).unwrap_err();
-        let PriceError::Invalid {
+        let PriceError::Invalid(FieldError {
             field: got_field,
             line: got_line,
             message: got_message,
-        } = &err
+            ..
+        }) = &err
         else {
             panic!("{body}: {err:?}");
         };

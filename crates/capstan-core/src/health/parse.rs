@@ -14,24 +14,27 @@
 //! disable: [ProbeRTTHigh]
 //! ```
 //!
-//! Parsing is all-or-nothing: it returns a complete new [`RuleSet`] or an error, never a
-//! partly applied one, so a caller reloading the file keeps its old rules on error.
+//! Read as every user YAML file is ([`crate::yaml_file`]), every problem naming its rule,
+//! field and line. Parsing is all-or-nothing: it returns a complete new [`RuleSet`] or an
+//! error, never a partly applied one, so a caller reloading the file keeps its old rules on
+//! error.
 
+use std::cell::OnceCell;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::time::Duration;
 
 use serde::Deserialize;
-use serde_path_to_error::Segment;
 
 use super::{Comparison, HealthRule, Labels, RuleSet, Severity, default_rules};
+use crate::yaml_file::{self, EntryLines, FieldError, SyntaxError, YamlFile, YamlFileError};
 
 /// Why a rule file was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RulesError {
     /// Not YAML, or not a single YAML document.
-    #[error("invalid YAML: {0}")]
-    Syntax(String),
+    #[error(transparent)]
+    Syntax(SyntaxError),
     /// Well-formed YAML without the file's shape (unknown field, wrong type, bad duration
     /// or severity), or values that break the rules; every problem found.
     #[error("{}", join(.0))]
@@ -58,12 +61,13 @@ fn join(errors: &[RuleFieldError]) -> String {
 
 /// One problem, naming the rule (its index in `rules`, and its name when it has one) and
 /// the field: inside the rule (`for`, `labels.team`) or, outside any rule, the path in the
-/// file (`disable[1]`).
+/// file (`disable[1]`); `line` 1-based.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleFieldError {
     pub index: Option<usize>,
     pub rule: Option<String>,
     pub field: String,
+    pub line: Option<u64>,
     pub message: String,
 }
 
@@ -73,17 +77,24 @@ impl fmt::Display for RuleFieldError {
             (Some(rule), Some(i)) => write!(f, "rule {rule:?} (rules[{i}])")?,
             (Some(rule), None) => write!(f, "rule {rule:?}")?,
             (None, Some(i)) => write!(f, "rules[{i}]")?,
-            (None, None) => {}
+            // Outside any rule: shown as every YAML file's field errors are.
+            (None, None) => {
+                let error = FieldError {
+                    file: <Option<RuleFile>>::NAME,
+                    field: self.field.clone(),
+                    line: self.line,
+                    message: self.message.clone(),
+                };
+                return write!(f, "{error}");
+            }
         }
-        match (
-            self.index.is_some() || self.rule.is_some(),
-            self.field.is_empty(),
-        ) {
-            (true, true) => write!(f, ": {}", self.message),
-            (true, false) => write!(f, ", field {}: {}", self.field, self.message),
-            (false, true) => write!(f, "{}", self.message),
-            (false, false) => write!(f, "{}: {}", self.field, self.message),
+        if !self.field.is_empty() {
+            write!(f, ", field {}", self.field)?;
         }
+        if let Some(line) = self.line {
+            write!(f, " (line {line})")?;
+        }
+        write!(f, ": {}", self.message)
     }
 }
 
@@ -94,6 +105,11 @@ struct RuleFile {
     rules: Vec<RuleEntry>,
     #[serde(default)]
     disable: Vec<String>,
+}
+
+/// `None` for an empty file (or `~`): the defaults.
+impl YamlFile for Option<RuleFile> {
+    const NAME: &'static str = "health rule file";
 }
 
 /// A rule as written: every field but the name optional, so an override names only what
@@ -133,67 +149,34 @@ struct NameOnly {
 /// replace the fields they give, other entries add rules (after the defaults, in file
 /// order), and `disable` removes rules by name. An empty file gives the defaults.
 pub fn parse_rules_yaml(text: &str) -> Result<RuleSet, RulesError> {
-    if text.trim().is_empty() {
-        return Ok(RuleSet::default());
-    }
-    // Any well-formed document reads as `IgnoredAny`, so a failure here is the YAML
-    // itself; the typed pass below would report it at the path it was reading.
-    // (`.nan` is well-formed: the typed pass refuses it as a threshold, naming the rule.)
-    let any_float = serde_saphyr::options! {
-        non_finite_float_policy: serde_saphyr::options::NonFiniteFloatPolicy::PassThrough,
-    };
-    serde_saphyr::from_str_with_options::<serde::de::IgnoredAny>(text, any_float)
-        .map_err(|e| RulesError::Syntax(e.without_snippet().to_string()))?;
-    let mut failed_at: Option<serde_path_to_error::Path> = None;
-    let file = serde_saphyr::with_deserializer_from_str(text, |de| {
-        serde_path_to_error::deserialize::<_, Option<RuleFile>>(de).map_err(|e| {
-            failed_at = Some(e.path().clone());
-            e.into_inner()
-        })
-    })
-    .map_err(|e| match failed_at {
-        Some(path) => RulesError::Invalid(vec![shape_error(text, &path, &e)]),
-        None => RulesError::Syntax(e.without_snippet().to_string()),
+    let file = yaml_file::parse_yaml::<Option<RuleFile>>(text).map_err(|e| match e {
+        YamlFileError::Syntax(e) => RulesError::Syntax(e),
+        YamlFileError::Invalid(e) => RulesError::Invalid(vec![shape_error(text, e)]),
     })?;
-    apply(file.unwrap_or_default())
+    apply(text, file.unwrap_or_default())
 }
 
-fn shape_error(
-    text: &str,
-    path: &serde_path_to_error::Path,
-    e: &serde_saphyr::Error,
-) -> RuleFieldError {
-    let plain = e.without_snippet().to_string();
-    let message = match plain.rfind(" at line ") {
-        Some(i) => plain[..i].to_string(),
-        None => plain,
-    };
-    let segments: Vec<&Segment> = path.iter().collect();
-    let index = match segments.as_slice() {
-        [Segment::Map { key }, Segment::Seq { index }, ..] if key == "rules" => Some(*index),
-        _ => None,
-    };
-    let Some(index) = index else {
+/// Names the rule of an error inside `rules[i]`, its field given from inside the rule.
+fn shape_error(text: &str, e: FieldError) -> RuleFieldError {
+    // `rules[3].labels.team`: rule 3, its field `labels.team`.
+    let in_rule = e.field.strip_prefix("rules[").and_then(|rest| {
+        let (index, field) = rest.split_once(']')?;
+        let field = match field.strip_prefix('.') {
+            Some(field) => field,
+            None if field.is_empty() || field.starts_with('[') => field,
+            None => return None,
+        };
+        Some((index.parse::<usize>().ok()?, field.to_string()))
+    });
+    let Some((index, field)) = in_rule else {
         return RuleFieldError {
             index: None,
             rule: None,
-            field: if path.to_string() == "." {
-                String::new()
-            } else {
-                path.to_string()
-            },
-            message,
+            field: e.field,
+            line: e.line,
+            message: e.message,
         };
     };
-    let field = segments[2..]
-        .iter()
-        .map(|s| match s {
-            Segment::Seq { index } => format!("[{index}]"),
-            Segment::Map { key } => format!(".{key}"),
-            Segment::Enum { variant } => format!(".{variant}"),
-            Segment::Unknown => ".?".to_string(),
-        })
-        .collect::<String>();
     // The names are read again leniently: the strict pass stopped at the error.
     let rule = serde_saphyr::from_str::<NamesOnly>(text)
         .ok()
@@ -202,12 +185,15 @@ fn shape_error(
     RuleFieldError {
         index: Some(index),
         rule,
-        field: field.trim_start_matches('.').to_string(),
-        message,
+        field,
+        line: e.line,
+        message: e.message,
     }
 }
 
-fn apply(file: RuleFile) -> Result<RuleSet, RulesError> {
+fn apply(text: &str, file: RuleFile) -> Result<RuleSet, RulesError> {
+    // Read again only for the lines of errors.
+    let (rule_lines, disable_lines) = (OnceCell::new(), OnceCell::new());
     let mut errors = Vec::new();
     let mut rules = default_rules();
     let defaults: BTreeSet<String> = rules.iter().map(|r| r.name.clone()).collect();
@@ -217,10 +203,15 @@ fn apply(file: RuleFile) -> Result<RuleSet, RulesError> {
     for (i, entry) in file.rules.into_iter().enumerate() {
         let name = entry.name.clone();
         let mut err = |field: &str, message: String| {
+            // `labels.team` is on the line of `labels`.
+            let key = field.split(['.', '[']).next().unwrap_or(field);
             errors.push(RuleFieldError {
                 index: Some(i),
                 rule: Some(name.clone()),
                 field: field.to_string(),
+                line: rule_lines
+                    .get_or_init(|| EntryLines::read(text, "rules"))
+                    .line(i, key),
                 message,
             });
         };
@@ -261,6 +252,9 @@ fn apply(file: RuleFile) -> Result<RuleSet, RulesError> {
                 index: None,
                 rule: Some(name.clone()),
                 field: format!("disable[{i}]"),
+                line: disable_lines
+                    .get_or_init(|| EntryLines::read(text, "disable"))
+                    .start(i),
                 message: message.to_string(),
             });
         }

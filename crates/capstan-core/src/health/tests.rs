@@ -346,11 +346,39 @@ fn syntax_errors_are_not_field_errors() {
 
 #[test]
 fn rendered_error_names_rule_and_field() {
-    let e = parse_rules_yaml("rules:\n- name: NodeCPUHigh\n  for: soon\n").unwrap_err();
-    let shown = e.to_string();
+    let shown = |yaml: &str| parse_rules_yaml(yaml).unwrap_err().to_string();
+    let e = shown("rules:\n- name: NodeCPUHigh\n  for: soon\n");
     assert!(
-        shown.starts_with("rule \"NodeCPUHigh\" (rules[0]), field for: invalid duration"),
-        "{shown}"
+        e.starts_with("rule \"NodeCPUHigh\" (rules[0]), field for (line 3): invalid duration"),
+        "{e}"
+    );
+    // Problems found after reading name their lines too: the key's, else the rule's.
+    assert_eq!(
+        shown(
+            "rules:\n- name: Mine\n  summary: s\n  labels: {bad-label: x}\n  expr: up\n  threshold: 1\n  severity: warning\ndisable:\n- ProbeRTTHigh\n- Nope\n"
+        ),
+        "rule \"Mine\" (rules[0]), field labels.bad-label (line 4): is not a valid Prometheus label name; \
+         rule \"Nope\", field disable[1] (line 10): no rule has this name"
+    );
+    assert_eq!(
+        shown("rules:\n- name: Mine\n  summary: s\n"),
+        "rule \"Mine\" (rules[0]), field expr (line 2): required for a new rule (no default rule has this name); \
+         rule \"Mine\" (rules[0]), field threshold (line 2): required for a new rule (no default rule has this name); \
+         rule \"Mine\" (rules[0]), field severity (line 2): required for a new rule (no default rule has this name)"
+    );
+    // Outside any rule: as every YAML file's errors.
+    assert_eq!(
+        shown("rule: []\n"),
+        "rule (line 1): unknown field `rule`, expected one of rules, disable"
+    );
+    assert_eq!(
+        shown("[1]\n"),
+        "health rule file (line 1): expected mapping start"
+    );
+    assert!(
+        shown("rules: [\n").starts_with("invalid health rule file YAML: "),
+        "{}",
+        shown("rules: [\n")
     );
 }
 

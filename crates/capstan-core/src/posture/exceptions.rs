@@ -16,57 +16,23 @@
 //!     expires: 2027-01-01T00:00:00Z    # optional RFC 3339; an expired exception applies to nothing
 //! ```
 //!
-//! Parsed like the health rule file (`health/parse.rs`): serde-saphyr with
-//! serde_path_to_error, unknown keys refused, every error naming the field's path and line;
-//! all or nothing.
+//! Read as every user YAML file is ([`crate::yaml_file`]): unknown keys refused, every error
+//! naming the field's path and line; all or nothing.
 
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
-use std::fmt;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Deserializer};
-use serde_saphyr::Spanned;
 
 use super::report::{Control, Finding};
+use crate::yaml_file::{self, ApiVersion, EntryLines, Kind, YamlFile, YamlFileError};
 
 pub const API_VERSION: &str = "posture.toolkit.io/v1alpha1";
 pub const KIND: &str = "PostureExceptions";
 
 /// Why an exceptions file was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ExceptionsError {
-    /// Not YAML, or not a single YAML document.
-    #[error("invalid exceptions YAML: {0}")]
-    Syntax(String),
-    /// The file's shape or a value is wrong: `field` is the path in the file
-    /// (`exceptions[1].control`), `line` 1-based.
-    #[error("{}", InvalidDisplay { field, line: *line, message })]
-    Invalid {
-        field: String,
-        line: Option<u64>,
-        message: String,
-    },
-}
-
-struct InvalidDisplay<'a> {
-    field: &'a str,
-    line: Option<u64>,
-    message: &'a str,
-}
-
-impl fmt::Display for InvalidDisplay<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let field = if self.field.is_empty() {
-            "exceptions file"
-        } else {
-            self.field
-        };
-        match self.line {
-            Some(line) => write!(f, "{field} (line {line}): {}", self.message),
-            None => write!(f, "{field}: {}", self.message),
-        }
-    }
-}
+pub type ExceptionsError = YamlFileError;
 
 /// One accepted deviation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,22 +146,6 @@ impl Exceptions {
     }
 }
 
-/// A string that must equal a constant (`apiVersion`, `kind`).
-struct Exact<const WHICH: u8>;
-
-impl<'de, const WHICH: u8> Deserialize<'de> for Exact<WHICH> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let want = if WHICH == 0 { API_VERSION } else { KIND };
-        let got = String::deserialize(d)?;
-        if got != want {
-            return Err(serde::de::Error::custom(format!(
-                "must be {want:?}, not {got:?}"
-            )));
-        }
-        Ok(Exact)
-    }
-}
-
 /// A control name, refused with the valid names listed.
 struct ControlName(Control);
 
@@ -230,9 +180,9 @@ impl<'de> Deserialize<'de> for Rfc3339 {
 #[serde(deny_unknown_fields)]
 struct ExceptionsFile {
     #[serde(rename = "apiVersion")]
-    _api_version: Exact<0>,
+    _api_version: ApiVersion<ExceptionsFile>,
     #[serde(rename = "kind")]
-    _kind: Exact<1>,
+    _kind: Kind<ExceptionsFile>,
     #[serde(default)]
     exceptions: Vec<ExceptionEntry>,
 }
@@ -255,12 +205,9 @@ struct ExceptionEntry {
     expires: Option<Rfc3339>,
 }
 
-/// Where each entry and its lists start, read leniently for errors found after
-/// deserializing.
-#[derive(Deserialize)]
-struct EntryLines {
-    #[serde(default)]
-    exceptions: Vec<Spanned<BTreeMap<String, Spanned<serde::de::IgnoredAny>>>>,
+impl YamlFile for ExceptionsFile {
+    const NAME: &'static str = "exceptions file";
+    const HEADER: Option<(&'static str, &'static str)> = Some((API_VERSION, KIND));
 }
 
 /// The rule ID prefixes of each control's rules.
@@ -275,46 +222,17 @@ fn rule_prefixes(control: Control) -> &'static [&'static str] {
 }
 
 fn parse(text: &str) -> Result<Exceptions, ExceptionsError> {
-    if text.trim().is_empty() {
-        return Err(ExceptionsError::Invalid {
-            field: String::new(),
-            line: None,
-            message: format!(
-                "the file is empty; an exceptions file starts with apiVersion: {API_VERSION} and kind: {KIND}"
-            ),
-        });
-    }
-    serde_saphyr::from_str::<serde::de::IgnoredAny>(text)
-        .map_err(|e| ExceptionsError::Syntax(e.without_snippet().to_string()))?;
-    let mut failed_at: Option<serde_path_to_error::Path> = None;
-    let file = serde_saphyr::with_deserializer_from_str(text, |de| {
-        serde_path_to_error::deserialize::<_, ExceptionsFile>(de).map_err(|e| {
-            failed_at = Some(e.path().clone());
-            e.into_inner()
-        })
-    })
-    .map_err(|e| match &failed_at {
-        Some(path) => shape_error(path, &e),
-        None => ExceptionsError::Syntax(e.without_snippet().to_string()),
-    })?;
-    let lines = serde_saphyr::from_str::<EntryLines>(text).ok();
-    // The line of `exceptions[i].<key>`, or of the entry when the key is absent.
-    let line = |i: usize, key: &str| {
-        let entry = lines.as_ref()?.exceptions.get(i)?;
-        Some(
-            entry
-                .value
-                .get(key)
-                .map_or(entry.referenced.line(), |v| v.referenced.line()),
-        )
-    };
+    let file: ExceptionsFile = yaml_file::parse_yaml(text)?;
+    // Read again only for the line of an error found below.
+    let lines = OnceCell::new();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let mut out = Vec::new();
     for (i, e) in file.exceptions.into_iter().enumerate() {
-        let invalid = |key: &str, message: String| ExceptionsError::Invalid {
-            field: format!("exceptions[{i}].{key}"),
-            line: line(i, key),
-            message,
+        let invalid = |key: &str, message: String| {
+            let line = lines
+                .get_or_init(|| EntryLines::read(text, "exceptions"))
+                .line(i, key);
+            ExceptionsFile::invalid(format!("exceptions[{i}].{key}"), line, message)
         };
         if e.name.trim().is_empty() {
             return Err(invalid("name", "must not be empty".into()));
@@ -367,20 +285,6 @@ fn parse(text: &str) -> Result<Exceptions, ExceptionsError> {
         });
     }
     Ok(Exceptions { exceptions: out })
-}
-
-fn shape_error(path: &serde_path_to_error::Path, e: &serde_saphyr::Error) -> ExceptionsError {
-    let plain = e.without_snippet().to_string();
-    let message = match plain.rfind(" at line ") {
-        Some(i) => plain[..i].to_string(),
-        None => plain,
-    };
-    let field = path.to_string();
-    ExceptionsError::Invalid {
-        field: if field == "." { String::new() } else { field },
-        line: e.location().map(|l| l.line()),
-        message,
-    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use super::super::report::{ObjectRef, Severity};
 use super::*;
+use crate::yaml_file::FieldError;
 
 const HEAD: &str = "apiVersion: posture.toolkit.io/v1alpha1\nkind: PostureExceptions\n";
 
@@ -51,11 +52,12 @@ fn parses_a_full_file() {
 fn check_error(body: &str, field: &str, line: u64, message_part: &str) {
     let text = format!("{HEAD}{body}");
     let err = Exceptions::parse(&text).unwrap_err();
-    let ExceptionsError::Invalid {
+    let ExceptionsError::Invalid(FieldError {
         field: got_field,
         line: got_line,
         message,
-    } = &err
+        ..
+    }) = &err
     else {
         panic!("{body}: expected a field error, got {err}");
     };
