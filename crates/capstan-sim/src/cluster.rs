@@ -125,6 +125,8 @@ pub struct ClusterData {
     /// Simulated seconds per real second (heartbeats are spaced so that a fast clock does not
     /// turn lease renewal into a write storm).
     pub time_scale: f64,
+    /// Trivy Operator, where the cluster runs it.
+    pub trivy: crate::trivy::Trivy,
 }
 
 impl ClusterData {
@@ -139,6 +141,7 @@ impl ClusterData {
             rng,
             faults: Faults::default(),
             cloud: CloudState::from_spec(&spec),
+            trivy: crate::trivy::Trivy::new(&spec),
             spec,
             heartbeat_at: None,
             time_scale: 1.0,
@@ -174,6 +177,7 @@ impl ClusterData {
     pub fn put(&mut self, res: &ResKey, key: ObjKey, value: Value) -> Arc<Obj> {
         let is_crd = *res == *keys::CRDS;
         let crd_value = is_crd.then(|| value.clone());
+        self.trivy.before_put(res, &key, &value);
         let (obj, prev) = self.store.put(res, key, value);
         self.observe(res, prev.as_deref(), Some(&obj));
         if let Some(crd) = crd_value {
@@ -186,6 +190,7 @@ impl ClusterData {
     pub fn remove(&mut self, res: &ResKey, key: &ObjKey) -> Option<Arc<Obj>> {
         let gone = self.store.remove(res, key)?;
         self.observe(res, Some(&gone), None);
+        self.trivy.after_remove(res, &gone);
         if *res == *keys::CRDS {
             let crd = gone.value();
             self.refresh_crd_types(&crd, true);

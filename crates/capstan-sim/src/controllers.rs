@@ -18,6 +18,7 @@ pub fn start(data: &mut ClusterData, now: Timestamp) {
     data.heartbeat_at = Some(now + LEASE_RENEW);
     data.schedule(now + LEASE_RENEW, Action::Heartbeat);
     data.index.daemonsets_dirty = true;
+    crate::trivy::start(data);
     // PDBs are generated without status: compute it before anyone can evict.
     crate::disruption::reconcile(data, now);
 }
@@ -38,8 +39,17 @@ pub fn pass(data: &mut ClusterData, now: Timestamp) -> bool {
     let scheduled = crate::kubelet::schedule_pending(data, now);
     let dirty_pdbs = data.index.pdbs.dirty.len();
     let pdbs = crate::disruption::reconcile(data, now);
-    tracing::trace!(cluster = %data.spec.name, timers, gc, dirty_workloads, unscheduled, scheduled, dirty_pdbs, pdbs, "controller pass");
-    timers > 0 || gc || workloads || scheduled || pdbs
+    let trivy = crate::trivy::reconcile(data, now);
+    tracing::trace!(cluster = %data.spec.name, timers, gc, dirty_workloads, unscheduled, scheduled, dirty_pdbs, pdbs, trivy, "controller pass");
+    timers > 0 || gc || workloads || scheduled || pdbs || trivy
+}
+
+/// When the controllers next have timed work: the earliest timer or Trivy's next due work.
+pub fn next_wake(data: &ClusterData) -> Option<Timestamp> {
+    data.next_timer()
+        .into_iter()
+        .chain(data.trivy.next_due())
+        .min()
 }
 
 /// A cluster's controller loop: run due work, then sleep until the next timer or an API write.
@@ -49,7 +59,7 @@ pub async fn run_loop(twin: Arc<Twin>, cluster: Arc<Cluster>) {
             let mut data = twin.lock(&cluster);
             let progressed = pass(&mut data, twin.now());
             cluster.publish(&data);
-            (progressed, data.next_timer())
+            (progressed, next_wake(&data))
         };
         if progressed {
             // More may be due; let API requests take the lock between passes.

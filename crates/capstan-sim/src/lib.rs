@@ -31,6 +31,7 @@ pub mod rest;
 pub mod server;
 pub mod store;
 pub mod table;
+pub mod trivy;
 pub mod twin;
 pub mod watch;
 pub mod workloads;

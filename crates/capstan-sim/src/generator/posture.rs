@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::namespaces::{NsPlan, SYSTEM_NAMESPACES};
 use crate::fleet::ClusterSpec;
+pub(crate) use crate::trivy::ScanCoverage;
 
 /// The network policy engine, the one the kube-system CNI DaemonSet already runs
 /// (`generator::system`): `calico-node` on GKE, `cilium` on premises; the AWS VPC CNI and
@@ -61,19 +62,6 @@ pub(crate) struct SecretManagers {
     pub(crate) eso: bool,
     /// Every workload that uses a secret gets it from a manager, file-mounted.
     pub(crate) all_managed: bool,
-}
-
-/// Trivy Operator's coverage in a cluster.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct ScanCoverage {
-    /// `excludeNamespaces: kube-system` in the operator's Helm values.
-    pub(crate) exclude_kube_system: bool,
-    /// Share of (workload, container) pairs without a report (new, or scan job failed).
-    pub(crate) missing: f64,
-    /// Share whose report is older than the 24 h `scannerReportTTL` (operator stuck).
-    pub(crate) stale: f64,
-    /// Share whose report is for the previous digest of a re-pushed tag.
-    pub(crate) old_digest: f64,
 }
 
 /// One cluster's posture.
@@ -168,21 +156,13 @@ pub(crate) fn plan_posture(spec: &ClusterSpec, plan: &[NsPlan], rng: &mut SimRng
         eso: matches!(secrets_manager, 2 | 4 | 5),
         all_managed: rng.chance(mature),
     };
-    let scans = if rng.chance(mature + 0.2) {
-        ScanCoverage {
-            exclude_kube_system: false,
-            missing: 0.002 + rng.next_f64() * 0.006,
-            stale: rng.next_f64() * 0.002,
-            old_digest: rng.next_f64() * 0.002,
-        }
-    } else {
-        ScanCoverage {
-            exclude_kube_system: rng.chance(0.4),
-            missing: 0.005 + rng.next_f64() * 0.015,
-            stale: rng.next_f64() * 0.012,
-            old_digest: rng.next_f64() * 0.006,
-        }
-    };
+    // Trivy's coverage has its own stream: the twin's operator derives it from the spec at
+    // run time. Its former draws stay so that the controls drawn after them keep their values.
+    let former_draws = if rng.chance(mature + 0.2) { 3 } else { 4 };
+    for _ in 0..former_draws {
+        rng.next_u64();
+    }
+    let scans = ScanCoverage::for_cluster(spec);
     let minor = spec
         .version
         .trim_start_matches('v')

@@ -1,17 +1,14 @@
-//! Trivy Operator's VulnerabilityReports: one per (workload, container) as the operator
-//! writes them (aquasecurity/trivy-operator: name `<kind>-<name>-<container>`, the four
-//! `trivy-operator.*` labels, owned by the workload, the ReplicaSet for Deployments).
-//! Vulnerability counts are a property of the image, so the same image reports the same
-//! counts in every cluster. Coverage follows the cluster's [`ScanCoverage`]: a few pairs
-//! have no report, some reports are past the 24 h TTL, some describe a previous digest.
+//! Trivy Operator's VulnerabilityReports at generation: one per (workload, container),
+//! built as the twin's operator ([`crate::trivy`]) writes them. Coverage follows the
+//! cluster's [`ScanCoverage`].
 
-use capstan_core::rng::{SimRng, fnv1a};
+use capstan_core::rng::SimRng;
 use jiff::Timestamp;
-use serde_json::{Value, json};
 
 use super::Emitter;
-use super::posture::{ScanCoverage, WorkloadRecord};
-use crate::objects::{self as o, CrdDef};
+use super::posture::WorkloadRecord;
+use crate::objects::CrdDef;
+use crate::trivy::{self, Leftover, ReportSubject, ScanCoverage, Scanned, vulnerability_report};
 
 pub(crate) fn crd() -> CrdDef {
     CrdDef {
@@ -37,104 +34,13 @@ pub(crate) fn crd() -> CrdDef {
     }
 }
 
-/// Registry server, repository and tag of a normalized image reference, as Trivy splits
-/// them (Docker Hub is `index.docker.io`).
-fn split_image(full: &str) -> (String, String, String) {
-    let (name, tag) = match full.rfind(':') {
-        Some(i) if !full[i..].contains('/') => (&full[..i], &full[i + 1..]),
-        _ => (full, "latest"),
-    };
-    let (server, repo) = name.split_once('/').unwrap_or(("docker.io", name));
-    let server = if server == "docker.io" {
-        "index.docker.io"
-    } else {
-        server
-    };
-    (server.to_string(), repo.to_string(), tag.to_string())
-}
-
-/// The OS Trivy detects in an image.
-fn os_of(image: &str) -> (&'static str, &'static str) {
-    if image.contains("alpine") {
-        ("alpine", "3.20.3")
-    } else if image.contains("envoy") {
-        ("ubuntu", "22.04")
-    } else if image.contains("registry.k8s.io") || image.contains("registry.example.com") {
-        ("debian", "12.8")
-    } else if image.contains("elasticsearch") {
-        ("ubuntu", "24.04")
-    } else {
-        ("debian", "12.8")
-    }
-}
-
-/// Severity counts of an image: most images carry no critical, a few carry several.
-fn summary_of(image: &str) -> [u64; 6] {
-    let mut r = SimRng::new(fnv1a(image.as_bytes()));
-    let critical = match r.range_inclusive(0, 99) {
-        0..=79 => 0,
-        80..=94 => r.range_inclusive(1, 2),
-        _ => r.range_inclusive(3, 8),
-    };
-    let high = if r.chance(0.3) {
-        0
-    } else {
-        r.range_inclusive(1, 6) * r.range_inclusive(1, 5)
-    };
-    let medium = r.range_inclusive(0, 40) + high;
-    let low = r.range_inclusive(0, 80);
-    let unknown = if r.chance(0.8) {
-        0
-    } else {
-        r.range_inclusive(1, 4)
-    };
-    [critical, high, medium, low, unknown, 0]
-}
-
-/// At most three entries, the worst first; IDs are fake (`CVE-2099-…`), never real ones.
-fn vulnerabilities(image: &str, summary: &[u64; 6]) -> Value {
-    let mut r = SimRng::new(fnv1a(image.as_bytes()) ^ 0x5eed);
-    let pkgs = ["libssl3", "zlib1g", "libc6", "curl", "libexpat1", "busybox"];
-    let mut out = Vec::new();
-    for (sev, count) in ["CRITICAL", "HIGH", "MEDIUM"].iter().zip(summary.iter()) {
-        if *count == 0 || out.len() == 3 {
-            continue;
-        }
-        let pkg = *r.pick(&pkgs).unwrap_or(&"libc6");
-        let id = format!("CVE-2099-{:05}", r.range_inclusive(10_000, 99_999));
-        out.push(json!({
-            "vulnerabilityID": id,
-            "resource": pkg,
-            "installedVersion": "1.2.3-1",
-            "fixedVersion": "1.2.4-1",
-            "severity": sev,
-            "title": format!("{pkg}: simulated {} issue (capstan twin, not a real CVE)", sev.to_ascii_lowercase()),
-            "primaryLink": format!("https://avd.aquasec.com/nvd/{}", id.to_ascii_lowercase()),
-            "score": match *sev { "CRITICAL" => 9.8, "HIGH" => 7.5, _ => 5.3 },
-            "target": "",
-            "publishedDate": "2099-01-01T00:00:00Z",
-            "lastModifiedDate": "2099-01-02T00:00:00Z",
-        }));
-    }
-    Value::Array(out)
-}
-
-/// The report name Trivy gives a (workload, container): `<kind>-<name>-<container>` when it
-/// is a valid label value, else `<kind>-<hash>` (trivy-operator's `GetReportName`).
-fn report_name(kind: &str, name: &str, container: &str) -> String {
-    let full = format!("{}-{name}-{container}", kind.to_ascii_lowercase());
-    if full.len() <= 63 {
-        full
-    } else {
-        format!(
-            "{}-{}",
-            kind.to_ascii_lowercase(),
-            o::pod_template_hash(&json!(format!("{name}-{container}")))
-        )
-    }
-}
-
-/// Emit the reports of `workloads` (one namespace or many).
+/// Emit the reports of `workloads` (one namespace or many) as the running operator leaves
+/// them: every workload it can scan has a report per container within the TTL (its ages
+/// spread over the TTL, as daily rescans spread them), so that the coverage at generation is
+/// the one the twin's operator keeps. Only workloads whose scan jobs fail
+/// ([`ScanCoverage::failing`]) lack a fresh report: none, a stale one, or one of a previous
+/// digest (a job fails when any of its containers' images cannot be pulled, so each of its
+/// containers lacks one).
 pub(crate) fn emit_reports(
     workloads: &[WorkloadRecord],
     cov: &ScanCoverage,
@@ -143,104 +49,53 @@ pub(crate) fn emit_reports(
     now: Timestamp,
 ) {
     let now_s = now.as_second();
+    let ttl_s = trivy::SCANNER_REPORT_TTL.as_secs();
     for w in workloads {
-        if w.pods == 0 || (cov.exclude_kube_system && w.namespace == "kube-system") {
+        if w.pods == 0 || !cov.scans_namespace(&w.namespace) {
             continue;
         }
-        for c in &w.containers {
-            if rng.chance(cov.missing) {
-                continue;
-            }
-            let stale = rng.chance(cov.stale);
-            let old_digest = rng.chance(cov.old_digest);
-            let age = if stale {
-                rng.range_inclusive(26 * 3_600, 10 * 86_400)
+        let failing: Vec<Option<Leftover>> = w
+            .containers
+            .iter()
+            .map(|c| cov.failing(&w.namespace, &c.image))
+            .collect();
+        let job_fails = failing.iter().any(Option::is_some);
+        for (c, fail) in w.containers.iter().zip(failing) {
+            let leftover = if job_fails {
+                fail.unwrap_or(Leftover::Nothing)
             } else {
-                rng.range_inclusive(60, 22 * 3_600)
-            } as i64;
-            let updated = Timestamp::from_second(now_s - age).unwrap_or(now);
-            let full = o::normalize_image(&c.image);
-            let id = if old_digest {
-                o::image_id(&format!("{full}-previous-build"))
-            } else {
-                o::image_id(&c.image)
+                Leftover::Nothing
             };
-            let digest = id.rsplit_once('@').map_or("", |(_, d)| d).to_string();
-            let (server, repository, tag) = split_image(&full);
-            let (family, os_name) = os_of(&full);
-            let s = summary_of(&full);
-            let name = report_name(w.kind, &w.name, &c.name);
-            let labels = [
-                ("app.kubernetes.io/managed-by", "trivy-operator"),
-                ("resource-spec-hash", w.spec_hash.as_str()),
-                ("trivy-operator.container.name", c.name.as_str()),
-                ("trivy-operator.resource.kind", w.kind),
-                ("trivy-operator.resource.name", w.name.as_str()),
-                ("trivy-operator.resource.namespace", w.namespace.as_str()),
-            ];
-            let mut r = o::custom_object(
-                "aquasecurity.github.io/v1alpha1",
-                "VulnerabilityReport",
-                Some(&w.namespace),
-                &name,
-                &labels,
-                rng,
-                updated,
-            );
-            r["metadata"]["ownerReferences"] = json!([{
-                "apiVersion": "apps/v1", "kind": w.kind, "name": w.name, "uid": w.uid,
-                "controller": true, "blockOwnerDeletion": false,
-            }]);
-            r["report"] = json!({
-                "updateTimestamp": o::rfc3339(updated),
-                "scanner": {"name": "Trivy", "vendor": "Aqua Security", "version": "0.57.1"},
-                "registry": {"server": server},
-                "artifact": {"repository": repository, "tag": tag, "digest": digest,
-                    "mimeType": "application/vnd.oci.image.index.v1+json"},
-                "os": {"family": family, "name": os_name},
-                "summary": {"criticalCount": s[0], "highCount": s[1], "mediumCount": s[2],
-                    "lowCount": s[3], "unknownCount": s[4], "noneCount": s[5]},
-                "vulnerabilities": vulnerabilities(&full, &s),
-            });
+            let (age, scanned, ttl) = match (job_fails, leftover) {
+                (true, Leftover::Nothing) => continue,
+                (true, Leftover::Stale) => (
+                    rng.range_inclusive(26 * 3_600, 10 * 86_400) as i64,
+                    Scanned::Current,
+                    None,
+                ),
+                (true, Leftover::OldDigest) => (
+                    rng.range_inclusive(60, (ttl_s - 60) as u64) as i64,
+                    Scanned::PreviousDigest,
+                    Some(trivy::SCANNER_REPORT_TTL_ANNOTATION),
+                ),
+                (false, _) => (
+                    rng.range_inclusive(60, (ttl_s - 60) as u64) as i64,
+                    Scanned::Current,
+                    Some(trivy::SCANNER_REPORT_TTL_ANNOTATION),
+                ),
+            };
+            let updated = Timestamp::from_second(now_s - age).unwrap_or(now);
+            let subject = ReportSubject {
+                namespace: &w.namespace,
+                kind: w.kind,
+                name: &w.name,
+                uid: &w.uid,
+                spec_hash: &w.spec_hash,
+                container: &c.name,
+                image: &c.image,
+            };
+            let r = vulnerability_report(&subject, scanned, updated, ttl, rng);
             e.emit("aquasecurity.github.io", "vulnerabilityreports", r);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn images_split_as_trivy_reports_them() {
-        let check = |full: &str, want: (&str, &str, &str)| {
-            let (s, r, t) = split_image(full);
-            assert_eq!((s.as_str(), r.as_str(), t.as_str()), want, "{full}");
-        };
-        check(
-            "docker.io/library/nginx:1.27.3",
-            ("index.docker.io", "library/nginx", "1.27.3"),
-        );
-        check(
-            "registry.example.com/payments/api:v1.2.3",
-            ("registry.example.com", "payments/api", "v1.2.3"),
-        );
-        check(
-            "registry.k8s.io/coredns/coredns:v1.11.3",
-            ("registry.k8s.io", "coredns/coredns", "v1.11.3"),
-        );
-    }
-
-    #[test]
-    fn long_names_are_hashed_like_trivy() {
-        assert_eq!(
-            report_name("ReplicaSet", "checkout-7d9f8b", "app"),
-            "replicaset-checkout-7d9f8b-app"
-        );
-        let long = report_name("ReplicaSet", &"x".repeat(60), "app");
-        assert!(
-            long.starts_with("replicaset-") && long.len() <= 63,
-            "{long}"
-        );
     }
 }
