@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_saphyr::Spanned;
 
@@ -36,6 +36,13 @@ pub trait YamlFile {
             line,
             message: message.into(),
         })
+    }
+
+    /// Like [`YamlFile::invalid`], on the line of `field` in `text` (read again: this is
+    /// for errors only).
+    fn invalid_in(text: &str, field: String, message: impl Into<String>) -> YamlFileError {
+        let line = Lines::read(text).line(&field);
+        Self::invalid(field, line, message)
     }
 }
 
@@ -101,11 +108,6 @@ pub fn parse_yaml<T: YamlFile + DeserializeOwned>(text: &str) -> Result<T, YamlF
             ),
         ));
     }
-    let options = || {
-        serde_saphyr::options! {
-            non_finite_float_policy: serde_saphyr::options::NonFiniteFloatPolicy::PassThrough,
-        }
-    };
     let syntax = |e: serde_saphyr::Error| {
         YamlFileError::Syntax(SyntaxError {
             file: T::NAME,
@@ -139,6 +141,12 @@ pub fn parse_yaml<T: YamlFile + DeserializeOwned>(text: &str) -> Result<T, YamlF
     })
 }
 
+fn options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        non_finite_float_policy: serde_saphyr::options::NonFiniteFloatPolicy::PassThrough,
+    }
+}
+
 /// The file's `apiVersion`, refused unless it is `F`'s ([`YamlFile::HEADER`]).
 #[derive(Debug)]
 pub struct ApiVersion<F>(PhantomData<F>);
@@ -169,131 +177,102 @@ impl<'de, F: YamlFile> Deserialize<'de> for Kind<F> {
     }
 }
 
-/// Where each entry of a top-level list starts, and where each key of an entry that is a
-/// map starts: the lines of problems found after deserializing. Read leniently, so a file
-/// of another shape gives no lines rather than an error.
+/// Where each value of a file is: the lines of problems found after deserializing. Read
+/// leniently (any YAML), so a file of another shape still gives the lines it has.
 #[derive(Debug, Default)]
-pub struct EntryLines(Vec<Spanned<EntryKeys>>);
+pub struct Lines(Option<Spanned<Node>>);
 
-impl EntryLines {
-    /// The entries of the top-level `list` of `text`.
-    pub fn read(text: &str, list: &str) -> EntryLines {
-        serde_saphyr::with_deserializer_from_str(text, |de| TopLevelList(list).deserialize(de))
-            .map(EntryLines)
-            .unwrap_or_default()
+#[derive(Debug)]
+enum Node {
+    Map(BTreeMap<String, Spanned<Node>>),
+    Seq(Vec<Spanned<Node>>),
+    Scalar,
+}
+
+impl Lines {
+    pub fn read(text: &str) -> Lines {
+        Lines(serde_saphyr::from_str_with_options(text, options()).ok())
     }
 
-    /// The line where entry `index` starts.
-    pub fn start(&self, index: usize) -> Option<u64> {
-        Some(self.0.get(index)?.referenced.line())
-    }
-
-    /// The line of entry `index`'s `key`, or of the entry when it has no such key.
-    pub fn line(&self, index: usize, key: &str) -> Option<u64> {
-        let entry = self.0.get(index)?;
-        Some(
-            entry
-                .value
-                .0
-                .get(key)
-                .map_or(entry.referenced.line(), |k| k.line()),
-        )
+    /// The line of the value at `path` (`exceptions[1].name`, as [`FieldError::field`]), or
+    /// of its nearest parent in the file: an absent key is on its entry's line.
+    pub fn line(&self, path: &str) -> Option<u64> {
+        let mut node = self.0.as_ref()?;
+        for segment in path.split(['.', '[']).filter(|s| !s.is_empty()) {
+            let child = match (&node.value, segment.strip_suffix(']')) {
+                (Node::Seq(items), Some(index)) => {
+                    index.parse().ok().and_then(|i: usize| items.get(i))
+                }
+                (Node::Map(keys), None) => keys.get(segment),
+                _ => None,
+            };
+            match child {
+                Some(child) => node = child,
+                None => break,
+            }
+        }
+        Some(node.referenced.line())
     }
 }
 
-/// The keys of a map entry with their lines; nothing for any other entry.
-#[derive(Debug, Default)]
-struct EntryKeys(BTreeMap<String, serde_saphyr::Location>);
-
-impl<'de> Deserialize<'de> for EntryKeys {
+impl<'de> Deserialize<'de> for Node {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(EntryKeysVisitor)
+        d.deserialize_any(NodeVisitor)
     }
 }
 
-struct EntryKeysVisitor;
+struct NodeVisitor;
 
-macro_rules! ignore_scalars {
+macro_rules! scalars {
     ($($method:ident($ty:ty)),* $(,)?) => {
-        $(fn $method<E: serde::de::Error>(self, _: $ty) -> Result<EntryKeys, E> {
-            Ok(EntryKeys::default())
+        $(fn $method<E: serde::de::Error>(self, _: $ty) -> Result<Node, E> {
+            Ok(Node::Scalar)
         })*
     };
 }
 
-impl<'de> Visitor<'de> for EntryKeysVisitor {
-    type Value = EntryKeys;
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any YAML value")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<EntryKeys, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
         let mut keys = BTreeMap::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let value = map.next_value::<Spanned<IgnoredAny>>()?;
-            keys.insert(key, value.referenced);
+        while let Some((key, value)) = map.next_entry::<String, Spanned<Node>>()? {
+            keys.insert(key, value);
         }
-        Ok(EntryKeys(keys))
+        Ok(Node::Map(keys))
     }
 
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<EntryKeys, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(EntryKeys::default())
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Spanned<Node>>()? {
+            items.push(item);
+        }
+        Ok(Node::Seq(items))
     }
 
-    fn visit_unit<E: serde::de::Error>(self) -> Result<EntryKeys, E> {
-        Ok(EntryKeys::default())
-    }
-
-    fn visit_none<E: serde::de::Error>(self) -> Result<EntryKeys, E> {
-        Ok(EntryKeys::default())
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<EntryKeys, D::Error> {
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
         d.deserialize_any(self)
     }
 
-    ignore_scalars!(
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Node, E> {
+        Ok(Node::Scalar)
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Node, E> {
+        Ok(Node::Scalar)
+    }
+
+    scalars!(
         visit_bool(bool),
         visit_i64(i64),
         visit_u64(u64),
         visit_f64(f64),
         visit_str(&str),
     );
-}
-
-/// The named top-level list, other keys skipped.
-struct TopLevelList<'a>(&'a str);
-
-impl<'de> DeserializeSeed<'de> for TopLevelList<'_> {
-    type Value = Vec<Spanned<EntryKeys>>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for TopLevelList<'_> {
-    type Value = Vec<Spanned<EntryKeys>>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a map")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut entries = Vec::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if key == self.0 {
-                entries = map
-                    .next_value::<Option<Vec<Spanned<EntryKeys>>>>()?
-                    .unwrap_or_default();
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(entries)
-    }
 }
 
 #[cfg(test)]
@@ -465,27 +444,26 @@ mod tests {
     }
 
     #[test]
-    fn entry_lines() {
-        let text =
-            "kind: X\nitems:\n- name: a\n  tags:\n  - t\n- plain\n-\n  name: c\nother: [1]\n";
-        let lines = EntryLines::read(text, "items");
-        assert_eq!(lines.line(0, "name"), Some(3));
-        assert_eq!(lines.line(0, "tags"), Some(5));
-        assert_eq!(lines.line(0, "absent"), Some(3), "the entry's line");
-        assert_eq!(
-            lines.line(1, "name"),
-            Some(6),
-            "a scalar entry has its own line"
-        );
-        assert_eq!(lines.start(0), Some(3));
-        assert_eq!(
-            lines.start(2),
-            Some(8),
-            "a map below its dash starts at its first key"
-        );
-        assert_eq!(lines.line(2, "name"), Some(8));
-        assert_eq!(lines.line(3, "name"), None);
-        assert_eq!(EntryLines::read(text, "missing").line(0, "name"), None);
-        assert_eq!(EntryLines::read("a: [", "items").line(0, "name"), None);
+    fn lines_by_path() {
+        let text = "kind: .nan\nitems:\n- name: a\n  tags:\n  - t\n  - u\n- plain\n-\n  name: c\nother: [1]\n";
+        let lines = Lines::read(text);
+        for (path, want) in [
+            ("kind", Some(1)),
+            ("items", Some(3)),
+            ("items[0]", Some(3)),
+            ("items[0].tags", Some(5)),
+            ("items[0].tags[1]", Some(6)),
+            ("items[0].absent", Some(3)),
+            ("items[1]", Some(7)),
+            ("items[1].name", Some(7)),
+            // A map below its dash starts at its first key.
+            ("items[2]", Some(9)),
+            ("items[3].name", Some(3)),
+            ("other[0]", Some(10)),
+            ("other.x", Some(10)),
+        ] {
+            assert_eq!(lines.line(path), want, "{path}");
+        }
+        assert_eq!(Lines::read("a: [").line("a"), None);
     }
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer};
 
 use super::prices::{PriceLayer, PriceMatch, PriceOverride, PriceSheet};
-use crate::yaml_file::{self, ApiVersion, EntryLines, Kind, YamlFile, YamlFileError};
+use crate::yaml_file::{self, ApiVersion, Kind, YamlFile, YamlFileError};
 
 pub const API_VERSION: &str = "cost.toolkit.io/v1alpha1";
 pub const KIND: &str = "PriceSheet";
@@ -190,10 +190,8 @@ pub(super) fn parse(text: &str) -> Result<PriceSheet, PriceError> {
     }
     for (i, entry) in file.overrides.into_iter().enumerate() {
         let o = entry.into_override();
-        // The override's own line, read again only for an error.
         let invalid = |field: &str, message: &str| {
-            let line = EntryLines::read(text, "overrides").start(i);
-            SheetFile::invalid(format!("overrides[{i}]{field}"), line, message)
+            SheetFile::invalid_in(text, format!("overrides[{i}]{field}"), message)
         };
         let m = &o.matcher;
         if m.instance_type.is_some() && m.storage_class.is_some() {

@@ -19,7 +19,6 @@
 //! error, never a partly applied one, so a caller reloading the file keeps its old rules on
 //! error.
 
-use std::cell::OnceCell;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::time::Duration;
@@ -27,7 +26,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::{Comparison, HealthRule, Labels, RuleSet, Severity, default_rules};
-use crate::yaml_file::{self, EntryLines, FieldError, SyntaxError, YamlFile, YamlFileError};
+use crate::yaml_file::{self, FieldError, Lines, SyntaxError, YamlFile, YamlFileError};
 
 /// Why a rule file was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -153,7 +152,16 @@ pub fn parse_rules_yaml(text: &str) -> Result<RuleSet, RulesError> {
         YamlFileError::Syntax(e) => RulesError::Syntax(e),
         YamlFileError::Invalid(e) => RulesError::Invalid(vec![shape_error(text, e)]),
     })?;
-    apply(text, file.unwrap_or_default())
+    apply(file.unwrap_or_default()).map_err(|mut errors| {
+        let lines = Lines::read(text);
+        for e in &mut errors {
+            e.line = match e.index {
+                Some(i) => lines.line(&format!("rules[{i}].{}", e.field)),
+                None => lines.line(&e.field),
+            };
+        }
+        RulesError::Invalid(errors)
+    })
 }
 
 /// Names the rule of an error inside `rules[i]`, its field given from inside the rule.
@@ -191,9 +199,8 @@ fn shape_error(text: &str, e: FieldError) -> RuleFieldError {
     }
 }
 
-fn apply(text: &str, file: RuleFile) -> Result<RuleSet, RulesError> {
-    // Read again only for the lines of errors.
-    let (rule_lines, disable_lines) = (OnceCell::new(), OnceCell::new());
+/// The errors' lines are left for the caller, which has the text.
+fn apply(file: RuleFile) -> Result<RuleSet, Vec<RuleFieldError>> {
     let mut errors = Vec::new();
     let mut rules = default_rules();
     let defaults: BTreeSet<String> = rules.iter().map(|r| r.name.clone()).collect();
@@ -203,15 +210,11 @@ fn apply(text: &str, file: RuleFile) -> Result<RuleSet, RulesError> {
     for (i, entry) in file.rules.into_iter().enumerate() {
         let name = entry.name.clone();
         let mut err = |field: &str, message: String| {
-            // `labels.team` is on the line of `labels`.
-            let key = field.split(['.', '[']).next().unwrap_or(field);
             errors.push(RuleFieldError {
                 index: Some(i),
                 rule: Some(name.clone()),
                 field: field.to_string(),
-                line: rule_lines
-                    .get_or_init(|| EntryLines::read(text, "rules"))
-                    .line(i, key),
+                line: None,
                 message,
             });
         };
@@ -252,15 +255,13 @@ fn apply(text: &str, file: RuleFile) -> Result<RuleSet, RulesError> {
                 index: None,
                 rule: Some(name.clone()),
                 field: format!("disable[{i}]"),
-                line: disable_lines
-                    .get_or_init(|| EntryLines::read(text, "disable"))
-                    .start(i),
+                line: None,
                 message: message.to_string(),
             });
         }
     }
     if !errors.is_empty() {
-        return Err(RulesError::Invalid(errors));
+        return Err(errors);
     }
     rules.retain(|r| !disabled.contains(r.name.as_str()));
     Ok(RuleSet { rules })

@@ -19,14 +19,13 @@
 //! Read as every user YAML file is ([`crate::yaml_file`]): unknown keys refused, every error
 //! naming the field's path and line; all or nothing.
 
-use std::cell::OnceCell;
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Deserializer};
 
 use super::report::{Control, Finding};
-use crate::yaml_file::{self, ApiVersion, EntryLines, Kind, YamlFile, YamlFileError};
+use crate::yaml_file::{self, ApiVersion, Kind, YamlFile, YamlFileError};
 
 pub const API_VERSION: &str = "posture.toolkit.io/v1alpha1";
 pub const KIND: &str = "PostureExceptions";
@@ -223,16 +222,11 @@ fn rule_prefixes(control: Control) -> &'static [&'static str] {
 
 fn parse(text: &str) -> Result<Exceptions, ExceptionsError> {
     let file: ExceptionsFile = yaml_file::parse_yaml(text)?;
-    // Read again only for the line of an error found below.
-    let lines = OnceCell::new();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let mut out = Vec::new();
     for (i, e) in file.exceptions.into_iter().enumerate() {
         let invalid = |key: &str, message: String| {
-            let line = lines
-                .get_or_init(|| EntryLines::read(text, "exceptions"))
-                .line(i, key);
-            ExceptionsFile::invalid(format!("exceptions[{i}].{key}"), line, message)
+            ExceptionsFile::invalid_in(text, format!("exceptions[{i}].{key}"), message)
         };
         if e.name.trim().is_empty() {
             return Err(invalid("name", "must not be empty".into()));
