@@ -7,6 +7,7 @@
 //! max memory + 15%). The agent feeds samples; [`rightsize`] turns a state and the
 //! container's current requests and prices into a [`RightsizingRecommendation`].
 
+pub mod checkpoint;
 mod decaying;
 pub mod histogram;
 mod simple;
@@ -19,6 +20,7 @@ mod tests;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+pub use checkpoint::{CheckpointError, UsageCheckpoint};
 pub use decaying::DecayingHistogram;
 pub use simple::{NotEnoughData, SimpleConfig, recommend_simple};
 pub use state::{ContainerUsageState, OomError};

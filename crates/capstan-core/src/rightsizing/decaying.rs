@@ -28,6 +28,14 @@ impl DecayingHistogram {
         }
     }
 
+    /// A histogram restored from a checkpoint, with the reference its weights are relative to.
+    pub(super) fn from_parts(histogram: SparseHistogram, reference: Option<Timestamp>) -> Self {
+        Self {
+            histogram,
+            reference,
+        }
+    }
+
     pub fn reference(&self) -> Option<Timestamp> {
         self.reference
     }

@@ -128,6 +128,19 @@ impl SparseHistogram {
         self.buckets.len()
     }
 
+    /// The stored `(bucket, weight)` pairs, by bucket.
+    pub(super) fn buckets(&self) -> &[(u16, f64)] {
+        &self.buckets
+    }
+
+    /// A histogram of these buckets (sorted by bucket, each once) and total: a checkpoint's.
+    pub(super) fn from_parts(buckets: Vec<(u16, f64)>, total_weight: f64) -> Self {
+        Self {
+            buckets,
+            total_weight,
+        }
+    }
+
     /// Upstream `AddSample`; negative weights are ignored (upstream panics).
     pub fn add(&mut self, options: &HistogramOptions, value: f64, weight: f64) {
         if weight.is_nan() || weight <= 0.0 {
@@ -180,7 +193,7 @@ impl SparseHistogram {
 
     /// Upstream's `minBucket`/`maxBucket`: the first and last bucket weighing at least
     /// epsilon, as positions in `buckets`.
-    fn min_max_bucket(&self, options: &HistogramOptions) -> Option<(usize, usize)> {
+    pub(super) fn min_max_bucket(&self, options: &HistogramOptions) -> Option<(usize, usize)> {
         let heavy = |&(_, w): &(u16, f64)| w >= options.epsilon;
         let min = self.buckets.iter().position(heavy)?;
         let max = self.buckets.iter().rposition(heavy)?;

@@ -44,10 +44,10 @@ pub struct ContainerUsageState {
     pub(crate) last_sample_start: Option<Timestamp>,
     pub(crate) total_samples: u64,
     // Memory peak window (`ContainerState`).
-    window_end: Option<Timestamp>,
-    memory_peak: f64,
-    oom_peak: f64,
-    last_memory_sample_start: Option<Timestamp>,
+    pub(super) window_end: Option<Timestamp>,
+    pub(super) memory_peak: f64,
+    pub(super) oom_peak: f64,
+    pub(super) last_memory_sample_start: Option<Timestamp>,
     // KRR simple: exact maximum working set and point count, and OOM-killed limits.
     pub(crate) max_memory_bytes: f64,
     pub(crate) memory_samples: u64,
