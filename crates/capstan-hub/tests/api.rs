@@ -1,47 +1,28 @@
 #![allow(clippy::unwrap_used)]
 //! The hub's HTTP API, in process (`tower::ServiceExt::oneshot`) over an in-memory store.
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
-use capstan_clock::{Clock, ScaledClock, Stopwatch};
-use capstan_hub::api::{self, ApiState, ClusterView, RegisterResponse, Status, WorkItemView};
-use capstan_hub::store::{ClusterHealth, NewWorkItem, SharedStore, SqliteStore, WorkStatus};
-use jiff::Timestamp;
+use axum::http::StatusCode;
+use capstan_clock::{Clock, Stopwatch};
+use capstan_hub::api::{self, ClusterView, RegisterResponse, Status, WorkItemView};
+use capstan_hub::store::{ClusterHealth, NewWorkItem, SqliteStore, WorkStatus};
+use common::{BOOTSTRAP, Hub, request};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
-const BOOTSTRAP: &str = "bootstrap-secret-0123";
+/// How long a silent cluster stays known here (the tests outlive it by advancing the clock).
 const LEASE: Duration = Duration::from_secs(60);
 
-struct Hub {
-    state: ApiState,
-    clock: Arc<ScaledClock>,
-    sqlite: Arc<SqliteStore>,
+async fn hub() -> Hub {
+    Hub::with_lease(SqliteStore::memory().await.unwrap(), Hub::clock(), LEASE)
 }
 
 impl Hub {
-    async fn new() -> Self {
-        let sqlite = Arc::new(SqliteStore::memory().await.unwrap());
-        let store: SharedStore = sqlite.clone();
-        let origin: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
-        let clock = Arc::new(ScaledClock::starting_at(origin, 1.0));
-        let state = ApiState::new(store, clock.clone(), api::hash_token(BOOTSTRAP), LEASE);
-        Self {
-            state,
-            clock,
-            sqlite,
-        }
-    }
-
-    fn router(&self) -> Router {
-        api::router(self.state.clone())
-    }
-
-    async fn call(
+    /// A JSON request, as (status, JSON body).
+    async fn call_json(
         &self,
         method: &str,
         uri: &str,
@@ -58,9 +39,10 @@ impl Hub {
         .await
     }
 
-    async fn register(&self, cluster: &str, labels: Value) -> String {
+    /// Registers `cluster` with `labels` over the API; returns its token.
+    async fn register_labelled(&self, cluster: &str, labels: Value) -> String {
         let (code, body) = self
-            .call(
+            .call_json(
                 "POST",
                 "/api/v1/agents/register",
                 Some(BOOTSTRAP),
@@ -92,6 +74,7 @@ impl Hub {
     }
 }
 
+/// A JSON request through `router`, as (status, JSON body).
 async fn send(
     router: Router,
     method: &str,
@@ -99,27 +82,9 @@ async fn send(
     token: Option<&str>,
     body: Option<String>,
 ) -> (StatusCode, Value) {
-    let mut request = Request::builder().method(method).uri(uri);
-    if let Some(token) = token {
-        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-    }
-    if body.is_some() {
-        request = request.header(header::CONTENT_TYPE, "application/json");
-    }
-    let request = request
-        .body(body.map(Body::from).unwrap_or_else(Body::empty))
-        .unwrap();
-    let response = router.oneshot(request).await.unwrap();
-    let code = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    let value = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap()
-    };
-    (code, value)
+    let content_type = body.as_ref().map(|_| "application/json");
+    let answer = request(router, method, uri, token, content_type, body).await;
+    (answer.code, answer.body)
 }
 
 fn status_of(body: Value) -> Status {
@@ -141,23 +106,25 @@ fn report_body(health: &str) -> Value {
 
 #[tokio::test]
 async fn register_report_and_list_shows_labels_and_health() {
-    let hub = Hub::new().await;
+    let hub = hub().await;
     let token = hub
-        .register("eu-1", json!({"environment": "production"}))
+        .register_labelled("eu-1", json!({"environment": "production"}))
         .await;
     assert!(!token.is_empty());
-    hub.register("us-1", json!({"environment": "staging"}))
+    hub.register_labelled("us-1", json!({"environment": "staging"}))
         .await;
 
     // Registered but not yet reported: listed with its labels, health Unknown.
-    let (code, body) = hub.call("GET", "/api/v1/clusters/eu-1", None, None).await;
+    let (code, body) = hub
+        .call_json("GET", "/api/v1/clusters/eu-1", None, None)
+        .await;
     assert_eq!(code, StatusCode::OK, "{body}");
     let view: ClusterView = serde_json::from_value(body).unwrap();
     assert_eq!(view.health, ClusterHealth::Unknown);
     assert_eq!(view.labels["environment"], "production");
 
     let (code, body) = hub
-        .call(
+        .call_json(
             "POST",
             "/api/v1/agents/eu-1/report",
             Some(&token),
@@ -167,7 +134,7 @@ async fn register_report_and_list_shows_labels_and_health() {
     assert_eq!(code, StatusCode::NO_CONTENT, "{body}");
 
     let (code, body) = hub
-        .call(
+        .call_json(
             "GET",
             "/api/v1/clusters?labelSelector=environment%3Dproduction",
             None,
@@ -185,12 +152,14 @@ async fn register_report_and_list_shows_labels_and_health() {
     assert_eq!(eu.pod_count, 42);
     assert_eq!(eu.versions.control_plane.as_deref(), Some("v1.32.4"));
 
-    let (_, body) = hub.call("GET", "/api/v1/clusters", None, None).await;
+    let (_, body) = hub.call_json("GET", "/api/v1/clusters", None, None).await;
     assert_eq!(body.as_array().unwrap().len(), 2);
 
     // Silent for longer than the lease: Unknown, while the reported health is kept.
     hub.clock.advance(LEASE * 2);
-    let (_, body) = hub.call("GET", "/api/v1/clusters/eu-1", None, None).await;
+    let (_, body) = hub
+        .call_json("GET", "/api/v1/clusters/eu-1", None, None)
+        .await;
     let view: ClusterView = serde_json::from_value(body).unwrap();
     assert_eq!(view.health, ClusterHealth::Unknown);
     assert_eq!(view.reported_health, ClusterHealth::Healthy);
@@ -198,13 +167,15 @@ async fn register_report_and_list_shows_labels_and_health() {
 
 #[tokio::test]
 async fn unknown_cluster_is_404_and_bad_selector_400() {
-    let hub = Hub::new().await;
-    let (code, body) = hub.call("GET", "/api/v1/clusters/nope", None, None).await;
+    let hub = hub().await;
+    let (code, body) = hub
+        .call_json("GET", "/api/v1/clusters/nope", None, None)
+        .await;
     assert_eq!(code, StatusCode::NOT_FOUND);
     assert_eq!(status_of(body).reason, "NotFound");
 
     let (code, body) = hub
-        .call(
+        .call_json(
             "GET",
             "/api/v1/clusters?labelSelector=a%20in%20(",
             None,
@@ -217,11 +188,11 @@ async fn unknown_cluster_is_404_and_bad_selector_400() {
 
 #[tokio::test]
 async fn bad_bootstrap_token_is_401_and_bad_name_422() {
-    let hub = Hub::new().await;
+    let hub = hub().await;
     let register = json!({"cluster": "eu-1"});
     for token in [None, Some("wrong-token")] {
         let (code, body) = hub
-            .call(
+            .call_json(
                 "POST",
                 "/api/v1/agents/register",
                 token,
@@ -239,7 +210,7 @@ async fn bad_bootstrap_token_is_401_and_bad_name_422() {
     assert!(hub.state.store.get_cluster("eu-1").await.unwrap().is_none());
 
     let (code, body) = hub
-        .call(
+        .call_json(
             "POST",
             "/api/v1/agents/register",
             Some(BOOTSTRAP),
@@ -255,13 +226,13 @@ async fn bad_bootstrap_token_is_401_and_bad_name_422() {
 
 #[tokio::test]
 async fn agent_tokens_are_per_cluster() {
-    let hub = Hub::new().await;
-    let eu = hub.register("eu-1", json!({})).await;
-    let us = hub.register("us-1", json!({})).await;
+    let hub = hub().await;
+    let eu = hub.register_labelled("eu-1", json!({})).await;
+    let us = hub.register_labelled("us-1", json!({})).await;
     let report = Some(report_body("Healthy"));
 
     let (code, body) = hub
-        .call(
+        .call_json(
             "POST",
             "/api/v1/agents/eu-1/report",
             Some(&us),
@@ -273,12 +244,12 @@ async fn agent_tokens_are_per_cluster() {
 
     for token in [None, Some("garbage"), Some("capstan.eu-1.0000")] {
         let (code, _) = hub
-            .call("POST", "/api/v1/agents/eu-1/report", token, report.clone())
+            .call_json("POST", "/api/v1/agents/eu-1/report", token, report.clone())
             .await;
         assert_eq!(code, StatusCode::UNAUTHORIZED, "token {token:?}");
     }
     let (code, _) = hub
-        .call("GET", "/api/v1/agents/eu-1/work", Some(&us), None)
+        .call_json("GET", "/api/v1/agents/eu-1/work", Some(&us), None)
         .await;
     assert_eq!(code, StatusCode::FORBIDDEN);
 
@@ -287,10 +258,10 @@ async fn agent_tokens_are_per_cluster() {
     assert_eq!(record.reported_health, ClusterHealth::Unknown);
 
     // Registering again rotates the token: the old one stops working.
-    let eu2 = hub.register("eu-1", json!({})).await;
+    let eu2 = hub.register_labelled("eu-1", json!({})).await;
     assert_ne!(eu, eu2);
     let (code, _) = hub
-        .call(
+        .call_json(
             "POST",
             "/api/v1/agents/eu-1/report",
             Some(&eu),
@@ -299,15 +270,15 @@ async fn agent_tokens_are_per_cluster() {
         .await;
     assert_eq!(code, StatusCode::UNAUTHORIZED);
     let (code, _) = hub
-        .call("POST", "/api/v1/agents/eu-1/report", Some(&eu2), report)
+        .call_json("POST", "/api/v1/agents/eu-1/report", Some(&eu2), report)
         .await;
     assert_eq!(code, StatusCode::NO_CONTENT);
 }
 
 #[tokio::test]
 async fn report_rejects_unknown_fields_by_path_and_large_bodies() {
-    let hub = Hub::new().await;
-    let token = hub.register("eu-1", json!({})).await;
+    let hub = hub().await;
+    let token = hub.register_labelled("eu-1", json!({})).await;
 
     let mut top = report_body("Healthy");
     top["nodeCuont"] = json!(3);
@@ -321,7 +292,7 @@ async fn report_rejects_unknown_fields_by_path_and_large_bodies() {
         (wrong_type, "health"),
     ] {
         let (code, answer) = hub
-            .call(
+            .call_json(
                 "POST",
                 "/api/v1/agents/eu-1/report",
                 Some(&token),
@@ -340,7 +311,7 @@ async fn report_rejects_unknown_fields_by_path_and_large_bodies() {
         .remove("kubelet");
     missing.as_object_mut().unwrap().remove("podCount");
     let (code, answer) = hub
-        .call(
+        .call_json(
             "POST",
             "/api/v1/agents/eu-1/report",
             Some(&token),
@@ -363,7 +334,7 @@ async fn report_rejects_unknown_fields_by_path_and_large_bodies() {
     let mut huge = report_body("Healthy");
     huge["summary"] = json!("x".repeat(api::MAX_BODY_BYTES + 1));
     let (code, answer) = hub
-        .call(
+        .call_json(
             "POST",
             "/api/v1/agents/eu-1/report",
             Some(&token),
@@ -383,11 +354,11 @@ async fn report_rejects_unknown_fields_by_path_and_large_bodies() {
 
 #[tokio::test]
 async fn work_long_poll_returns_existing_work_or_empty_after_wait() {
-    let hub = Hub::new().await;
-    let token = hub.register("eu-1", json!({})).await;
+    let hub = hub().await;
+    let token = hub.register_labelled("eu-1", json!({})).await;
 
     let (code, body) = hub
-        .call(
+        .call_json(
             "GET",
             "/api/v1/agents/eu-1/work?wait=200ms",
             Some(&token),
@@ -398,7 +369,7 @@ async fn work_long_poll_returns_existing_work_or_empty_after_wait() {
     assert_eq!(body, json!([]));
 
     let (code, body) = hub
-        .call(
+        .call_json(
             "GET",
             "/api/v1/agents/eu-1/work?wait=soon",
             Some(&token),
@@ -411,7 +382,7 @@ async fn work_long_poll_returns_existing_work_or_empty_after_wait() {
     hub.enqueue("w1", "eu-1", 1).await;
     // Would block for the maximum wait if it did not answer at once.
     let (code, body) = hub
-        .call(
+        .call_json(
             "GET",
             "/api/v1/agents/eu-1/work?wait=60s",
             Some(&token),
@@ -428,8 +399,8 @@ async fn work_long_poll_returns_existing_work_or_empty_after_wait() {
 
 #[tokio::test]
 async fn work_queued_during_the_wait_is_returned() {
-    let hub = Hub::new().await;
-    let token = hub.register("eu-1", json!({})).await;
+    let hub = hub().await;
+    let token = hub.register_labelled("eu-1", json!({})).await;
 
     let router = hub.router();
     let poll = tokio::spawn(async move {
@@ -462,14 +433,14 @@ async fn work_queued_during_the_wait_is_returned() {
 
 #[tokio::test]
 async fn work_status_is_idempotent_and_checks_generation() {
-    let hub = Hub::new().await;
-    let token = hub.register("eu-1", json!({})).await;
-    let other = hub.register("us-1", json!({})).await;
+    let hub = hub().await;
+    let token = hub.register_labelled("eu-1", json!({})).await;
+    let other = hub.register_labelled("us-1", json!({})).await;
     hub.enqueue("w1", "eu-1", 2).await;
     let uri = "/api/v1/agents/eu-1/work/w1/status";
 
     let (code, body) = hub
-        .call(
+        .call_json(
             "POST",
             uri,
             Some(&token),
@@ -480,7 +451,7 @@ async fn work_status_is_idempotent_and_checks_generation() {
     assert_eq!(status_of(body).reason, "Conflict");
 
     let (code, body) = hub
-        .call(
+        .call_json(
             "POST",
             uri,
             Some(&token),
@@ -493,7 +464,7 @@ async fn work_status_is_idempotent_and_checks_generation() {
     let done = json!({"generation": 2, "status": "Succeeded", "message": "upgraded"});
     for _ in 0..2 {
         let (code, body) = hub
-            .call("POST", uri, Some(&token), Some(done.clone()))
+            .call_json("POST", uri, Some(&token), Some(done.clone()))
             .await;
         assert_eq!(code, StatusCode::OK, "{body}");
         let item: WorkItemView = serde_json::from_value(body).unwrap();
@@ -502,7 +473,7 @@ async fn work_status_is_idempotent_and_checks_generation() {
     }
     // A late Running (a retried older message) does not reopen a finished item.
     let (code, body) = hub
-        .call(
+        .call_json(
             "POST",
             uri,
             Some(&token),
@@ -522,7 +493,7 @@ async fn work_status_is_idempotent_and_checks_generation() {
 
     // Another cluster cannot see or touch eu-1's work, even through its own path.
     let (code, _) = hub
-        .call(
+        .call_json(
             "POST",
             "/api/v1/agents/us-1/work/w1/status",
             Some(&other),
@@ -534,8 +505,8 @@ async fn work_status_is_idempotent_and_checks_generation() {
 
 #[tokio::test]
 async fn tokens_are_stored_hashed() {
-    let hub = Hub::new().await;
-    let token = hub.register("eu-1", json!({})).await;
+    let hub = hub().await;
+    let token = hub.register_labelled("eu-1", json!({})).await;
     let rows: Vec<(String, String)> = sqlx::query_as("SELECT cluster, token_hash FROM agents")
         .fetch_all(hub.sqlite.pool())
         .await

@@ -3,92 +3,20 @@
 //! idempotence), the report by cluster, namespace and workload, windows and their
 //! resolution, and the recommendations list.
 
+mod common;
 mod cost_fixture;
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
-use capstan_clock::ScaledClock;
+use axum::http::StatusCode;
 use capstan_core::cost::{CostHour, CostParts, Nanodollars};
-use capstan_hub::api::{self, ApiState, CostReport, RecommendationList, RegisterResponse};
-use capstan_hub::store::{SharedStore, SqliteStore};
+use capstan_hub::api::{CostReport, RecommendationList};
+use common::{Answer, Hub};
 use cost_fixture::{DAY_SECONDS, DAY0, HOUR_SECONDS, hour, sum, ts};
 use serde_json::{Value, json};
-use tower::ServiceExt;
-
-const BOOTSTRAP: &str = "bootstrap-secret-0123";
 
 /// The hub's time: day 3 of the fixture, 12:30.
 const NOW: i64 = DAY0 + 3 * DAY_SECONDS + 12 * HOUR_SECONDS + 1800;
 
-struct Hub {
-    state: ApiState,
-}
-
-struct Answer {
-    code: StatusCode,
-    body: Value,
-}
-
 impl Hub {
-    async fn new() -> Self {
-        let store: SharedStore = Arc::new(SqliteStore::memory().await.unwrap());
-        let clock = Arc::new(ScaledClock::starting_at(ts(NOW), 1.0));
-        let state = ApiState::new(
-            store,
-            clock,
-            api::hash_token(BOOTSTRAP),
-            Duration::from_secs(600),
-        );
-        Self { state }
-    }
-
-    async fn send(
-        &self,
-        method: &str,
-        uri: &str,
-        token: Option<&str>,
-        body: Option<String>,
-    ) -> Answer {
-        let mut request = Request::builder().method(method).uri(uri);
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        let request = request
-            .body(body.map_or_else(Body::empty, Body::from))
-            .unwrap();
-        let response = api::router(self.state.clone())
-            .oneshot(request)
-            .await
-            .unwrap();
-        let code = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        Answer {
-            code,
-            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        }
-    }
-
-    async fn register(&self, cluster: &str, environment: &str) -> String {
-        let body = json!({"cluster": cluster, "labels": {"environment": environment}});
-        let answer = self
-            .send(
-                "POST",
-                "/api/v1/agents/register",
-                Some(BOOTSTRAP),
-                Some(body.to_string()),
-            )
-            .await;
-        assert_eq!(answer.code, StatusCode::OK);
-        serde_json::from_value::<RegisterResponse>(answer.body)
-            .unwrap()
-            .token
-    }
-
     async fn upload(&self, cluster: &str, token: &str, body: &Value) -> Answer {
         self.send(
             "POST",
@@ -99,7 +27,7 @@ impl Hub {
         .await
     }
 
-    async fn report(&self, query: &str) -> CostReport {
+    async fn cost_report(&self, query: &str) -> CostReport {
         let answer = self
             .send("GET", &format!("/api/v1/cost?{query}"), None, None)
             .await;
@@ -149,14 +77,14 @@ fn check_sums(report: &CostReport) {
 
 #[tokio::test]
 async fn cluster_namespace_and_workload_views_agree_with_the_hours() {
-    let hub = Hub::new().await;
+    let hub = Hub::memory_at(ts(NOW)).await;
     let mut expected = CostParts::default();
     for (cluster, env, k) in [
         ("eu-1", "production", 1),
         ("us-1", "production", 5),
         ("dev-1", "dev", 9),
     ] {
-        let token = hub.register(cluster, env).await;
+        let token = hub.register_agent(cluster, env).await;
         let hours = recent_hours(30, k);
         let answer = hub.upload(cluster, &token, &upload_body(&hours)).await;
         assert_eq!(answer.code, StatusCode::NO_CONTENT, "{}", answer.body);
@@ -167,11 +95,13 @@ async fn cluster_namespace_and_workload_views_agree_with_the_hours() {
         );
         expected += sum(&hours);
     }
-    hub.register("silent-1", "production").await;
+    hub.register_agent("silent-1", "production").await;
 
     let mut totals = Vec::new();
     for by in ["cluster", "namespace", "workload"] {
-        let report = hub.report(&format!("window=30h&by={by}&top=1000")).await;
+        let report = hub
+            .cost_report(&format!("window=30h&by={by}&top=1000"))
+            .await;
         assert_eq!(
             report.window.resolution,
             capstan_core::cost::Resolution::Hourly
@@ -210,14 +140,16 @@ async fn cluster_namespace_and_workload_views_agree_with_the_hours() {
 
     // Filtering: a label selector, and one cluster.
     let production = hub
-        .report("window=30h&labelSelector=environment%3Dproduction")
+        .cost_report("window=30h&labelSelector=environment%3Dproduction")
         .await;
     assert_eq!(production.clusters, 2);
     assert_eq!(production.missing, vec!["silent-1".to_string()]);
     let mut both = sum(&recent_hours(30, 1));
     both += sum(&recent_hours(30, 5));
     assert_eq!(production.total.parts, both);
-    let one = hub.report("window=30h&by=workload&cluster=dev-1").await;
+    let one = hub
+        .cost_report("window=30h&by=workload&cluster=dev-1")
+        .await;
     assert_eq!(one.total.parts, sum(&recent_hours(30, 9)));
     assert!(
         one.rows
@@ -226,7 +158,7 @@ async fn cluster_namespace_and_workload_views_agree_with_the_hours() {
     );
 
     // top folds the rest into one __other__ row, keeping the sums.
-    let top = hub.report("window=30h&by=workload&top=5").await;
+    let top = hub.cost_report("window=30h&by=workload&top=5").await;
     assert_eq!(top.rows.len(), 6);
     assert_eq!(top.truncated, 7);
     assert_eq!(top.rows[5].line.name, "__other__");
@@ -236,8 +168,8 @@ async fn cluster_namespace_and_workload_views_agree_with_the_hours() {
 
 #[tokio::test]
 async fn old_windows_are_answered_from_whole_days() {
-    let hub = Hub::new().await;
-    let token = hub.register("eu-1", "production").await;
+    let hub = Hub::memory_at(ts(NOW)).await;
+    let token = hub.register_agent("eu-1", "production").await;
     // Day 0 and day 1, whole; uploaded in one request each.
     let day0: Vec<_> = (0..24).map(|i| hour(DAY0 + i * HOUR_SECONDS, i)).collect();
     let day1: Vec<_> = (0..24)
@@ -253,7 +185,7 @@ async fn old_windows_are_answered_from_whole_days() {
     let start = DAY0 + 6 * HOUR_SECONDS;
     let end = DAY0 + DAY_SECONDS + 12 * HOUR_SECONDS;
     let report = hub
-        .report(&format!("window={start},{end}&by=namespace"))
+        .cost_report(&format!("window={start},{end}&by=namespace"))
         .await;
     assert_eq!(
         report.window.resolution,
@@ -268,7 +200,7 @@ async fn old_windows_are_answered_from_whole_days() {
     assert_eq!(report.total.parts, expected);
     check_sums(&report);
     // 7d reaches back past 49 h too.
-    let week = hub.report("window=7d").await;
+    let week = hub.cost_report("window=7d").await;
     assert_eq!(
         week.window.resolution,
         capstan_core::cost::Resolution::Daily
@@ -278,7 +210,7 @@ async fn old_windows_are_answered_from_whole_days() {
 
 #[tokio::test]
 async fn bad_parameters_are_400_naming_the_field() {
-    let hub = Hub::new().await;
+    let hub = Hub::memory_at(ts(NOW)).await;
     for (query, field) in [
         ("window=fortnight", "window"),
         ("window=", "window"),
@@ -310,9 +242,9 @@ async fn bad_parameters_are_400_naming_the_field() {
 
 #[tokio::test]
 async fn uploads_need_the_clusters_token_and_consistent_hours() {
-    let hub = Hub::new().await;
-    let token = hub.register("eu-1", "production").await;
-    let other = hub.register("us-1", "production").await;
+    let hub = Hub::memory_at(ts(NOW)).await;
+    let token = hub.register_agent("eu-1", "production").await;
+    let other = hub.register_agent("us-1", "production").await;
     let body = upload_body(&recent_hours(1, 0));
     let none = hub
         .send(
@@ -379,7 +311,7 @@ async fn uploads_need_the_clusters_token_and_consistent_hours() {
         .await;
     assert_eq!(unknown.code, StatusCode::UNPROCESSABLE_ENTITY);
     // Nothing of the refused uploads was stored.
-    let report = hub.report("window=30h").await;
+    let report = hub.cost_report("window=30h").await;
     assert!(report.rows.is_empty());
     assert_eq!(report.total.total_cents, 0);
     assert_eq!(report.missing, vec!["eu-1".to_string(), "us-1".to_string()]);
@@ -393,9 +325,9 @@ async fn uploads_need_the_clusters_token_and_consistent_hours() {
 
 #[tokio::test]
 async fn recommendations_are_flattened_fleet_wide_by_saving() {
-    let hub = Hub::new().await;
-    let eu = hub.register("eu-1", "production").await;
-    let dev = hub.register("dev-1", "dev").await;
+    let hub = Hub::memory_at(ts(NOW)).await;
+    let eu = hub.register_agent("eu-1", "production").await;
+    let dev = hub.register_agent("dev-1", "dev").await;
     let bundle = |saving: f64| {
         json!({
             "generatedAt": "2026-03-13T12:00:00Z",

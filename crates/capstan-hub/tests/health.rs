@@ -196,20 +196,9 @@ async fn get_json(hub: &common::Hub, uri: &str) -> serde_json::Value {
 }
 
 async fn metrics_text(hub: &common::Hub) -> String {
-    use tower::ServiceExt;
-    let request = axum::http::Request::builder()
-        .uri("/metrics")
-        .body(axum::body::Body::empty())
-        .unwrap();
-    let response = capstan_hub::api::router(hub.state.clone())
-        .oneshot(request)
-        .await
-        .unwrap();
-    assert_eq!(response.status(), axum::http::StatusCode::OK);
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    String::from_utf8(bytes.to_vec()).unwrap()
+    let answer = hub.send("GET", "/metrics", None, None).await;
+    assert_eq!(answer.code, axum::http::StatusCode::OK);
+    answer.text
 }
 
 /// The value of the sample line `name{labels}` (labels exactly as exposed), if present.

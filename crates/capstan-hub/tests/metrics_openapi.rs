@@ -3,20 +3,13 @@
 //! document (every documented operation is routed, every route is documented), in process
 //! over an in-memory store, as tests/api.rs does.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
-use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode, header};
-use capstan_clock::ScaledClock;
-use capstan_hub::api::{self, ApiState, RegisterResponse};
-use capstan_hub::store::{SharedStore, SqliteStore};
-use jiff::Timestamp;
+use axum::http::{StatusCode, header};
+use common::Hub;
 use serde_json::{Value, json};
-use tower::ServiceExt;
-
-const BOOTSTRAP: &str = "bootstrap-secret-0123";
 
 /// Every route of `api::router`, as (method, path template). Keep in step with src/api.rs: the
 /// tests check that this list is what `router()`'s source declares, that the OpenAPI document
@@ -30,6 +23,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/agents/{cluster}/posture"),
     ("get", "/api/v1/posture"),
     ("get", "/api/v1/posture/findings"),
+    ("get", "/api/v1/posture/history"),
     ("get", "/api/v1/alerts"),
     ("get", "/api/v1/clusters"),
     ("get", "/api/v1/cost"),
@@ -59,89 +53,8 @@ spec:
       steps: [{pause: 1h, percentage: 10}, {pause: 4h, percentage: 50}, {pause: 1h, percentage: 100}]
 ";
 
-struct Hub {
-    state: ApiState,
-}
-
-struct Answer {
-    code: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8(self.body.clone()).unwrap()
-    }
-}
-
 impl Hub {
-    async fn new() -> Self {
-        let store: SharedStore = Arc::new(SqliteStore::memory().await.unwrap());
-        let origin: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
-        let clock = Arc::new(ScaledClock::starting_at(origin, 1.0));
-        let state = ApiState::new(
-            store,
-            clock,
-            api::hash_token(BOOTSTRAP),
-            Duration::from_secs(600),
-        );
-        Self { state }
-    }
-
-    async fn send(
-        &self,
-        method: &str,
-        uri: &str,
-        token: Option<&str>,
-        body: Option<String>,
-    ) -> Answer {
-        let mut request = Request::builder().method(method).uri(uri);
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        let request = request
-            .body(body.map_or_else(Body::empty, Body::from))
-            .unwrap();
-        let response = api::router(self.state.clone())
-            .oneshot(request)
-            .await
-            .unwrap();
-        let code = response.status();
-        let headers = response.headers().clone();
-        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap()
-            .to_vec();
-        Answer {
-            code,
-            headers,
-            body,
-        }
-    }
-
-    async fn register(&self, cluster: &str, environment: &str) -> String {
-        let answer = self
-            .send(
-                "POST",
-                "/api/v1/agents/register",
-                Some(BOOTSTRAP),
-                Some(
-                    json!({"cluster": cluster, "labels": {"environment": environment}}).to_string(),
-                ),
-            )
-            .await;
-        assert_eq!(answer.code, StatusCode::OK, "{}", answer.text());
-        serde_json::from_value::<RegisterResponse>(answer.json())
-            .unwrap()
-            .token
-    }
-
-    async fn report(&self, cluster: &str, token: &str, health: &str) {
+    async fn agent_report(&self, cluster: &str, token: &str, health: &str) {
         let body = json!({
             "labels": {"environment": "production"},
             "versions": {"controlPlane": "v1.32.4", "kubelet": {"v1.32.4": 3}},
@@ -155,17 +68,17 @@ impl Hub {
                 Some(body.to_string()),
             )
             .await;
-        assert_eq!(answer.code, StatusCode::NO_CONTENT, "{}", answer.text());
+        assert_eq!(answer.code, StatusCode::NO_CONTENT, "{}", answer.text);
     }
 
     async fn metrics(&self) -> Exposition {
         let answer = self.send("GET", "/metrics", None, None).await;
-        assert_eq!(answer.code, StatusCode::OK, "{}", answer.text());
+        assert_eq!(answer.code, StatusCode::OK, "{}", answer.text);
         assert_eq!(
             answer.headers[header::CONTENT_TYPE],
             "text/plain; version=0.0.4; charset=utf-8"
         );
-        check_exposition(&answer.text())
+        check_exposition(&answer.text)
     }
 }
 
@@ -381,7 +294,7 @@ const CLUSTER_STATES: [&str; 6] = [
 
 #[tokio::test]
 async fn an_empty_hub_exposes_every_state_at_zero() {
-    let hub = Hub::new().await;
+    let hub = Hub::memory().await;
     let m = hub.metrics().await;
     for health in HEALTHS {
         assert_eq!(m.value("capstan_hub_clusters", &[("health", health)]), 0.0);
@@ -397,12 +310,12 @@ async fn an_empty_hub_exposes_every_state_at_zero() {
 
 #[tokio::test]
 async fn metrics_follow_registrations_reports_and_upgrades() {
-    let hub = Hub::new().await;
+    let hub = Hub::memory().await;
     let mut tokens = Vec::new();
     for i in 0..4 {
-        tokens.push(hub.register(&format!("prod-{i}"), "production").await);
+        tokens.push(hub.register_agent(&format!("prod-{i}"), "production").await);
     }
-    hub.register("staging-a", "staging").await;
+    hub.register_agent("staging-a", "staging").await;
     let m = hub.metrics().await;
     assert_eq!(
         m.value("capstan_hub_clusters", &[("health", "Unknown")]),
@@ -411,11 +324,11 @@ async fn metrics_follow_registrations_reports_and_upgrades() {
     );
     assert_eq!(m.value("capstan_hub_report_ingest_seconds_count", &[]), 0.0);
 
-    hub.report("prod-0", &tokens[0], "Healthy").await;
-    hub.report("prod-1", &tokens[1], "Healthy").await;
-    hub.report("prod-2", &tokens[2], "Degraded").await;
-    hub.report("prod-3", &tokens[3], "Unhealthy").await;
-    hub.report("prod-3", &tokens[3], "Healthy").await;
+    hub.agent_report("prod-0", &tokens[0], "Healthy").await;
+    hub.agent_report("prod-1", &tokens[1], "Healthy").await;
+    hub.agent_report("prod-2", &tokens[2], "Degraded").await;
+    hub.agent_report("prod-3", &tokens[3], "Unhealthy").await;
+    hub.agent_report("prod-3", &tokens[3], "Healthy").await;
     // A refused report (wrong cluster's token) is not an ingest.
     let refused = hub
         .send(
@@ -445,8 +358,8 @@ async fn metrics_follow_registrations_reports_and_upgrades() {
     let applied = hub
         .send("POST", "/api/v1/upgrades", None, Some(UPGRADE.to_string()))
         .await;
-    assert_eq!(applied.code, StatusCode::CREATED, "{}", applied.text());
-    let phase = applied.json()["status"]["phase"]
+    assert_eq!(applied.code, StatusCode::CREATED, "{}", applied.text);
+    let phase = applied.body["status"]["phase"]
         .as_str()
         .unwrap()
         .to_string();
@@ -478,7 +391,7 @@ async fn metrics_follow_registrations_reports_and_upgrades() {
         .send("GET", "/api/v1/upgrades/to-1-33", None, None)
         .await;
     let mut from_api: BTreeMap<&str, f64> = CLUSTER_STATES.iter().map(|s| (*s, 0.0)).collect();
-    for cluster in detail.json()["clusters"].as_array().unwrap() {
+    for cluster in detail.body["clusters"].as_array().unwrap() {
         let state = cluster["state"].as_str().unwrap().to_string();
         *from_api.get_mut(state.as_str()).unwrap() += 1.0;
     }
@@ -488,7 +401,7 @@ async fn metrics_follow_registrations_reports_and_upgrades() {
     let aborted = hub
         .send("POST", "/api/v1/upgrades/to-1-33/abort", None, None)
         .await;
-    assert_eq!(aborted.code, StatusCode::OK, "{}", aborted.text());
+    assert_eq!(aborted.code, StatusCode::OK, "{}", aborted.text);
     let m = hub.metrics().await;
     assert_eq!(
         m.value("capstan_hub_upgrades", &[("phase", "Aborted")]),
@@ -563,7 +476,7 @@ fn refs(value: &Value, out: &mut Vec<String>) {
 
 #[tokio::test]
 async fn the_openapi_document_is_served_twice_and_is_openapi_3_0() {
-    let hub = Hub::new().await;
+    let hub = Hub::memory().await;
     let v3 = hub.send("GET", "/openapi/v3", None, None).await;
     assert_eq!(v3.code, StatusCode::OK);
     assert!(
@@ -572,13 +485,13 @@ async fn the_openapi_document_is_served_twice_and_is_openapi_3_0() {
             .unwrap()
             .starts_with("application/json")
     );
-    let doc: Value = serde_json::from_slice(&v3.body).expect("valid JSON");
+    let doc: Value = serde_json::from_str(&v3.text).expect("valid JSON");
     let version = doc["openapi"].as_str().unwrap();
     assert!(version.starts_with("3.0."), "{version}");
     assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
     let json = hub.send("GET", "/api/v1/openapi.json", None, None).await;
     assert_eq!(json.code, StatusCode::OK);
-    assert_eq!(json.json(), doc);
+    assert_eq!(json.body, doc);
 
     // Every reference resolves.
     let mut all = Vec::new();
@@ -661,8 +574,8 @@ fn routes_lists_what_the_router_declares() {
 
 #[tokio::test]
 async fn the_document_and_the_router_list_the_same_routes() {
-    let hub = Hub::new().await;
-    let doc = hub.send("GET", "/openapi/v3", None, None).await.json();
+    let hub = Hub::memory().await;
+    let doc = hub.send("GET", "/openapi/v3", None, None).await.body;
     let documented = documented_operations(&doc);
     let listed: BTreeSet<(String, String)> = ROUTES
         .iter()
@@ -673,7 +586,7 @@ async fn the_document_and_the_router_list_the_same_routes() {
     // The fallback is recognisable...
     let missing = hub.send("GET", "/api/v1/no-such-thing", None, None).await;
     assert_eq!(missing.code, StatusCode::NOT_FOUND);
-    assert_eq!(missing.json()["message"], "no such route");
+    assert_eq!(missing.body["message"], "no such route");
     // ...and no documented operation falls into it, nor into 405 (a path routed for other
     // methods only).
     for (method, path) in &documented {
@@ -691,7 +604,7 @@ async fn the_document_and_the_router_list_the_same_routes() {
             "{method} {path}"
         );
         assert!(
-            !(answer.code == StatusCode::NOT_FOUND && answer.json()["message"] == "no such route"),
+            !(answer.code == StatusCode::NOT_FOUND && answer.body["message"] == "no such route"),
             "{method} {path} is not routed"
         );
     }

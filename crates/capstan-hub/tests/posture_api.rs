@@ -3,106 +3,20 @@
 //! field, latest wins), the fleet aggregate over three crafted clusters against hand-computed
 //! figures, label selectors, the findings' filters and totals, deletion and `/metrics`.
 
+mod common;
 mod posture_fixture;
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
-use capstan_clock::Clock;
+use axum::http::StatusCode;
 use capstan_core::posture::report::{Control, PostureReport, finding_order};
-use capstan_hub::api::{
-    self, ApiState, FindingList, PostureUploadAnswer, PostureView, RegisterResponse,
-};
-use capstan_hub::store::{SharedStore, SqliteStore};
-use jiff::Timestamp;
+use capstan_hub::api::{self, FindingList, PostureUploadAnswer, PostureView};
+use common::{Answer, Hub};
 use posture_fixture::{DAY, T0, cluster_a, cluster_b, cluster_c, report, ts};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
-const BOOTSTRAP: &str = "bootstrap-secret-0123";
 /// The hub's time: a day after the fixture's evaluations.
 const NOW: i64 = T0 + DAY;
 
-/// The hub's clock, stopped: stored times are exact.
-#[derive(Debug)]
-struct Stopped(Timestamp);
-
-impl Clock for Stopped {
-    fn now(&self) -> Timestamp {
-        self.0
-    }
-}
-
-struct Hub {
-    state: ApiState,
-}
-
-struct Answer {
-    code: StatusCode,
-    body: Value,
-    text: String,
-}
-
 impl Hub {
-    async fn new() -> Self {
-        let store: SharedStore = Arc::new(SqliteStore::memory().await.unwrap());
-        let clock = Arc::new(Stopped(ts(NOW)));
-        let state = ApiState::new(
-            store,
-            clock,
-            api::hash_token(BOOTSTRAP),
-            Duration::from_secs(600),
-        );
-        Self { state }
-    }
-
-    async fn send(
-        &self,
-        method: &str,
-        uri: &str,
-        token: Option<&str>,
-        body: Option<String>,
-    ) -> Answer {
-        let mut request = Request::builder().method(method).uri(uri);
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        let request = request
-            .body(body.map_or_else(Body::empty, Body::from))
-            .unwrap();
-        let response = api::router(self.state.clone())
-            .oneshot(request)
-            .await
-            .unwrap();
-        let code = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        Answer {
-            code,
-            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-            text: String::from_utf8_lossy(&bytes).into_owned(),
-        }
-    }
-
-    async fn register(&self, cluster: &str, environment: &str) -> String {
-        let body = json!({"cluster": cluster, "labels": {"environment": environment}});
-        let answer = self
-            .send(
-                "POST",
-                "/api/v1/agents/register",
-                Some(BOOTSTRAP),
-                Some(body.to_string()),
-            )
-            .await;
-        assert_eq!(answer.code, StatusCode::OK);
-        serde_json::from_value::<RegisterResponse>(answer.body)
-            .unwrap()
-            .token
-    }
-
     async fn upload_json(&self, cluster: &str, token: &str, body: &Value) -> Answer {
         self.send(
             "POST",
@@ -141,18 +55,18 @@ impl Hub {
 
     /// The three fixture clusters (a, b in production, c in dev) and a silent one.
     async fn fleet() -> Hub {
-        let hub = Hub::new().await;
+        let hub = Hub::memory_at(ts(NOW)).await;
         for (report, env) in [
             (cluster_a(T0), "production"),
             (cluster_b(T0), "production"),
             (cluster_c(T0), "dev"),
         ] {
-            let token = hub.register(&report.cluster, env).await;
+            let token = hub.register_agent(&report.cluster, env).await;
             let answer = hub.upload(&token, &report).await;
             assert_eq!(answer.code, StatusCode::OK, "{}", answer.body);
             assert_eq!(answer.body["stored"], true);
         }
-        hub.register("silent", "production").await;
+        hub.register_agent("silent", "production").await;
         hub
     }
 }
@@ -353,9 +267,9 @@ async fn findings_parameters_are_checked_by_name() {
 
 #[tokio::test]
 async fn uploads_need_the_clusters_own_token() {
-    let hub = Hub::new().await;
-    let a = hub.register("a", "production").await;
-    let b = hub.register("b", "production").await;
+    let hub = Hub::memory_at(ts(NOW)).await;
+    let a = hub.register_agent("a", "production").await;
+    let b = hub.register_agent("b", "production").await;
     let body = serde_json::to_value(cluster_a(T0)).unwrap();
     let none = hub
         .send(
@@ -405,8 +319,8 @@ async fn check(
 
 #[tokio::test]
 async fn uploads_are_validated_with_the_field_named() {
-    let hub = Hub::new().await;
-    let token = hub.register("a", "production").await;
+    let hub = Hub::memory_at(ts(NOW)).await;
+    let token = hub.register_agent("a", "production").await;
     let bad = StatusCode::BAD_REQUEST;
     check(&hub, &token, |r| r.cluster = "b".into(), bad, "cluster").await;
     check(
@@ -550,8 +464,8 @@ async fn uploads_are_validated_with_the_field_named() {
 
 #[tokio::test]
 async fn the_latest_evaluation_wins() {
-    let hub = Hub::new().await;
-    let token = hub.register("a", "production").await;
+    let hub = Hub::memory_at(ts(NOW)).await;
+    let token = hub.register_agent("a", "production").await;
     let newer = report("a", T0 + 600).all_covered(4).build();
     let answer = hub.upload(&token, &newer).await;
     assert_eq!(answer.code, StatusCode::OK);
@@ -592,7 +506,7 @@ async fn deleting_a_cluster_removes_its_posture() {
 async fn metrics_expose_the_fleet_coverage_and_the_reports_stored() {
     let hub = Hub::fleet().await;
     // One more report for a, with one more policy: 55 of 60 namespaces.
-    let token = hub.register("a", "production").await;
+    let token = hub.register_agent("a", "production").await;
     let mut a = cluster_a(T0 + 60);
     a.controls[1].covered = 20;
     a.controls[1].findings = 0;
@@ -619,8 +533,8 @@ async fn metrics_expose_the_fleet_coverage_and_the_reports_stored() {
 #[tokio::test]
 async fn a_report_at_the_bounds_is_taken_whole() {
     use capstan_core::posture::report::{Finding, ObjectRef, Severity};
-    let hub = Hub::new().await;
-    let token = hub.register("a", "production").await;
+    let hub = Hub::memory_at(ts(NOW)).await;
+    let token = hub.register_agent("a", "production").await;
     // 1,000 findings in each of the five controls: 5,000, past the 1 MiB of other bodies.
     let mut r = report("a", T0).all_covered(2000).build();
     for c in &mut r.controls {

@@ -1,24 +1,66 @@
-//! The in-process hub the rollout tests share: a SQLite store, a simulated clock advanced by
-//! hand, and the agents played by the test (reports written to the store, work items marked
-//! Succeeded or Failed as an agent's status would).
+//! The in-process hub the hub's integration tests share: a SQLite store, a clock that moves
+//! only when a test advances it, the API router called in process
+//! (`tower::ServiceExt::oneshot`), and the agents played by the test (registered over the
+//! API, or their reports written to the store, work items marked Succeeded or Failed as an
+//! agent's status would).
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::Router;
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
-use capstan_clock::{Clock, ScaledClock};
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use capstan_clock::Clock;
 use capstan_core::selector::LabelSelector;
-use capstan_hub::api::{self, ApiState, UpgradeDetail};
+use capstan_hub::api::{self, ApiState, RegisterResponse, UpgradeDetail};
 use capstan_hub::rollout::{RolloutController, work_id};
 use capstan_hub::store::{
     ClusterHealth, ClusterReport, ClusterVersions, SharedStore, SqliteStore, WorkStatus,
 };
-use jiff::Timestamp;
-use serde_json::Value;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
 use tower::ServiceExt;
+
+/// The bootstrap token agents register with.
+pub const BOOTSTRAP: &str = "bootstrap-secret-0123";
+/// How long a silent cluster stays known, unless a test says otherwise.
+pub const LEASE: Duration = Duration::from_secs(600);
+
+/// The hub's clock in the tests: still unless a test advances it, so that stored times are
+/// exact and nothing depends on how fast the test runs.
+#[derive(Debug)]
+pub struct TestClock(Mutex<Timestamp>);
+
+impl TestClock {
+    pub fn at(now: Timestamp) -> Arc<TestClock> {
+        Arc::new(TestClock(Mutex::new(now)))
+    }
+
+    /// Jumps forward.
+    pub fn advance(&self, by: Duration) {
+        let mut now = self.0.lock().unwrap();
+        *now = now
+            .checked_add(SignedDuration::try_from(by).unwrap())
+            .unwrap();
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().unwrap()
+    }
+}
+
+/// An API answer: the status, the headers, the body as JSON (`Null` when it is not JSON)
+/// and as text.
+pub struct Answer {
+    pub code: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
 
 /// A production cluster at `control_plane`, Healthy, whose provider offers `offered`.
 pub fn healthy(
@@ -59,22 +101,60 @@ spec:
 
 pub const HOUR: Duration = Duration::from_secs(3600);
 
+/// One request through `router` (owned, so that a spawned task can hold it).
+pub async fn request(
+    router: Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    content_type: Option<&str>,
+    body: Option<String>,
+) -> Answer {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    if let Some(content_type) = content_type {
+        request = request.header(header::CONTENT_TYPE, content_type);
+    }
+    let request = request
+        .body(body.map_or_else(Body::empty, Body::from))
+        .unwrap();
+    let response = router.oneshot(request).await.unwrap();
+    let code = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    Answer {
+        code,
+        headers,
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        text: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
 pub struct Hub {
     pub store: SharedStore,
     pub sqlite: Arc<SqliteStore>,
-    pub clock: Arc<ScaledClock>,
+    pub clock: Arc<TestClock>,
     pub state: ApiState,
 }
 
 impl Hub {
-    pub async fn over(sqlite: SqliteStore, clock: Arc<ScaledClock>) -> Self {
+    /// The hub over `sqlite`, on `clock`, with the default [`LEASE`].
+    pub async fn over(sqlite: SqliteStore, clock: Arc<TestClock>) -> Self {
+        Self::with_lease(sqlite, clock, LEASE)
+    }
+
+    pub fn with_lease(sqlite: SqliteStore, clock: Arc<TestClock>, lease: Duration) -> Self {
         let sqlite = Arc::new(sqlite);
         let store: SharedStore = sqlite.clone();
         let state = ApiState::new(
             store.clone(),
             clock.clone(),
-            api::hash_token("bootstrap-secret"),
-            Duration::from_secs(600),
+            api::hash_token(BOOTSTRAP),
+            lease,
         );
         Self {
             store,
@@ -84,9 +164,60 @@ impl Hub {
         }
     }
 
-    pub fn clock() -> Arc<ScaledClock> {
-        let origin: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
-        Arc::new(ScaledClock::starting_at(origin, 1.0))
+    /// A hub over an empty in-memory store on [`Hub::clock`].
+    pub async fn memory() -> Self {
+        Self::over(SqliteStore::memory().await.unwrap(), Self::clock()).await
+    }
+
+    /// A hub over an empty in-memory store whose clock reads `now`.
+    pub async fn memory_at(now: Timestamp) -> Self {
+        Self::over(SqliteStore::memory().await.unwrap(), TestClock::at(now)).await
+    }
+
+    /// 2026-01-01T00:00:00Z.
+    pub fn clock() -> Arc<TestClock> {
+        TestClock::at("2026-01-01T00:00:00Z".parse().unwrap())
+    }
+
+    pub fn router(&self) -> Router {
+        api::router(self.state.clone())
+    }
+
+    /// One request through the router: `token` as a bearer token, `body` as given (no
+    /// content type: the agents' routes decode JSON whatever it says).
+    pub async fn send(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<String>,
+    ) -> Answer {
+        request(self.router(), method, uri, token, None, body).await
+    }
+
+    /// `GET uri`, asserting 200, as `T`.
+    pub async fn get<T: serde::de::DeserializeOwned>(&self, uri: &str) -> T {
+        let answer = self.send("GET", uri, None, None).await;
+        assert_eq!(answer.code, StatusCode::OK, "{uri}: {}", answer.text);
+        serde_json::from_value(answer.body).unwrap()
+    }
+
+    /// Registers `cluster` (labelled `environment=..`) with the bootstrap token, as its agent
+    /// would; returns the cluster's token.
+    pub async fn register_agent(&self, cluster: &str, environment: &str) -> String {
+        let body = json!({"cluster": cluster, "labels": {"environment": environment}});
+        let answer = self
+            .send(
+                "POST",
+                "/api/v1/agents/register",
+                Some(BOOTSTRAP),
+                Some(body.to_string()),
+            )
+            .await;
+        assert_eq!(answer.code, StatusCode::OK, "{}", answer.text);
+        serde_json::from_value::<RegisterResponse>(answer.body)
+            .unwrap()
+            .token
     }
 
     pub fn controller(&self) -> RolloutController {
@@ -142,24 +273,19 @@ impl Hub {
         controller.reconcile_once().await.unwrap();
     }
 
+    /// A user's request with a YAML body (`kubectl apply`'s way), as (status, JSON body).
     pub async fn call(&self, method: &str, uri: &str, body: Option<&str>) -> (StatusCode, Value) {
-        let mut request = Request::builder().method(method).uri(uri);
-        if body.is_some() {
-            request = request.header(header::CONTENT_TYPE, "application/yaml");
-        }
-        let request = request
-            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-            .unwrap();
-        let response = api::router(self.state.clone())
-            .oneshot(request)
-            .await
-            .unwrap();
-        let code = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        (code, value)
+        let content_type = body.map(|_| "application/yaml");
+        let answer = request(
+            self.router(),
+            method,
+            uri,
+            None,
+            content_type,
+            body.map(str::to_string),
+        )
+        .await;
+        (answer.code, answer.body)
     }
 
     pub async fn apply(&self, yaml: &str) -> UpgradeDetail {
