@@ -1,12 +1,13 @@
-//! `capstan posture report|findings`: the fleet's security posture from the hub.
+//! `capstan posture report|findings|history`: the fleet's security posture from the hub.
 
 use anyhow::Result;
 use capstan_core::posture::report::Control;
-use capstan_hub::api::{FindingList, PostureView};
+use capstan_hub::api::{FindingList, PostureHistory, PostureView};
 
 use crate::apply_cmd::{HubArg, client, send, url};
 
 pub(crate) mod findings;
+pub(crate) mod history;
 pub(crate) mod report;
 
 #[derive(clap::Subcommand, Debug)]
@@ -17,6 +18,9 @@ pub enum PostureCommand {
     /// The findings behind the coverage: rule, object, field path and exception, most severe
     /// first.
     Findings(FindingsArgs),
+    /// Coverage per control over time (kept 30 days): one row per hour or day, each over the
+    /// clusters that reported in it.
+    History(HistoryArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -65,6 +69,30 @@ pub struct FindingsArgs {
     pub hub: HubArg,
 }
 
+#[derive(clap::Args, Debug)]
+pub struct HistoryArgs {
+    /// One control (default: every control).
+    #[arg(long, value_parser = parse_control)]
+    pub control: Option<Control>,
+    /// One cluster only.
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// Label selector over the clusters' labels (as they are now).
+    #[arg(short = 'l', long)]
+    pub selector: Option<String>,
+    /// From when: a duration before now (`7d`, `36h`) or an RFC 3339 time.
+    #[arg(long, default_value = "7d")]
+    pub since: String,
+    /// One row per hour or per day.
+    #[arg(long, default_value = "1d", value_parser = ["1h", "1d"])]
+    pub step: String,
+    /// Output format.
+    #[arg(short = 'o', long, default_value = "table", value_parser = ["table", "json"])]
+    pub output: String,
+    #[command(flatten)]
+    pub hub: HubArg,
+}
+
 /// A control's name, or an error listing the valid ones (checked before the hub is asked).
 pub fn parse_control(text: &str) -> Result<Control, String> {
     Control::parse(text).ok_or_else(|| {
@@ -80,6 +108,7 @@ pub async fn run(command: PostureCommand) -> Result<()> {
     match command {
         PostureCommand::Report(args) => report_cmd(args).await,
         PostureCommand::Findings(args) => findings_cmd(args).await,
+        PostureCommand::History(args) => history_cmd(args).await,
     }
 }
 
@@ -130,6 +159,29 @@ async fn findings_cmd(args: FindingsArgs) -> Result<()> {
         "json" => println!("{}", serde_json::to_string_pretty(&list)?),
         // One cluster asked for: its name is on every row, so the column goes.
         _ => print!("{}", findings::table(&list, args.cluster.is_none())),
+    }
+    Ok(())
+}
+
+async fn history_cmd(args: HistoryArgs) -> Result<()> {
+    let mut query: Vec<(&str, String)> =
+        vec![("since", args.since.clone()), ("step", args.step.clone())];
+    if let Some(control) = args.control {
+        query.push(("control", control.as_str().to_string()));
+    }
+    if let Some(cluster) = &args.cluster {
+        query.push(("cluster", cluster.clone()));
+    }
+    if let Some(selector) = &args.selector {
+        query.push(("labelSelector", selector.clone()));
+    }
+    let request = client()?
+        .get(url(&args.hub, "/api/v1/posture/history"))
+        .query(&query);
+    let history: PostureHistory = send("reading the posture history", request).await?;
+    match args.output.as_str() {
+        "json" => println!("{}", serde_json::to_string_pretty(&history)?),
+        _ => print!("{}", history::table(&history)),
     }
     Ok(())
 }
