@@ -12,6 +12,7 @@
 //! Architecture invariant: the hub never sees a pod. Hours carry rows per namespace and the
 //! top workloads; recommendations are bounded lists.
 
+pub mod checkpoint;
 mod recommend;
 mod tick;
 mod usage;
@@ -60,6 +61,11 @@ pub struct CostConfig {
     pub source: CostSource,
     pub limits: ReportLimits,
     pub recommender: RecommenderSettings,
+    /// Time between right-sizing checkpoints on the agent's clock; `None` keeps the states
+    /// in memory only.
+    pub checkpoint_interval: Option<Duration>,
+    /// Where checkpoints are kept (the agent's namespace).
+    pub checkpoint_namespace: String,
 }
 
 impl CostConfig {
@@ -70,6 +76,8 @@ impl CostConfig {
             source,
             limits: ReportLimits::default(),
             recommender: RecommenderSettings::default(),
+            checkpoint_interval: Some(checkpoint::DEFAULT_CHECKPOINT_INTERVAL),
+            checkpoint_namespace: checkpoint::NAMESPACE.to_string(),
         }
     }
 
@@ -296,6 +304,14 @@ pub async fn run(
         SignedDuration::try_from(config.interval.mul_f64(3.0 * clock.scale())).unwrap_or(MAX_TICK);
     collector.max_tick = MAX_TICK.max(intervals);
     view.wait_synced().await;
+    // Checkpoints are loaded before the first tick, as the VPA recommender loads its own.
+    let mut checkpointer = config.checkpoint_interval.map(|interval| {
+        let store = checkpoint::CheckpointStore::new(client.clone(), &config.checkpoint_namespace);
+        checkpoint::Checkpointer::new(cluster, store, interval)
+    });
+    if let Some(c) = checkpointer.as_mut() {
+        c.load_into(&mut collector.recommender, clock.now()).await;
+    }
     let mut ticks = tokio::time::interval(config.interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_bundle = Stopwatch::start();
@@ -321,6 +337,9 @@ pub async fn run(
             took_ms = took.elapsed().as_millis() as u64,
             "cost tick"
         );
+        if let Some(c) = checkpointer.as_mut() {
+            c.tick(&collector.recommender, view, now).await;
+        }
         let new_hour = !hours.is_empty();
         for hour in hours {
             state.push_hour(hour);

@@ -3,9 +3,18 @@
 //! name; per workload an idle tracker (KEDA hints) and its compute cost on on-demand nodes
 //! (spot candidates). [`Recommender::bundle`] turns them into a bounded [`Recommendations`].
 //!
-//! States live in memory: an agent restart starts the histograms afresh (the VPA keeps
-//! checkpoints in the cluster; we do not yet), so recommendations read "not enough data"
-//! again for a while. Said in ARCHITECTURE.md.
+//! States live in memory and, like the VPA recommender's, are checkpointed in the cluster
+//! (ConfigMaps in `capstan-system`, see [`super::checkpoint`]): [`Recommender::checkpoints`]
+//! gives every container's state (of workloads that still exist) for the cost loop to write
+//! every checkpoint interval (10 minutes of the agent's clock by default), and
+//! [`Recommender::restore`] puts them back when the loop starts, before its first tick. An
+//! agent restart thus loses at most one interval of samples, and the histograms come back as
+//! saved up to the checkpoint's quantisation (bucket weights stored to 1/10000 of the
+//! heaviest, as upstream; see `capstan_core::rightsizing::checkpoint`), with the averages
+//! a bundle needs (replicas, requests, rates). What is not checkpointed: the idle trackers
+//! and spot costs per workload (rebuilt within hours), and the OOM restart counts seen per
+//! pod, so an OOM kill still shown in a pod's last state counts once more after a restart
+//! (its memory bump is not added twice: the restored memory window already holds it).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -24,6 +33,7 @@ use capstan_core::savings::{
 use capstan_kube::view::{ClusterView, Labels, PdbRecord, Uid, WorkloadKind};
 use jiff::Timestamp;
 
+use super::checkpoint::{ContainerCheckpoint, RestoredContainer};
 use super::tick::{ContainerSample, WorkloadKeys};
 
 const BYTES_PER_GIB: f64 = 1024.0 * 1024.0 * 1024.0;
@@ -98,7 +108,7 @@ struct WorkloadEntry {
 /// A sum of floats in fixed point (1e-12 units): unlike f64 addition it does not depend on
 /// the order of the terms, and pods come in hash order. Same samples, same recommendations.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Fixed(i128);
+struct Fixed(pub(super) i128);
 
 impl Fixed {
     const SCALE: f64 = 1e12;
@@ -311,6 +321,93 @@ impl Recommender {
                 .map(|(i, s)| (s.key.clone(), i))
                 .collect();
         }
+    }
+
+    /// Every container's checkpoint, of workloads `exists` says are still there (the
+    /// others' are dropped: VPA's checkpoint garbage collection), in key order.
+    pub fn checkpoints(&self, exists: impl Fn(&WorkloadKey) -> bool) -> Vec<ContainerCheckpoint> {
+        let mut all: Vec<ContainerCheckpoint> = self
+            .slots
+            .iter()
+            .filter(|slot| exists(&slot.key))
+            .flat_map(|slot| {
+                slot.containers
+                    .iter()
+                    .filter(|(_, e)| e.ticks > 0)
+                    .map(|(name, e)| ContainerCheckpoint {
+                        namespace: slot.key.namespace.to_string(),
+                        kind: slot.key.kind.to_string(),
+                        workload: slot.key.name.to_string(),
+                        container: name.to_string(),
+                        usage: e.state.to_checkpoint(),
+                        containers_in_pod: e.containers_in_pod,
+                        cpu_request_cores: e.cpu_request_cores,
+                        memory_request_bytes: e.memory_request_bytes,
+                        ticks: e.ticks,
+                        replica_ticks: e.replica_ticks,
+                        cpu_rate_sum_pico: e.cpu_rate_sum.0,
+                        ram_rate_sum_pico: e.ram_rate_sum.0,
+                    })
+            })
+            .collect();
+        all.sort_unstable_by(|a, b| {
+            (&a.namespace, &a.kind, &a.workload, &a.container).cmp(&(
+                &b.namespace,
+                &b.kind,
+                &b.workload,
+                &b.container,
+            ))
+        });
+        all
+    }
+
+    /// Puts restored containers back; a container already tracked keeps its live state.
+    /// Returns how many were restored.
+    pub fn restore(&mut self, restored: Vec<RestoredContainer>) -> usize {
+        let mut count = 0;
+        for RestoredContainer {
+            checkpoint: c,
+            state,
+        } in restored
+        {
+            let key = WorkloadKey::new(&c.namespace, &c.kind, &c.workload);
+            let slot = match self.index.get(&key) {
+                Some(&slot) => slot,
+                None => {
+                    self.slots.push(WorkloadSlot {
+                        key: key.clone(),
+                        entry: WorkloadEntry::default(),
+                        containers: Vec::new(),
+                    });
+                    self.index.insert(key, self.slots.len() - 1);
+                    self.slots.len() - 1
+                }
+            };
+            let slot = &mut self.slots[slot];
+            if slot
+                .containers
+                .iter()
+                .any(|(name, _)| **name == *c.container)
+            {
+                continue;
+            }
+            slot.containers.push((
+                Arc::from(c.container.as_str()),
+                ContainerEntry {
+                    state,
+                    containers_in_pod: c.containers_in_pod,
+                    cpu_request_cores: c.cpu_request_cores,
+                    memory_request_bytes: c.memory_request_bytes,
+                    replica_ticks: c.replica_ticks,
+                    cpu_rate_sum: Fixed(c.cpu_rate_sum_pico),
+                    ram_rate_sum: Fixed(c.ram_rate_sum_pico),
+                    ticks: c.ticks,
+                    seen_now: 0,
+                },
+            ));
+            count += 1;
+        }
+        count
     }
 
     /// The bundle at `now`.
