@@ -322,6 +322,13 @@ impl CheckpointStore {
         }
     }
 
+    /// Writes with `shards` shards (a power of two) until the entries need more or are far
+    /// fewer: to spread a known-large cluster from the first write, or to test several shards.
+    pub fn with_shards(mut self, shards: u32) -> Self {
+        self.shards = Some(shards.max(1).next_power_of_two());
+        self
+    }
+
     pub fn namespace(&self) -> &str {
         &self.namespace
     }
@@ -375,10 +382,12 @@ impl CheckpointStore {
                 *counts.entry(count).or_default() += 1;
             }
         }
-        self.shards = counts
+        if let Some((count, _)) = counts
             .into_iter()
             .max_by_key(|&(count, present)| (present, count))
-            .map(|(count, _)| count);
+        {
+            self.shards = Some(count);
+        }
         Ok(decode_shards(
             named.iter().map(|(name, text)| (name.as_str(), *text)),
         ))
@@ -569,6 +578,21 @@ impl Checkpointer {
             let result = store.save(&entries, now).await;
             (store, result)
         }));
+    }
+
+    /// Waits for the write in progress, if any, and returns what it did (also logged). For a
+    /// graceful stop, and for tests that need a write finished before they go on.
+    pub async fn wait_written(&mut self) -> Option<Result<Saved, String>> {
+        let task = self.running.take()?;
+        match task.await {
+            Ok((store, result)) => {
+                self.store = Some(store);
+                let outcome = result.as_ref().map(|s| *s).map_err(|e| e.to_string());
+                self.report(result);
+                Some(outcome)
+            }
+            Err(e) => Some(Err(format!("the write task failed: {e}"))),
+        }
     }
 
     fn report(&mut self, result: Result<Saved, CheckpointStoreError>) {
