@@ -26,6 +26,11 @@ pub struct CostArgs {
     /// Metrics API; defaults to --prometheus-url when that is given.
     #[arg(long)]
     pub cost_prometheus_url: Option<String>,
+    /// Agent-clock time between right-sizing checkpoints (ConfigMaps in capstan-system that
+    /// keep the usage histograms across agent restarts, as the VPA's checkpoints); `0` keeps
+    /// them in memory only.
+    #[arg(long, default_value = "10m")]
+    pub rightsizing_checkpoint_interval: String,
     /// Do not collect cost or recommend.
     #[arg(long, conflicts_with_all = ["prices", "cost_prometheus_url"])]
     pub no_cost: bool,
@@ -51,6 +56,9 @@ impl CostArgs {
         };
         let mut config = CostConfig::new(source).with_strategy(self.strategy);
         config.interval = interval;
+        let checkpoints = parse_duration(&self.rightsizing_checkpoint_interval)
+            .map_err(|e| anyhow::anyhow!("--rightsizing-checkpoint-interval: {e}"))?;
+        config.checkpoint_interval = (!checkpoints.is_zero()).then_some(checkpoints);
         config.prices = Arc::new(load_prices(self.prices.as_ref())?);
         Ok(Some(config))
     }
