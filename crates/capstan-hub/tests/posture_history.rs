@@ -23,7 +23,8 @@ const PS: Control = Control::PodSecurity;
 
 /// The uploads, oldest evaluation first (T0 is 2026-03-10T00:00:00Z):
 /// - hour 0: a twice (the later one counts: network policy 15 + 1 excepted of 20, RBAC
-///   complete only through exceptions), b once (RBAC 3 of 5: neither covered nor excepted;
+///   complete only through exceptions; its pod security point from the earlier one stays in
+///   the table, and must not count), b once (RBAC 3 of 5: neither covered nor excepted;
 ///   pod security 4 of 4).
 /// - hour 1: a (everything covered), c (nothing eligible: RBAC counts it covered, as the
 ///   fleet report does).
@@ -36,6 +37,7 @@ fn uploads() -> Vec<PostureReport> {
         report("a", T0 + 600)
             .control(RBAC, 10, 10, 0)
             .control(NP, 20, 10, 0)
+            .control(PS, 5, 5, 0)
             .unlisted(NP, "netpol.namespace-uncovered", medium, 10, 0)
             .build(),
         report("b", T0 + 1200)
@@ -137,6 +139,17 @@ async fn check(
 #[tokio::test]
 async fn buckets_count_each_cluster_once_at_its_latest_evaluation() {
     let store = stored_uploads().await;
+    // The table keeps a's pod security point of hour 0 from its first evaluation (the later
+    // one has no pod security to replace it): the buckets must skip it.
+    let stale: Vec<_> = store
+        .posture_history("a", ts(T0))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.control == PS)
+        .map(|p| p.evaluated_at)
+        .collect();
+    assert_eq!(stale, [ts(T0 + 600)]);
     check(
         &store,
         "hourly, everything",
