@@ -302,6 +302,7 @@ pub fn decode_shards<'a>(shards: impl IntoIterator<Item = (&'a str, Option<&'a s
 }
 
 /// Reads and writes the shards of one cluster.
+#[derive(Clone)]
 pub struct CheckpointStore {
     api: Api<ConfigMap>,
     namespace: String,
@@ -494,6 +495,8 @@ pub struct Checkpointer {
     cluster: String,
     interval: SignedDuration,
     store: Option<CheckpointStore>,
+    /// A copy to go on with if a write task is lost (it owns the store while it runs).
+    spare: CheckpointStore,
     running: Option<SaveTask>,
     last: Option<Timestamp>,
     failing: bool,
@@ -504,6 +507,7 @@ impl Checkpointer {
         Self {
             cluster: cluster.to_string(),
             interval: SignedDuration::try_from(interval).unwrap_or(SignedDuration::MAX),
+            spare: store.clone(),
             store: Some(store),
             running: None,
             last: None,
@@ -556,6 +560,7 @@ impl Checkpointer {
                 }
                 Err(e) => {
                     tracing::warn!(cluster = %self.cluster, error = %e, "rightsizing checkpoint write task failed");
+                    self.store = Some(self.spare.clone());
                 }
             }
         }
@@ -566,10 +571,8 @@ impl Checkpointer {
             return;
         }
         let Some(mut store) = self.store.take() else {
-            // A write is still running (or its task was lost): try at the next interval.
-            if self.running.is_some() {
-                self.last = Some(now);
-            }
+            // A write is still running: this one waits for the next interval.
+            self.last = Some(now);
             return;
         };
         self.last = Some(now);
@@ -591,7 +594,10 @@ impl Checkpointer {
                 self.report(result);
                 Some(outcome)
             }
-            Err(e) => Some(Err(format!("the write task failed: {e}"))),
+            Err(e) => {
+                self.store = Some(self.spare.clone());
+                Some(Err(format!("the write task failed: {e}")))
+            }
         }
     }
 
