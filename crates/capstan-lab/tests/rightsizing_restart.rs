@@ -1,5 +1,5 @@
 //! Right-sizing state survives an agent restart: the cost collection samples a twin cluster
-//! for six simulated hours, checkpointing every hour into ConfigMaps in `capstan-system`;
+//! for six simulated hours, checkpointing every hour into ConfigMaps in `kube-system`;
 //! a new recommender on the same cluster loads them and its first bundle recommends what
 //! the old one did at its last checkpoint, instead of "not enough data". A corrupted shard
 //! is skipped and the others load; a deleted workload's entries are dropped at the next
@@ -22,9 +22,9 @@ use capstan_kube::view::ClusterView;
 use capstan_lab::{LabTwin, eventually};
 use capstan_sim::TwinConfig;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 
 const FLEET: &str = r#"
 clusters:
@@ -95,18 +95,6 @@ async fn recommendations_survive_a_restart() {
         .await
         .unwrap();
     let client = lab.client("shop").await.unwrap();
-    // The agent's namespace, as its install manifest creates it.
-    let namespace = Namespace {
-        metadata: kube::api::ObjectMeta {
-            name: Some(NAMESPACE.into()),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    Api::<Namespace>::all(client.clone())
-        .create(&PostParams::default(), &namespace)
-        .await
-        .unwrap();
     let view = ClusterView::start(client.clone(), clock.clone());
     tokio::time::timeout(Duration::from_secs(60), view.wait_synced())
         .await

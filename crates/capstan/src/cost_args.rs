@@ -26,7 +26,7 @@ pub struct CostArgs {
     /// Metrics API; defaults to --prometheus-url when that is given.
     #[arg(long)]
     pub cost_prometheus_url: Option<String>,
-    /// Agent-clock time between right-sizing checkpoints (ConfigMaps in capstan-system that
+    /// Agent-clock time between right-sizing checkpoints (ConfigMaps in kube-system that
     /// keep the usage histograms across agent restarts, as the VPA's checkpoints); `0` keeps
     /// them in memory only.
     #[arg(long, default_value = "10m")]

@@ -41,8 +41,9 @@ use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
 
-/// The agent's namespace.
-pub const NAMESPACE: &str = "capstan-system";
+/// Where the agent keeps its state in the cluster: kube-system, beside the upgrade record
+/// (`capstan_kube::upgrade::record::NAMESPACE`), a namespace every cluster has.
+pub const NAMESPACE: &str = "kube-system";
 /// Shards are `capstan-rightsizing-<shards>-<index>`.
 pub const NAME_PREFIX: &str = "capstan-rightsizing";
 /// The one data key of a shard.

@@ -4,7 +4,7 @@
 //! (spot candidates). [`Recommender::bundle`] turns them into a bounded [`Recommendations`].
 //!
 //! States live in memory and, like the VPA recommender's, are checkpointed in the cluster
-//! (ConfigMaps in `capstan-system`, see [`super::checkpoint`]): [`Recommender::checkpoints`]
+//! (ConfigMaps in `kube-system`, see [`super::checkpoint`]): [`Recommender::checkpoints`]
 //! gives every container's state (of workloads that still exist) for the cost loop to write
 //! every checkpoint interval (10 minutes of the agent's clock by default), and
 //! [`Recommender::restore`] puts them back when the loop starts, before its first tick. An
