@@ -81,6 +81,7 @@ struct ScanJob {
 /// What the operator has done, for tests and logs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TrivyStats {
+    pub workloads_reconciled: u64,
     pub reports_expired: u64,
     pub scans_started: u64,
     pub scans_failed: u64,
@@ -382,6 +383,7 @@ fn reconcile_workloads(data: &mut ClusterData, now: Timestamp) -> bool {
         }
         data.trivy.queue.pop_front();
         data.trivy.queued.remove(&w);
+        data.trivy.stats.workloads_reconciled += 1;
         done += 1;
     }
     done > 0

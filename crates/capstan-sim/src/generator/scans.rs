@@ -60,6 +60,8 @@ pub(crate) fn emit_reports(
             .map(|c| cov.failing(&w.namespace, &c.image))
             .collect();
         let job_fails = failing.iter().any(Option::is_some);
+        // One scan job wrote the workload's reports.
+        let scanned_age = rng.range_inclusive(60, (ttl_s - 60) as u64) as i64;
         for (c, fail) in w.containers.iter().zip(failing) {
             let leftover = if job_fails {
                 fail.unwrap_or(Leftover::Nothing)
@@ -79,7 +81,7 @@ pub(crate) fn emit_reports(
                     Some(trivy::SCANNER_REPORT_TTL_ANNOTATION),
                 ),
                 (false, _) => (
-                    rng.range_inclusive(60, (ttl_s - 60) as u64) as i64,
+                    scanned_age,
                     Scanned::Current,
                     Some(trivy::SCANNER_REPORT_TTL_ANNOTATION),
                 ),

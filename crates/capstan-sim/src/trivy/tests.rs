@@ -191,12 +191,41 @@ fn scanned_pairs(data: &ClusterData) -> Vec<(String, bool)> {
     out
 }
 
-/// The cluster of the test fleet with the most containers whose scans fail.
+/// Running containers of the largest workload.
+fn largest_workload(data: &ClusterData) -> usize {
+    let mut containers: BTreeMap<String, usize> = BTreeMap::new();
+    for p in data.store.range(&keys::PODS, "") {
+        if let Some(owner) = p.pod().and_then(|f| f.controller_name.as_deref()) {
+            let n = p.value()["spec"]["containers"]
+                .as_array()
+                .map_or(0, Vec::len);
+            *containers
+                .entry(format!("{}/{owner}", p.key.namespace))
+                .or_default() += n;
+        }
+    }
+    containers.into_values().max().unwrap_or(0)
+}
+
+/// The cluster of the test fleet with the most containers whose scans fail and whose
+/// reports will expire (then the operator tries again and fails), then with the most
+/// containers whose scans fail.
 fn cluster_with_failing_scans() -> ClusterData {
     fleet(6)
         .iter()
         .map(generate)
-        .max_by_key(|d| scanned_pairs(d).iter().filter(|(_, f)| *f).count())
+        .max_by_key(|d| {
+            let reports = reports(d);
+            let failing: Vec<String> = scanned_pairs(d)
+                .into_iter()
+                .filter_map(|(key, fails)| fails.then_some(key))
+                .collect();
+            let expiring = failing
+                .iter()
+                .filter(|k| reports.get(*k).is_some_and(|r| r.3.is_some()))
+                .count();
+            (expiring, failing.len())
+        })
         .unwrap()
 }
 
@@ -232,18 +261,14 @@ fn rescans_keep_the_coverage_of_generation_for_three_days() {
         hourly.iter().map(|h| h.1).fold(0.0, f64::max),
         data.trivy.stats,
     );
-    eprintln!(
-        "{:?}",
-        hourly
-            .iter()
-            .map(|h| (h.1 * 1000.0).round() / 1000.0)
-            .collect::<Vec<_>>()
-    );
     assert_eq!(hourly.len(), 72);
+    // A workload is uncovered from its report's expiry to the end of its rescan, a minute or
+    // two: an hourly look may catch one (the largest at most) in between.
+    let tolerance = 0.002 + share((largest_workload(&data), at_generation.1));
     for (now, c) in &hourly {
         assert!(
-            (c - g).abs() <= 0.01,
-            "coverage {c:.4} at {now}, {g:.4} at generation"
+            (c - g).abs() <= tolerance,
+            "coverage {c:.4} at {now}, {g:.4} at generation (tolerance {tolerance:.4})"
         );
     }
     let mean = hourly.iter().map(|h| h.1).sum::<f64>() / hourly.len() as f64;
@@ -288,7 +313,7 @@ fn rescans_keep_the_coverage_of_generation_for_three_days() {
     let retried = pairs
         .iter()
         .any(|(key, fails)| *fails && before.get(key).is_some_and(|r| r.3.is_some()));
-    assert_eq!(stats.scans_failed > 0, retried, "{stats:?}");
+    assert!(retried && stats.scans_failed > 0, "{stats:?}");
     assert!(stats.reports_written > 0, "{stats:?}");
     assert!(
         stats.max_in_flight <= DEFAULT_CONCURRENT_SCAN_JOBS,
