@@ -64,10 +64,11 @@ pub use cost::{
 pub use openapi::openapi_document;
 pub use posture::{
     BucketControl, ClusterControl, ClusterPosture, DEFAULT_FINDINGS_LIMIT, DEFAULT_HISTORY_SINCE,
-    DEFAULT_HISTORY_STEP, FindingList, HistoryBucket, HistoryControl, MAX_EXCEPTIONS, MAX_FINDINGS,
-    MAX_FINDINGS_LIMIT, MAX_FINDINGS_PER_CONTROL, MAX_NAME_CHARS, MAX_POSTURE_BODY_BYTES,
-    MAX_RULES, MAX_TEXT_CHARS, PostureHistory, PostureUploadAnswer, PostureView, check_report,
-    first_bucket, fleet_of, history_of,
+    DEFAULT_HISTORY_STEP, DEFAULT_HOURLY_HISTORY_SINCE, FindingList, HistoryBucket, HistoryControl,
+    MAX_EXCEPTIONS, MAX_FINDINGS, MAX_FINDINGS_LIMIT, MAX_FINDINGS_PER_CONTROL,
+    MAX_HOURLY_WINDOW_HOURS, MAX_NAME_CHARS, MAX_POSTURE_BODY_BYTES, MAX_RULES, MAX_TEXT_CHARS,
+    PostureHistory, PostureUploadAnswer, PostureView, check_report, first_bucket, fleet_of,
+    history_of,
 };
 pub use status::{ApiError, Status};
 pub use upgrades::{

@@ -38,8 +38,8 @@ mod sqlite;
 pub use cost::{ClusterCostTotals, CostDetail, CostRecommendationsRecord, CostWriteOutcome};
 pub use posture::{
     ClusterFinding, ControlSums, ExceptedFilter, FindingsQuery, HistoryQuery, HistoryStep,
-    POSTURE_HISTORY_DAYS, PostureHistoryBucket, PostureHistoryPoint, PostureRead, PostureSummary,
-    PostureWriteOutcome,
+    POSTURE_DAILY_HISTORY_DAYS, POSTURE_HISTORY_DAYS, PostureHistoryBucket, PostureHistoryPoint,
+    PostureRead, PostureSummary, PostureWriteOutcome,
 };
 pub use sqlite::SqliteStore;
 
@@ -256,8 +256,9 @@ pub trait Store: Send + Sync + 'static {
 
     // --- security posture (issue 7) ---
 
-    /// Makes `report` its cluster's latest (findings replaced, a history point for its hour,
-    /// history older than [`POSTURE_HISTORY_DAYS`] at `now` dropped), unless the stored one
+    /// Makes `report` its cluster's latest (findings replaced, a history point for its hour
+    /// and its UTC day, hourly points older than [`POSTURE_HISTORY_DAYS`] and daily ones
+    /// older than [`POSTURE_DAILY_HISTORY_DAYS`] at `now` dropped), unless the stored one
     /// was evaluated later: then nothing changes ([`PostureWriteOutcome::Older`]). One
     /// transaction.
     fn put_posture<'a>(
@@ -277,9 +278,10 @@ pub trait Store: Send + Sync + 'static {
         &'a self,
         query: &'a FindingsQuery,
     ) -> BoxFuture<'a, Result<Vec<ClusterFinding>>>;
-    /// The hourly history summed per bucket of `query.step` and control, oldest bucket
-    /// first: each cluster counts in a bucket at its latest evaluation there, and only in the
-    /// buckets it reported in. Buckets without any point are absent.
+    /// The history summed per bucket of `query.step` and control, oldest bucket first (the
+    /// daily table for days, the hourly one for hours): each cluster counts in a bucket at
+    /// its latest evaluation there, and only in the buckets it reported in. Buckets without
+    /// any point are absent.
     fn posture_history_buckets<'a>(
         &'a self,
         query: &'a HistoryQuery,

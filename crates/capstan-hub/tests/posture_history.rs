@@ -388,10 +388,14 @@ async fn the_route_lists_every_bucket_and_filters_by_cluster_label_and_control()
         .await;
     assert_eq!(shown(&c), [(0, 1, vec![(RBAC, 1, 1, 0)])]);
 
-    // Earlier than the 30 days kept: from 30 days before now, rounded down.
-    let long: PostureHistory = hub.get("/api/v1/posture/history?since=365d").await;
-    assert_eq!(long.since, ts(T0 + DAY - 30 * DAY));
-    assert_eq!(long.buckets.len(), 31);
+    // Days are kept 400 days: a year back is read as asked; earlier starts 400 days before
+    // now, rounded down.
+    let year: PostureHistory = hub.get("/api/v1/posture/history?since=365d").await;
+    assert_eq!(year.since, ts(T0 + DAY - 365 * DAY));
+    assert_eq!(year.buckets.len(), 366);
+    let long: PostureHistory = hub.get("/api/v1/posture/history?since=500d").await;
+    assert_eq!(long.since, ts(T0 + DAY - 400 * DAY));
+    assert_eq!(long.buckets.len(), 401);
 }
 
 #[tokio::test]

@@ -18,8 +18,8 @@ pub enum PostureCommand {
     /// The findings behind the coverage: rule, object, field path and exception, most severe
     /// first.
     Findings(FindingsArgs),
-    /// Coverage per control over time (kept 30 days): one row per hour or day, each over the
-    /// clusters that reported in it.
+    /// Coverage per control over time: one row per day (kept 400 days) or per hour (the last
+    /// 7 days at most), each over the clusters that reported in it.
     History(HistoryArgs),
 }
 
@@ -80,9 +80,10 @@ pub struct HistoryArgs {
     /// Label selector over the clusters' labels (as they are now).
     #[arg(short = 'l', long)]
     pub selector: Option<String>,
-    /// From when: a duration before now (`7d`, `36h`) or an RFC 3339 time.
-    #[arg(long, default_value = "7d")]
-    pub since: String,
+    /// From when: a duration before now (`30d`, `36h`) or an RFC 3339 time (default: 7d by
+    /// day, 24h by hour; by hour at most 7 days back).
+    #[arg(long)]
+    pub since: Option<String>,
     /// One row per hour or per day.
     #[arg(long, default_value = "1d", value_parser = ["1h", "1d"])]
     pub step: String,
@@ -164,8 +165,10 @@ async fn findings_cmd(args: FindingsArgs) -> Result<()> {
 }
 
 async fn history_cmd(args: HistoryArgs) -> Result<()> {
-    let mut query: Vec<(&str, String)> =
-        vec![("since", args.since.clone()), ("step", args.step.clone())];
+    let mut query: Vec<(&str, String)> = vec![("step", args.step.clone())];
+    if let Some(since) = &args.since {
+        query.push(("since", since.clone()));
+    }
     if let Some(control) = args.control {
         query.push(("control", control.as_str().to_string()));
     }

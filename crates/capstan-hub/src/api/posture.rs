@@ -38,8 +38,9 @@ pub(crate) use findings::list_findings;
 pub use findings::{DEFAULT_FINDINGS_LIMIT, FindingList, MAX_FINDINGS_LIMIT};
 pub(crate) use history::history;
 pub use history::{
-    BucketControl, DEFAULT_HISTORY_SINCE, DEFAULT_HISTORY_STEP, HistoryBucket, HistoryControl,
-    PostureHistory, first_bucket, history_of,
+    BucketControl, DEFAULT_HISTORY_SINCE, DEFAULT_HISTORY_STEP, DEFAULT_HOURLY_HISTORY_SINCE,
+    HistoryBucket, HistoryControl, MAX_HOURLY_WINDOW_HOURS, PostureHistory, first_bucket,
+    history_of,
 };
 pub use validate::{
     MAX_EXCEPTIONS, MAX_FINDINGS, MAX_FINDINGS_PER_CONTROL, MAX_NAME_CHARS, MAX_RULES,

@@ -63,8 +63,9 @@ pub(super) fn paths() -> Value {
             "summary": "A cluster's security posture: coverage per control, complete rule counts and the top findings.",
             "description": "The latest report per cluster replaces the previous one; a report \
                 evaluated before the stored one changes nothing and answers `stored: false`. \
-                Each evaluation also adds a point to the cluster's per-control history (one \
-                per hour, kept 30 days).",
+                Each evaluation also adds a point to the cluster's per-control history: one \
+                per hour (kept 30 days) and one per UTC day (the day's latest evaluation, \
+                kept 400 days).",
             "security": [{"clusterToken": []}],
             "parameters": [path_param("cluster", "The cluster's name (a DNS-1123 label).")],
             "requestBody": {"required": true, "content": json_content(schema_ref("PostureReport"))},
@@ -122,7 +123,9 @@ pub(super) fn paths() -> Value {
         "/api/v1/posture/history": {"get": {
             "tags": ["posture"], "operationId": "postureHistory",
             "summary": "The fleet's coverage per control over time, per hour or per day.",
-            "description": "From the hourly history each upload adds to (kept 30 days). A bucket \
+            "description": "By day from the daily history (each cluster's latest evaluation of \
+                each UTC day, written at upload time, kept 400 days); by hour from the hourly \
+                history (kept 30 days), over at most the 7 days before now. A bucket \
                 counts the clusters that reported in it, each at its latest evaluation in the \
                 bucket: a cluster that stopped reporting is absent from the later buckets \
                 (unlike GET /api/v1/posture, which keeps every cluster's latest report). The \
@@ -135,16 +138,17 @@ pub(super) fn paths() -> Value {
                 cluster,
                 selector,
                 query_param("since", "The first bucket: an RFC 3339 time or a duration before \
-                    now such as 7d or 36h (default 7d); rounded down to the step, and no earlier \
-                    than the 30 days kept.", json!({"type": "string"})),
+                    now such as 30d or 36h (default 7d by day, 24h by hour); rounded down to the \
+                    step, and no earlier than the 400 days of days kept. By hour, at most 7 days \
+                    (168h) before now: earlier is a 400.", json!({"type": "string"})),
                 query_param("step", "The bucket: 1h or 1d (default).",
                     json!({"type": "string", "enum": ["1h", "1d"]}))
             ],
             "responses": {
                 "200": json_response("The buckets, oldest first.", schema_ref("PostureHistory")),
                 "400": status_response("A parameter does not parse; `field` names it (control, \
-                    since: not a time or a duration, or after the hub's time; step, \
-                    labelSelector)."),
+                    since: not a time or a duration, after the hub's time, or more than 7 days \
+                    before it with step=1h; step, labelSelector)."),
                 "500": status_response("The hub's store failed.")
             }
         }}

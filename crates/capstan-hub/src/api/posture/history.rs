@@ -1,5 +1,12 @@
 //! `GET /api/v1/posture/history`: the fleet's (or some clusters') coverage per control over
-//! time, per bucket of an hour or a day, from the hourly history of migration 0005.
+//! time, per bucket of an hour or a day.
+//!
+//! Days are read from the daily history (migration 0006: each cluster's latest evaluation of
+//! each UTC day, written at upload time, kept [`POSTURE_DAILY_HISTORY_DAYS`]), so a 30-day
+//! trend of 5,000 clusters sums 750,000 rows. Hours are read from the hourly points (kept
+//! [`POSTURE_HISTORY_DAYS`]) and the window is bounded: `step=1h` reads the last 24 hours by
+//! default and at most [`MAX_HOURLY_WINDOW_HOURS`] (a 400 names `since` beyond it), since a
+//! week of hours is already 168 buckets and 4 million points at that scale.
 //!
 //! The figures are the fleet report's ([`FleetAccumulator`]): per control, the clusters'
 //! units summed (RBAC: clusters, one covered when all its namespaces are, excepted when
@@ -11,7 +18,7 @@
 //!   figures, so `clustersReporting` moves with the fleet.
 //! - The history keeps no labels and no rule counts or details: `labelSelector` selects over
 //!   the inventory's labels now, and a bucket has no rules and no `clustersMeetingTarget`.
-//! - A cluster deleted from the inventory takes its history with it (migration 0005's
+//! - A cluster deleted from the inventory takes its history with it (migration 0006's
 //!   trigger), so past buckets show the clusters still in the inventory.
 //!
 //! [`FleetAccumulator`]: capstan_core::posture::fleet::FleetAccumulator
@@ -28,11 +35,16 @@ use super::findings::parse_control;
 use crate::api::cost::selected_clusters;
 use crate::api::{ApiError, ApiState};
 use crate::store::{
-    ControlSums, HistoryQuery, HistoryStep, POSTURE_HISTORY_DAYS, PostureHistoryBucket,
+    ControlSums, HistoryQuery, HistoryStep, POSTURE_DAILY_HISTORY_DAYS, POSTURE_HISTORY_DAYS,
+    PostureHistoryBucket,
 };
 
-/// The window read when no `since` is given.
+/// The window read when no `since` is given, by day.
 pub const DEFAULT_HISTORY_SINCE: &str = "7d";
+/// The window read when no `since` is given, by hour.
+pub const DEFAULT_HOURLY_HISTORY_SINCE: &str = "24h";
+/// How far back `step=1h` may start, in hours before the hub's time.
+pub const MAX_HOURLY_WINDOW_HOURS: i64 = 7 * 24;
 /// The bucket when no `step` is given.
 pub const DEFAULT_HISTORY_STEP: HistoryStep = HistoryStep::Day;
 
@@ -42,7 +54,7 @@ pub const DEFAULT_HISTORY_STEP: HistoryStep = HistoryStep::Day;
 pub struct PostureHistory {
     pub step: HistoryStep,
     /// The first bucket's start: `since` rounded down to the step, and no earlier than the
-    /// history kept (30 days before `until`, rounded down too).
+    /// history kept (400 days of days before `until`, rounded down too).
     pub since: Timestamp,
     /// The hub's time; the last bucket is the one it falls in.
     pub until: Timestamp,
@@ -138,11 +150,18 @@ pub(crate) fn parse_step(text: Option<&str>) -> Result<HistoryStep, ApiError> {
     }
 }
 
-/// `since`: an RFC 3339 time, or a duration before `now` (`7d`, `36h`); not after `now`.
-pub(crate) fn parse_since(text: Option<&str>, now: Timestamp) -> Result<Timestamp, ApiError> {
-    let text = text
-        .filter(|t| !t.is_empty())
-        .unwrap_or(DEFAULT_HISTORY_SINCE);
+/// `since`: an RFC 3339 time, or a duration before `now` (`7d`, `36h`); not after `now`,
+/// and for hours not more than [`MAX_HOURLY_WINDOW_HOURS`] before it. The default depends on
+/// the step.
+pub(crate) fn parse_since(
+    text: Option<&str>,
+    now: Timestamp,
+    step: HistoryStep,
+) -> Result<Timestamp, ApiError> {
+    let text = text.filter(|t| !t.is_empty()).unwrap_or(match step {
+        HistoryStep::Day => DEFAULT_HISTORY_SINCE,
+        HistoryStep::Hour => DEFAULT_HOURLY_HISTORY_SINCE,
+    });
     let since = match text.parse::<Timestamp>() {
         Ok(t) => t,
         Err(_) => {
@@ -164,13 +183,28 @@ pub(crate) fn parse_since(text: Option<&str>, now: Timestamp) -> Result<Timestam
                 .with_field("since"),
         );
     }
+    let earliest_hour = now
+        .checked_sub(SignedDuration::from_hours(MAX_HOURLY_WINDOW_HOURS))
+        .unwrap_or(Timestamp::MIN);
+    if step == HistoryStep::Hour && since < earliest_hour {
+        return Err(ApiError::bad_request(format!(
+            "since {since} is more than {MAX_HOURLY_WINDOW_HOURS}h before the hub's time {now}: \
+             step=1h reads at most {MAX_HOURLY_WINDOW_HOURS} hours; use step=1d for longer"
+        ))
+        .with_field("since"));
+    }
     Ok(since)
 }
 
-/// The first bucket's start: `since`, no earlier than the history kept, rounded down.
+/// The first bucket's start: `since`, no earlier than the history kept of the step, rounded
+/// down.
 pub fn first_bucket(since: Timestamp, now: Timestamp, step: HistoryStep) -> Timestamp {
+    let days = match step {
+        HistoryStep::Hour => POSTURE_HISTORY_DAYS,
+        HistoryStep::Day => POSTURE_DAILY_HISTORY_DAYS,
+    };
     let kept = now
-        .checked_sub(SignedDuration::from_hours(24 * POSTURE_HISTORY_DAYS))
+        .checked_sub(SignedDuration::from_hours(24 * days))
         .unwrap_or(Timestamp::MIN);
     step.floor(since.max(kept))
 }
@@ -237,7 +271,7 @@ pub(crate) async fn history(
     let control = parse_control(params.control.as_deref())?;
     let step = parse_step(params.step.as_deref())?;
     let now = state.clock.now();
-    let since = parse_since(params.since.as_deref(), now)?;
+    let since = parse_since(params.since.as_deref(), now, step)?;
     let (clusters, _) = selected_clusters(
         &state,
         params.label_selector.as_deref(),
@@ -273,8 +307,8 @@ mod tests {
     #[test]
     fn since_parses_times_and_durations_or_names_itself() {
         let now = ts("2026-03-10T12:30:00Z");
-        let check = |text: Option<&str>, want: Result<&str, &str>| {
-            let got = parse_since(text, now).map_err(|e| (e.field, e.message));
+        let check_step = |text: Option<&str>, step, want: Result<&str, &str>| {
+            let got = parse_since(text, now, step).map_err(|e| (e.field, e.message));
             match want {
                 Ok(t) => assert_eq!(got.ok(), Some(ts(t)), "{text:?}"),
                 Err(message) => {
@@ -282,6 +316,7 @@ mod tests {
                 }
             }
         };
+        let check = |text, want| check_step(text, HistoryStep::Day, want);
         check(None, Ok("2026-03-03T12:30:00Z"));
         check(Some(""), Ok("2026-03-03T12:30:00Z"));
         check(Some("36h"), Ok("2026-03-09T00:30:00Z"));
@@ -298,6 +333,18 @@ mod tests {
             Some("2026-03-11T00:00:00Z"),
             Err("since 2026-03-11T00:00:00Z is after the hub's time 2026-03-10T12:30:00Z"),
         );
+        // By hour: 24 hours by default, at most 7 days back.
+        check_step(None, HistoryStep::Hour, Ok("2026-03-09T12:30:00Z"));
+        check_step(Some("7d"), HistoryStep::Hour, Ok("2026-03-03T12:30:00Z"));
+        check_step(
+            Some("169h"),
+            HistoryStep::Hour,
+            Err(
+                "since 2026-03-03T11:30:00Z is more than 168h before the hub's time \
+                 2026-03-10T12:30:00Z: step=1h reads at most 168 hours; use step=1d for longer",
+            ),
+        );
+        check_step(Some("169h"), HistoryStep::Day, Ok("2026-03-03T11:30:00Z"));
         assert_eq!(parse_step(None).ok(), Some(HistoryStep::Day));
         assert_eq!(parse_step(Some("1h")).ok(), Some(HistoryStep::Hour));
         let err = parse_step(Some("1w")).err().map(|e| (e.field, e.message));
@@ -326,7 +373,7 @@ mod tests {
             HistoryStep::Day,
             "2026-03-09T00:00:00Z",
         );
-        // 30 days before now, rounded down.
+        // Hours: 30 days before now, rounded down; days: 400.
         check(
             "2025-01-01T00:00:00Z",
             HistoryStep::Hour,
@@ -335,7 +382,7 @@ mod tests {
         check(
             "2025-01-01T00:00:00Z",
             HistoryStep::Day,
-            "2026-02-08T00:00:00Z",
+            "2025-02-03T00:00:00Z",
         );
     }
 

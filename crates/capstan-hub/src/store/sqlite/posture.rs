@@ -18,12 +18,13 @@ use super::rows::{corrupt, from_json, micros, saturating_i64, timestamp, to_json
 use crate::Result;
 use crate::store::posture::{object, severity_of_rank, severity_rank};
 use crate::store::{
-    ClusterFinding, ExceptedFilter, FindingsQuery, POSTURE_HISTORY_DAYS, PostureHistoryPoint,
-    PostureRead, PostureSummary, PostureWriteOutcome,
+    ClusterFinding, ExceptedFilter, FindingsQuery, POSTURE_DAILY_HISTORY_DAYS,
+    POSTURE_HISTORY_DAYS, PostureHistoryPoint, PostureRead, PostureSummary, PostureWriteOutcome,
 };
 use capstan_core::posture::report::PostureReport;
 
 pub(super) const MICROS_PER_HOUR: i64 = 3_600_000_000;
+pub(super) const MICROS_PER_DAY: i64 = 24 * MICROS_PER_HOUR;
 
 /// One finding as `json_each` reads it into `posture_findings`.
 #[derive(Serialize)]
@@ -163,13 +164,44 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
-        let cutoff = now
-            .checked_sub(SignedDuration::from_hours(24 * POSTURE_HISTORY_DAYS))
-            .unwrap_or(Timestamp::MIN);
-        sqlx::query("DELETE FROM posture_history WHERE hour < ?")
-            .bind(micros(cutoff))
+        // The day's rows are the day's latest evaluation: this one replaces them all, so a
+        // control an earlier evaluation of the day had and this one lacks is gone.
+        let day = evaluated.div_euclid(MICROS_PER_DAY) * MICROS_PER_DAY;
+        sqlx::query("DELETE FROM posture_history_daily WHERE day = ? AND cluster = ?")
+            .bind(day)
+            .bind(cluster)
             .execute(&mut *tx)
             .await?;
+        for c in &report.controls {
+            sqlx::query(
+                "INSERT OR REPLACE INTO posture_history_daily (day, cluster, control,
+                     evaluated_at, eligible, covered, excepted, findings)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(day)
+            .bind(cluster)
+            .bind(c.control.as_str())
+            .bind(evaluated)
+            .bind(saturating_i64(c.eligible))
+            .bind(saturating_i64(c.covered))
+            .bind(saturating_i64(c.excepted))
+            .bind(saturating_i64(c.findings))
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (table, column, days) in [
+            ("posture_history", "hour", POSTURE_HISTORY_DAYS),
+            ("posture_history_daily", "day", POSTURE_DAILY_HISTORY_DAYS),
+        ] {
+            let cutoff = now
+                .checked_sub(SignedDuration::from_hours(24 * days))
+                .unwrap_or(Timestamp::MIN);
+            // Both tables are keyed by their time first: this is a seek, not a scan.
+            sqlx::query(&format!("DELETE FROM {table} WHERE {column} < ?"))
+                .bind(micros(cutoff))
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(PostureWriteOutcome::Stored)
     }
