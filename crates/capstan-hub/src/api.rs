@@ -11,7 +11,7 @@
 //! | `GET /api/v1/clusters[?labelSelector=..]` | none | inventory, health computed at read |
 //! | `GET /api/v1/cost`, `GET /api/v1/cost/recommendations` | none | the fleet's cost (see `cost`) |
 //! | `POST /api/v1/agents/{cluster}/posture` | cluster token | the cluster's latest posture report (see `posture`) |
-//! | `GET /api/v1/posture`, `GET /api/v1/posture/findings`, `GET /api/v1/posture/history` | none | the fleet's security posture (see `posture`) |
+//! | `GET /api/v1/posture`, `GET /api/v1/posture/findings`, `GET /api/v1/posture/history`, `GET /api/v1/posture/exceptions` | none | the fleet's security posture (see `posture`) |
 //! | `GET /api/v1/clusters/{name}` | none | one cluster, 404 if unknown |
 //! | `DELETE /api/v1/clusters/{name}` | none | deregister: inventory row and agent token, 404 if unknown |
 //! | `GET /api/v1/upgrades/{name}/results` | none | each cluster's posted upgrade result |
@@ -64,11 +64,11 @@ pub use cost::{
 pub use openapi::openapi_document;
 pub use posture::{
     BucketControl, ClusterControl, ClusterPosture, DEFAULT_FINDINGS_LIMIT, DEFAULT_HISTORY_SINCE,
-    DEFAULT_HISTORY_STEP, DEFAULT_HOURLY_HISTORY_SINCE, FindingList, HistoryBucket, HistoryControl,
-    MAX_EXCEPTIONS, MAX_FINDINGS, MAX_FINDINGS_LIMIT, MAX_FINDINGS_PER_CONTROL,
-    MAX_HOURLY_WINDOW_HOURS, MAX_NAME_CHARS, MAX_POSTURE_BODY_BYTES, MAX_RULES, MAX_TEXT_CHARS,
-    PostureHistory, PostureUploadAnswer, PostureView, check_report, first_bucket, fleet_of,
-    history_of,
+    DEFAULT_HISTORY_STEP, DEFAULT_HOURLY_HISTORY_SINCE, ExceptionList, ExceptionState, FindingList,
+    FleetException, HistoryBucket, HistoryControl, MAX_EXCEPTIONS, MAX_FINDINGS,
+    MAX_FINDINGS_LIMIT, MAX_FINDINGS_PER_CONTROL, MAX_HOURLY_WINDOW_HOURS, MAX_NAME_CHARS,
+    MAX_POSTURE_BODY_BYTES, MAX_RULES, MAX_TEXT_CHARS, PostureHistory, PostureUploadAnswer,
+    PostureView, check_report, exceptions_of, first_bucket, fleet_of, history_of,
 };
 pub use status::{ApiError, Status};
 pub use upgrades::{
@@ -192,6 +192,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/posture", get(posture::report))
         .route("/api/v1/posture/findings", get(posture::list_findings))
         .route("/api/v1/posture/history", get(posture::history))
+        .route("/api/v1/posture/exceptions", get(posture::list_exceptions))
         .route("/api/v1/alerts", get(alerts::list))
         .route("/api/v1/clusters", get(clusters::list))
         .route("/api/v1/cost", get(cost::report))

@@ -37,9 +37,9 @@ pub(crate) mod posture;
 mod sqlite;
 pub use cost::{ClusterCostTotals, CostDetail, CostRecommendationsRecord, CostWriteOutcome};
 pub use posture::{
-    ClusterFinding, ControlSums, ExceptedFilter, FindingsQuery, HistoryQuery, HistoryStep,
-    POSTURE_DAILY_HISTORY_DAYS, POSTURE_HISTORY_DAYS, PostureHistoryBucket, PostureHistoryPoint,
-    PostureRead, PostureSummary, PostureWriteOutcome,
+    ClusterExceptions, ClusterFinding, ControlSums, ExceptedFilter, FindingsQuery, HistoryQuery,
+    HistoryStep, POSTURE_DAILY_HISTORY_DAYS, POSTURE_HISTORY_DAYS, PostureHistoryBucket,
+    PostureHistoryPoint, PostureRead, PostureSummary, PostureWriteOutcome,
 };
 pub use sqlite::SqliteStore;
 
@@ -278,6 +278,12 @@ pub trait Store: Send + Sync + 'static {
         &'a self,
         query: &'a FindingsQuery,
     ) -> BoxFuture<'a, Result<Vec<ClusterFinding>>>;
+    /// The exceptions each cluster's latest report applied, by cluster name; `None`: every
+    /// cluster with a report. Only the reports' `exceptions` column is decoded.
+    fn posture_exceptions<'a>(
+        &'a self,
+        clusters: Option<&'a [String]>,
+    ) -> BoxFuture<'a, Result<Vec<ClusterExceptions>>>;
     /// The history summed per bucket of `query.step` and control, oldest bucket first (the
     /// daily table for days, the hourly one for hours): each cluster counts in a bucket at
     /// its latest evaluation there, and only in the buckets it reported in. Buckets without

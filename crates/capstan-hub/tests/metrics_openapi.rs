@@ -24,6 +24,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/posture"),
     ("get", "/api/v1/posture/findings"),
     ("get", "/api/v1/posture/history"),
+    ("get", "/api/v1/posture/exceptions"),
     ("get", "/api/v1/alerts"),
     ("get", "/api/v1/clusters"),
     ("get", "/api/v1/cost"),

@@ -309,7 +309,11 @@ pub async fn run(b: PostureFleetBench) -> Result<serde_json::Value> {
 }
 
 fn inventory_entry(name: &str, c: usize) -> ClusterReport {
-    let environment = if c.is_multiple_of(2) { "production" } else { "staging" };
+    let environment = if c.is_multiple_of(2) {
+        "production"
+    } else {
+        "staging"
+    };
     ClusterReport {
         name: name.to_string(),
         labels: [("environment".to_string(), environment.to_string())].into(),

@@ -1,11 +1,13 @@
-//! `capstan posture report|findings|history`: the fleet's security posture from the hub.
+//! `capstan posture report|findings|history|exceptions`: the fleet's security posture from the
+//! hub.
 
 use anyhow::Result;
 use capstan_core::posture::report::Control;
-use capstan_hub::api::{FindingList, PostureHistory, PostureView};
+use capstan_hub::api::{ExceptionList, FindingList, PostureHistory, PostureView};
 
 use crate::apply_cmd::{HubArg, client, send, url};
 
+pub(crate) mod exceptions;
 pub(crate) mod findings;
 pub(crate) mod history;
 pub(crate) mod report;
@@ -21,6 +23,24 @@ pub enum PostureCommand {
     /// Coverage per control over time: one row per day (kept 400 days) or per hour (the last
     /// 7 days at most), each over the clusters that reported in it.
     History(HistoryArgs),
+    /// The exceptions the clusters' latest reports applied: findings excepted, where they
+    /// matched, and which are expired (to renew or remove) or matched nothing (stale).
+    Exceptions(ExceptionsArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ExceptionsArgs {
+    /// One cluster only.
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// Label selector over the clusters' labels.
+    #[arg(short = 'l', long)]
+    pub selector: Option<String>,
+    /// Output format.
+    #[arg(short = 'o', long, default_value = "table", value_parser = ["table", "json"])]
+    pub output: String,
+    #[command(flatten)]
+    pub hub: HubArg,
 }
 
 #[derive(clap::Args, Debug)]
@@ -110,7 +130,35 @@ pub async fn run(command: PostureCommand) -> Result<()> {
         PostureCommand::Report(args) => report_cmd(args).await,
         PostureCommand::Findings(args) => findings_cmd(args).await,
         PostureCommand::History(args) => history_cmd(args).await,
+        PostureCommand::Exceptions(args) => exceptions_cmd(args).await,
     }
+}
+
+async fn read_exceptions(
+    hub: &HubArg,
+    cluster: Option<&String>,
+    selector: Option<&String>,
+) -> Result<ExceptionList> {
+    let mut query: Vec<(&str, String)> = Vec::new();
+    if let Some(cluster) = cluster {
+        query.push(("cluster", cluster.clone()));
+    }
+    if let Some(selector) = selector {
+        query.push(("labelSelector", selector.clone()));
+    }
+    let request = client()?
+        .get(url(hub, "/api/v1/posture/exceptions"))
+        .query(&query);
+    send("reading the posture exceptions", request).await
+}
+
+async fn exceptions_cmd(args: ExceptionsArgs) -> Result<()> {
+    let list = read_exceptions(&args.hub, args.cluster.as_ref(), args.selector.as_ref()).await?;
+    match args.output.as_str() {
+        "json" => println!("{}", serde_json::to_string_pretty(&list)?),
+        _ => print!("{}", exceptions::table(&list)),
+    }
+    Ok(())
 }
 
 async fn report_cmd(args: ReportArgs) -> Result<()> {
@@ -127,7 +175,14 @@ async fn report_cmd(args: ReportArgs) -> Result<()> {
     let view: PostureView = send("reading the posture report", request).await?;
     match args.output.as_str() {
         "json" => println!("{}", serde_json::to_string_pretty(&view)?),
-        _ => print!("{}", report::table(&view)),
+        _ => {
+            print!("{}", report::table(&view));
+            // One cluster: its exceptions under its controls.
+            if let Some(cluster) = &args.cluster {
+                let list = read_exceptions(&args.hub, Some(cluster), None).await?;
+                print!("{}", exceptions::cluster_block(&list));
+            }
+        }
     }
     Ok(())
 }

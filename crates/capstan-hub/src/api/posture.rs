@@ -6,6 +6,7 @@
 //! | `GET /api/v1/posture?labelSelector=&cluster=` | none | [`PostureView`]: the fleet per control, each cluster, the clusters without a report |
 //! | `GET /api/v1/posture/findings?control=&cluster=&labelSelector=&rule=&severity=&excepted=&limit=` | none | [`FindingList`] |
 //! | `GET /api/v1/posture/history?control=&cluster=&labelSelector=&since=&step=` | none | [`PostureHistory`]: coverage per control per hour or day (see `history`) |
+//! | `GET /api/v1/posture/exceptions?cluster=&labelSelector=` | none | [`ExceptionList`]: the exceptions in force, unused or expired (see `exceptions`) |
 //!
 //! A cluster's latest report replaces its previous one; an upload evaluated before the stored
 //! one (an agent's retry arriving late) changes nothing and answers `stored: false`. The
@@ -31,9 +32,12 @@ use super::{ApiError, ApiState};
 use crate::metrics::{Exposition, MetricType};
 use crate::store::{PostureRead, PostureSummary, PostureWriteOutcome};
 
+mod exceptions;
 mod findings;
 mod history;
 mod validate;
+pub(crate) use exceptions::list_exceptions;
+pub use exceptions::{ExceptionList, ExceptionState, FleetException, exceptions_of};
 pub(crate) use findings::list_findings;
 pub use findings::{DEFAULT_FINDINGS_LIMIT, FindingList, MAX_FINDINGS_LIMIT};
 pub(crate) use history::history;

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use capstan_core::posture::report::{
-    Control, ControlCoverage, Finding, ObjectRef, RuleCount, Severity,
+    AppliedException, Control, ControlCoverage, Finding, ObjectRef, RuleCount, Severity,
 };
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -56,6 +56,16 @@ pub struct PostureRead<'a> {
     pub clusters: Option<&'a [String]>,
     /// Decode the rule counts too (the fleet's top rules need them, `/metrics` does not).
     pub with_rules: bool,
+}
+
+/// The exceptions a cluster's latest report applied (its `exceptions`, as the agent sent
+/// them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterExceptions {
+    pub cluster: String,
+    /// The latest report's evaluation time.
+    pub evaluated_at: Timestamp,
+    pub exceptions: Vec<AppliedException>,
 }
 
 /// Which excepted findings a findings read returns.

@@ -151,6 +151,23 @@ pub(super) fn paths() -> Value {
                     before it with step=1h; step, labelSelector)."),
                 "500": status_response("The hub's store failed.")
             }
+        }},
+        "/api/v1/posture/exceptions": {"get": {
+            "tags": ["posture"], "operationId": "postureExceptions",
+            "summary": "The posture exceptions the clusters' latest reports applied: in force, unused or expired.",
+            "description": "Per exception name over the selected clusters' latest reports: the \
+                findings it excepted (summed), the clusters where it matched something and \
+                where it matched nothing, and the clusters where it was expired at the latest \
+                evaluation (an expired exception excepts nothing). state: expired when expired \
+                in any selected cluster, else unused when it matched nothing anywhere, else \
+                active. Clusters may run different exceptions files: reason is the most \
+                recently evaluated cluster's, expires the earliest.",
+            "parameters": [cluster, selector],
+            "responses": {
+                "200": json_response("The exceptions, by name.", schema_ref("ExceptionList")),
+                "400": status_response("A parameter does not parse; `field` names it (labelSelector)."),
+                "500": status_response("The hub's store failed.")
+            }
         }}
     })
 }
@@ -343,6 +360,33 @@ pub(super) fn schemas() -> Value {
                 }))
             }
         },
+        "ExceptionList": {
+            "type": "object", "additionalProperties": false,
+            "required": ["clustersReporting", "exceptions", "expired", "unused"],
+            "properties": {
+                "clustersReporting": count(),
+                "exceptions": array_of(json!({
+                    "type": "object", "additionalProperties": false,
+                    "required": ["name", "reason", "expires", "expired", "state", "matched",
+                        "clusters", "clustersMatched", "clustersUnmatched", "clustersExpired"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "reason": {"type": "string"},
+                        "expires": {"type": "string", "format": "date-time", "nullable": true,
+                            "description": "The earliest expiry among the clusters; null when none says."},
+                        "expired": {"type": "boolean"},
+                        "state": {"type": "string", "enum": ["expired", "unused", "active"]},
+                        "matched": count(),
+                        "clusters": count(),
+                        "clustersMatched": array_of(json!({"type": "string"})),
+                        "clustersUnmatched": array_of(json!({"type": "string"})),
+                        "clustersExpired": array_of(json!({"type": "string"}))
+                    }
+                })),
+                "expired": count(),
+                "unused": count()
+            }
+        },
         "FindingList": {
             "type": "object", "additionalProperties": false,
             "required": ["findings", "shown", "total"],
@@ -370,11 +414,15 @@ mod tests {
         AppliedException, Control, ControlCoverage, Finding, ObjectRef, PostureReport,
         PostureSources, RuleCount, Severity,
     };
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::super::tests::check;
-    use crate::api::{ClusterControl, ClusterPosture, FindingList, PostureView, history_of};
-    use crate::store::{ClusterFinding, ControlSums, HistoryStep, PostureHistoryBucket};
+    use crate::api::{
+        ClusterControl, ClusterPosture, FindingList, PostureView, exceptions_of, history_of,
+    };
+    use crate::store::{
+        ClusterExceptions, ClusterFinding, ControlSums, HistoryStep, PostureHistoryBucket,
+    };
 
     fn coverage(control: Control, eligible: u64, covered: u64) -> ControlCoverage {
         let mut c = ControlCoverage::new(control);
@@ -528,6 +576,48 @@ mod tests {
                 ".buckets[0].controls[0]: \"meetsTarget\" missing",
                 ".buckets[0].controls[0]: \"findings\" missing",
                 ".step: \"1w\" not in [String(\"1h\"), String(\"1d\")]",
+            ]
+        );
+
+        // The exceptions: one with an expiry, one without (expires null).
+        let lapsed = AppliedException {
+            name: "legacy".into(),
+            reason: "vendor agent".into(),
+            matched: 0,
+            expires: Some("2026-03-01T00:00:00Z".parse().unwrap()),
+            expired: true,
+        };
+        let list = exceptions_of(&[ClusterExceptions {
+            cluster: "a".into(),
+            evaluated_at: "2026-03-10T00:00:00Z".parse().unwrap(),
+            exceptions: vec![
+                lapsed,
+                AppliedException {
+                    name: "batch".into(),
+                    reason: "retired".into(),
+                    matched: 2,
+                    expires: None,
+                    expired: false,
+                },
+            ],
+        }]);
+        let as_json = serde_json::to_value(&list).unwrap();
+        assert_eq!(as_json["exceptions"][0]["expires"], Value::Null);
+        assert_eq!(check("ExceptionList", &as_json), Vec::<String>::new());
+        let broken = json!({"clustersReporting": 1, "expired": 0, "unused": 0,
+            "exceptions": [{"name": "x", "state": "stale"}]});
+        assert_eq!(
+            check("ExceptionList", &broken),
+            [
+                ".exceptions[0]: \"reason\" missing",
+                ".exceptions[0]: \"expires\" missing",
+                ".exceptions[0]: \"expired\" missing",
+                ".exceptions[0]: \"matched\" missing",
+                ".exceptions[0]: \"clusters\" missing",
+                ".exceptions[0]: \"clustersMatched\" missing",
+                ".exceptions[0]: \"clustersUnmatched\" missing",
+                ".exceptions[0]: \"clustersExpired\" missing",
+                ".exceptions[0].state: \"stale\" not in [String(\"expired\"), String(\"unused\"), String(\"active\")]",
             ]
         );
     }

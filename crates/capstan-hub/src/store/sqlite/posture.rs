@@ -18,7 +18,7 @@ use super::rows::{corrupt, from_json, micros, saturating_i64, timestamp, to_json
 use crate::Result;
 use crate::store::posture::{object, severity_of_rank, severity_rank};
 use crate::store::{
-    ClusterFinding, ExceptedFilter, FindingsQuery, POSTURE_DAILY_HISTORY_DAYS,
+    ClusterExceptions, ClusterFinding, ExceptedFilter, FindingsQuery, POSTURE_DAILY_HISTORY_DAYS,
     POSTURE_HISTORY_DAYS, PostureHistoryPoint, PostureRead, PostureSummary, PostureWriteOutcome,
 };
 use capstan_core::posture::report::PostureReport;
@@ -255,6 +255,36 @@ impl SqliteStore {
                     Some(text) => from_json("posture rules", text)?,
                     None => Vec::new(),
                 },
+            });
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn posture_exceptions(
+        &self,
+        clusters: Option<&[String]>,
+    ) -> Result<Vec<ClusterExceptions>> {
+        let sql = format!(
+            "SELECT cluster, evaluated_at, exceptions FROM posture_reports
+             WHERE 1 = 1{} ORDER BY cluster",
+            if clusters.is_some() {
+                " AND cluster IN (SELECT value FROM json_each(?))"
+            } else {
+                ""
+            }
+        );
+        let names = clusters.map(|n| to_json("cluster names", &n)).transpose()?;
+        let mut query = sqlx::query(&sql);
+        if let Some(names) = &names {
+            query = query.bind(names.as_str());
+        }
+        let mut rows = query.fetch(&self.pool);
+        let mut out = Vec::new();
+        while let Some(row) = rows.try_next().await? {
+            out.push(ClusterExceptions {
+                cluster: row.try_get("cluster")?,
+                evaluated_at: timestamp(row.try_get("evaluated_at")?)?,
+                exceptions: from_json("posture exceptions", row.try_get("exceptions")?)?,
             });
         }
         Ok(out)

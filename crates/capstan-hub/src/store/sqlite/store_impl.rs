@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::SqliteStore;
 use crate::Result;
 use crate::store::{
-    ClusterCostTotals, ClusterFinding, ClusterRecord, ClusterReport, CostDetail,
+    ClusterCostTotals, ClusterExceptions, ClusterFinding, ClusterRecord, ClusterReport, CostDetail,
     CostRecommendationsRecord, CostWriteOutcome, EventRecord, FindingsQuery, HistoryQuery,
     NewEvent, NewWorkItem, PostureHistoryBucket, PostureRead, PostureSummary, PostureWriteOutcome,
     RolloutClusterRecord, RolloutWrite, Store, Subject, UpgradeRecord, WorkItem, WorkStatus,
@@ -261,6 +261,13 @@ impl Store for SqliteStore {
         read: PostureRead<'a>,
     ) -> BoxFuture<'a, Result<Vec<PostureSummary>>> {
         self.posture_summaries(read).boxed()
+    }
+
+    fn posture_exceptions<'a>(
+        &'a self,
+        clusters: Option<&'a [String]>,
+    ) -> BoxFuture<'a, Result<Vec<ClusterExceptions>>> {
+        self.posture_exceptions(clusters).boxed()
     }
 
     fn posture_findings<'a>(
