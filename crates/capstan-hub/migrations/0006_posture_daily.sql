@@ -2,9 +2,11 @@
 --
 -- Reading a 30-day trend of 5,000 clusters from the hourly points (0005) meant 18 million
 -- rows and choosing each cluster's latest evaluation per day at read time. This migration:
--- 1. rebuilds posture_history keyed by (hour, cluster, control) WITHOUT ROWID, so that a
+-- 1. rebuilds posture_history keyed by (hour, control, cluster) WITHOUT ROWID, so that a
 --    window of hours is one range of the primary key read in place (0005's index on hour
---    led to a table lookup per row);
+--    led to a table lookup per row) in the order the sums group it (per hour and control: no
+--    sort), and marks the points of each cluster's latest evaluation of the hour (`latest`),
+--    so that a read sums them without choosing at read time;
 -- 2. adds posture_history_daily: per cluster, UTC day and control, the figures of the
 --    cluster's latest evaluation of the day, written at upload time and kept 400 days
 --    (POSTURE_DAILY_HISTORY_DAYS); GET /api/v1/posture/history?step=1d reads it alone;
@@ -12,21 +14,28 @@
 
 DROP TRIGGER clusters_delete_posture;
 
+-- An upload replaces its controls' points of the hour; a control an earlier evaluation of the
+-- hour had and this one lacks keeps its point, with latest 0 (the upload clears it).
 CREATE TABLE posture_history_new (
     hour          INTEGER NOT NULL,       -- the evaluation's UTC hour, unix microseconds
-    cluster       TEXT    NOT NULL,
     control       TEXT    NOT NULL,
+    cluster       TEXT    NOT NULL,
     evaluated_at  INTEGER NOT NULL,
     eligible      INTEGER NOT NULL,
     covered       INTEGER NOT NULL,
     excepted      INTEGER NOT NULL,
     findings      INTEGER NOT NULL,
-    PRIMARY KEY (hour, cluster, control)
+    latest        INTEGER NOT NULL DEFAULT 1, -- 1: of the cluster's latest evaluation of the hour
+    PRIMARY KEY (hour, control, cluster)
 ) WITHOUT ROWID;
 INSERT INTO posture_history_new
-    (hour, cluster, control, evaluated_at, eligible, covered, excepted, findings)
-SELECT hour, cluster, control, evaluated_at, eligible, covered, excepted, findings
-FROM posture_history;
+    (hour, control, cluster, evaluated_at, eligible, covered, excepted, findings, latest)
+SELECT h.hour, h.control, h.cluster, h.evaluated_at, h.eligible, h.covered, h.excepted,
+       h.findings, h.evaluated_at = l.latest
+FROM posture_history h
+JOIN (SELECT cluster, hour, MAX(evaluated_at) AS latest
+      FROM posture_history GROUP BY cluster, hour) l
+  ON l.cluster = h.cluster AND l.hour = h.hour;
 DROP TABLE posture_history;
 ALTER TABLE posture_history_new RENAME TO posture_history;
 -- A cluster's own points (its history, the trigger below).
@@ -44,7 +53,7 @@ CREATE TABLE posture_history_daily (
     covered       INTEGER NOT NULL,
     excepted      INTEGER NOT NULL,
     findings      INTEGER NOT NULL,
-    PRIMARY KEY (day, cluster, control)
+    PRIMARY KEY (day, control, cluster)
 ) WITHOUT ROWID;
 CREATE INDEX posture_history_daily_by_cluster ON posture_history_daily (cluster, day);
 

@@ -68,8 +68,29 @@ fn query(clusters: Option<&[&str]>, control: Option<Control>, since: i64) -> His
     }
 }
 
-/// The daily buckets of `query`, checked against the hourly read of the same days first.
+/// The hourly buckets of `query` (its step aside) and those the read from before 0006 gives.
+async fn hours_both_ways(
+    store: &SqliteStore,
+    query: &HistoryQuery,
+) -> (Vec<PostureHistoryBucket>, Vec<PostureHistoryBucket>) {
+    let query = HistoryQuery {
+        step: HistoryStep::Hour,
+        ..query.clone()
+    };
+    (
+        store.posture_history_buckets(&query).await.unwrap(),
+        store
+            .posture_history_buckets_from_hourly(&query)
+            .await
+            .unwrap(),
+    )
+}
+
+/// The daily buckets of `query`, checked against the hourly read of the same days first, and
+/// the hourly buckets against it too.
 async fn days(store: &SqliteStore, query: &HistoryQuery) -> Vec<Bucket> {
+    let (hours, before_0006) = hours_both_ways(store, query).await;
+    assert_eq!(hours, before_0006, "by hour: {query:?}");
     let daily = store.posture_history_buckets(query).await.unwrap();
     let hourly = store
         .posture_history_buckets_from_hourly(query)
@@ -227,12 +248,32 @@ async fn the_migration_rolls_the_stored_hourly_points_up_into_days() {
         pool.close().await;
     }
     let store = SqliteStore::open(&path).await.unwrap();
-    // The hourly points are all kept (10: hour 52's RBAC point was replaced).
+    // The hourly points are all kept (10: hour 52's RBAC point was replaced), those of an
+    // earlier evaluation of their hour than the cluster's latest marked so.
+    let stale: Vec<(String, i64, String)> = sqlx::query_as(
+        "SELECT cluster, hour, control FROM posture_history WHERE latest = 0 ORDER BY hour",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    let hour = |h: i64| (T0 + h * HOUR) * 1_000_000;
+    assert_eq!(
+        stale,
+        [
+            ("a".to_string(), hour(0), PS.as_str().to_string()),
+            ("a".to_string(), hour(52), PS.as_str().to_string()),
+        ]
+    );
     let hourly: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM posture_history")
         .fetch_one(store.pool())
         .await
         .unwrap();
     assert_eq!(hourly, 10);
+    let (hours, _) = hours_both_ways(&store, &query(None, None, T0)).await;
+    assert_eq!(
+        compact(&hours)[0],
+        (0, 1, vec![(RBAC, 1, 1, 0, 1, 2), (NP, 1, 20, 15, 1, 5)])
+    );
     let all = query(None, None, T0);
     assert_eq!(
         days(&store, &all).await,

@@ -2,8 +2,8 @@
 //! each, the per-control history, and the reads behind `GET /api/v1/posture[/findings]`.
 //!
 //! A report is written in one transaction: the report row, its findings (one `INSERT ..
-//! SELECT` over `json_each`, so a thousand findings are one statement), the history point of
-//! its hour, and the history's retention. The findings are serialized once by Rust with the
+//! SELECT` over `json_each`, so a thousand findings are one statement), the history points of
+//! its hour and of its day, and the history's retention. The findings are serialized once by Rust with the
 //! severity already ranked, so the mapping lives in one place.
 
 use capstan_core::posture::report::{Control, Finding};
@@ -147,11 +147,22 @@ impl SqliteStore {
                 .await?;
         }
         let hour = evaluated.div_euclid(MICROS_PER_HOUR) * MICROS_PER_HOUR;
+        // The hour's points of an earlier evaluation that this one does not replace (a
+        // control it lacks) stay, no longer the hour's latest.
+        sqlx::query(
+            "UPDATE posture_history SET latest = 0
+             WHERE cluster = ? AND hour = ? AND evaluated_at < ? AND latest = 1",
+        )
+        .bind(cluster)
+        .bind(hour)
+        .bind(evaluated)
+        .execute(&mut *tx)
+        .await?;
         for c in &report.controls {
             sqlx::query(
                 "INSERT OR REPLACE INTO posture_history (cluster, hour, control, evaluated_at,
-                     eligible, covered, excepted, findings)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     eligible, covered, excepted, findings, latest)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)",
             )
             .bind(cluster)
             .bind(hour)

@@ -1,20 +1,22 @@
 //! The posture history's reads: per bucket and control, summed in SQL in the fleet report's
 //! units.
 //!
-//! Days come from `posture_history_daily` (migration 0006): an upload replaces its cluster's
-//! rows of the day, so the table holds each cluster's latest evaluation of each day and a
-//! day's bucket is a plain sum over one range of its primary key, without choosing anything
-//! at read time. A 30-day trend of 5,000 clusters reads 750,000 rows instead of 18 million.
+//! Both tables (migration 0006) hold, for each cluster and bucket, the figures of its latest
+//! evaluation in the bucket, so a bucket's sums are plain sums over one range of the primary
+//! key, which is ordered as they are grouped (time, control, cluster): no sort and nothing
+//! chosen at read time. A 30-day trend of 5,000 clusters reads 750,000 daily rows, a day of
+//! hours 600,000 hourly points.
+//! - Days, `posture_history_daily`: an upload replaces its cluster's rows of the day, so a
+//!   control the day's later evaluation lacks is gone.
+//! - Hours, `posture_history`: an upload replaces its controls' points of the hour; a control
+//!   an earlier evaluation of the hour had and the later one lacks keeps its point, marked
+//!   `latest = 0` by the upload, and the read skips it (the fleet report would not count a
+//!   control missing from a cluster's latest report either).
 //!
-//! Hours come from `posture_history` (0005, rebuilt by 0006): one point per cluster, hour and
-//! control; an upload replaces its hour's points, and an upload evaluated before the stored
-//! report is refused before it writes any, so each hour keeps its latest evaluation. An
-//! hour's points can still hold a control of an earlier evaluation of the hour that the later
-//! one lacks, so the read chooses each cluster's latest evaluation per bucket, across
-//! controls: a control missing from it is not counted for the cluster, as the fleet report
-//! would not count it. [`SqliteStore::posture_history_buckets_from_hourly`] runs that read for
-//! days too: it is how days were read before 0006 (the benchmark compares the two, the tests
-//! check they agree).
+//! An upload evaluated before the stored report is refused before it writes any, so the
+//! latest evaluation always wins. [`SqliteStore::posture_history_buckets_from_hourly`] is the
+//! read from before 0006, which chose each cluster's latest evaluation per bucket from the
+//! hourly points at read time: the benchmark compares the two, the tests check they agree.
 
 use capstan_core::posture::report::{Control, Unit};
 use sqlx::Row;
@@ -80,21 +82,31 @@ fn clusters_filter(query: &HistoryQuery, alias: &str) -> String {
     }
 }
 
-/// The clusters of each day, and each day's sums per control: two reads of one range of
-/// `posture_history_daily`'s primary key (or of its cluster index for a few clusters).
-fn daily_sql(query: &HistoryQuery) -> (String, String) {
+/// The table holding the buckets of `step`, its time column, and the filter keeping each
+/// cluster's latest evaluation of the bucket.
+fn table_of(step: HistoryStep) -> (&'static str, &'static str, &'static str) {
+    match step {
+        HistoryStep::Day => ("posture_history_daily", "day", ""),
+        HistoryStep::Hour => ("posture_history", "hour", " AND c.latest = 1"),
+    }
+}
+
+/// The clusters of each bucket, and each bucket's sums per control: two reads of one range
+/// of the table's primary key (or of its cluster index for a few clusters).
+fn window_sql(query: &HistoryQuery) -> (String, String) {
+    let (table, time, latest) = table_of(query.step);
     let clusters = clusters_filter(query, "c.");
     let buckets = format!(
-        "SELECT c.day AS bucket, COUNT(DISTINCT c.cluster) AS bucket_clusters
-         FROM posture_history_daily c
-         WHERE c.day >= ?{clusters}
-         GROUP BY c.day ORDER BY c.day"
+        "SELECT c.{time} AS bucket, COUNT(DISTINCT c.cluster) AS bucket_clusters
+         FROM {table} c
+         WHERE c.{time} >= ?{latest}{clusters}
+         GROUP BY c.{time} ORDER BY c.{time}"
     );
     let sums = format!(
-        "SELECT c.day AS bucket, c.control, {sums}
-         FROM posture_history_daily c
-         WHERE c.day >= ?{clusters}{control}
-         GROUP BY c.day, c.control ORDER BY c.day, c.control",
+        "SELECT c.{time} AS bucket, c.control, {sums}
+         FROM {table} c
+         WHERE c.{time} >= ?{latest}{clusters}{control}
+         GROUP BY c.{time}, c.control ORDER BY c.{time}, c.control",
         sums = sums_sql(),
         control = if query.control.is_some() {
             " AND c.control = ?"
@@ -170,23 +182,13 @@ impl SqliteStore {
         &self,
         query: &HistoryQuery,
     ) -> Result<Vec<PostureHistoryBucket>> {
-        match query.step {
-            HistoryStep::Day => self.posture_history_days(query).await,
-            HistoryStep::Hour => self.posture_history_buckets_from_hourly(query).await,
-        }
-    }
-
-    async fn posture_history_days(
-        &self,
-        query: &HistoryQuery,
-    ) -> Result<Vec<PostureHistoryBucket>> {
-        let (buckets_sql, sums_sql) = daily_sql(query);
+        let (buckets_sql, sums_sql) = window_sql(query);
         let names = query
             .clusters
             .as_ref()
             .map(|n| to_json("cluster names", n))
             .transpose()?;
-        let since = micros(HistoryStep::Day.floor(query.since));
+        let since = micros(query.step.floor(query.since));
         let mut q = sqlx::query(&buckets_sql).bind(since);
         if let Some(names) = &names {
             q = q.bind(names.as_str());
@@ -207,7 +209,7 @@ impl SqliteStore {
             q = q.bind(control.as_str());
         }
         let rows = q.fetch_all(&self.pool).await?;
-        // Both reads are ordered by day, and every day of the sums has clusters.
+        // Both reads are ordered by bucket, and every bucket of the sums has clusters.
         let mut at = 0;
         for row in &rows {
             let start = timestamp(row.try_get("bucket")?)?;
@@ -217,7 +219,7 @@ impl SqliteStore {
             let bucket = buckets
                 .get_mut(at)
                 .filter(|b| b.start == start)
-                .ok_or_else(|| corrupt("posture daily history", format!("day {start}")))?;
+                .ok_or_else(|| corrupt("posture history", format!("bucket {start}")))?;
             if let Some(sums) = sums_of(row)? {
                 bucket.controls.push(sums);
             }
@@ -228,9 +230,9 @@ impl SqliteStore {
         Ok(buckets)
     }
 
-    /// The buckets of `query` read from the hourly points, whatever the step: how every
-    /// step was read before migration 0006 added the daily table. The API reads hours this
-    /// way; days only for comparison (the benchmark, the tests).
+    /// The buckets of `query` read from the hourly points, whatever the step, choosing each
+    /// cluster's latest evaluation per bucket at read time: how every step was read before
+    /// migration 0006. For comparison only (the benchmark, the tests).
     pub async fn posture_history_buckets_from_hourly(
         &self,
         query: &HistoryQuery,
@@ -363,19 +365,24 @@ mod tests {
 
     /// A window of days or hours is one range of the table's primary key (time first), with
     /// or without a control filter or a large selection of clusters; a few clusters are
-    /// ranges of days or hours through the cluster index. Never a scan of the table.
+    /// ranges of days or hours through the cluster index. Never a scan of the table; and the
+    /// sums of a window come in the key's order (time, control), so they are not sorted.
     #[tokio::test]
     async fn windows_are_read_through_time_keyed_indexes() {
         let store = SqliteStore::memory().await.unwrap();
         for clusters in [0, 1, CLUSTERS_SOUGHT_MAX + 1] {
             for control in [false, true] {
-                let (buckets, sums) = daily_sql(&query(clusters, control, HistoryStep::Day));
-                let hourly = hourly_sql(&query(clusters, control, HistoryStep::Hour));
-                // How each plan names the table it reads (the daily reads alias it `c`).
+                let (buckets, sums) = window_sql(&query(clusters, control, HistoryStep::Day));
+                let (hour_buckets, hour_sums) =
+                    window_sql(&query(clusters, control, HistoryStep::Hour));
+                let before_0006 = hourly_sql(&query(clusters, control, HistoryStep::Day));
+                // How each plan names the table it reads (the window reads alias it `c`).
                 for (name, sql, table, time) in [
                     ("daily buckets", buckets, "c", "day"),
-                    ("daily sums", sums, "c", "day"),
-                    ("hourly", hourly, "posture_history", "hour"),
+                    ("daily sums", sums.clone(), "c", "day"),
+                    ("hourly buckets", hour_buckets, "c", "hour"),
+                    ("hourly sums", hour_sums.clone(), "c", "hour"),
+                    ("from hourly", before_0006, "posture_history", "hour"),
                 ] {
                     let plan = plan(&store, &sql).await;
                     let want = if (1..=CLUSTERS_SOUGHT_MAX).contains(&clusters) {
@@ -396,6 +403,12 @@ mod tests {
                     for read in reads {
                         assert!(
                             read.starts_with("SEARCH") && read.contains(&want),
+                            "{context}: {plan:?}"
+                        );
+                    }
+                    if name.ends_with("sums") && !(1..=CLUSTERS_SOUGHT_MAX).contains(&clusters) {
+                        assert!(
+                            !plan.iter().any(|d| d.contains("TEMP B-TREE")),
                             "{context}: {plan:?}"
                         );
                     }
