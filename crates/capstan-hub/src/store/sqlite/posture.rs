@@ -26,6 +26,15 @@ use capstan_core::posture::report::PostureReport;
 pub(super) const MICROS_PER_HOUR: i64 = 3_600_000_000;
 pub(super) const MICROS_PER_DAY: i64 = 24 * MICROS_PER_HOUR;
 
+/// Unmarks a cluster's points of an hour left by an earlier evaluation. Through the
+/// cluster's index: the primary key (hour first) would read the whole fleet's hour.
+pub(super) const MARK_EARLIER_POINTS: &str =
+    "UPDATE posture_history INDEXED BY posture_history_by_cluster SET latest = 0
+     WHERE cluster = ? AND hour = ? AND evaluated_at < ? AND latest = 1";
+/// A cluster's rows of a day, replaced by each upload.
+pub(super) const DELETE_CLUSTER_DAY: &str =
+    "DELETE FROM posture_history_daily WHERE day = ? AND cluster = ?";
+
 /// One finding as `json_each` reads it into `posture_findings`.
 #[derive(Serialize)]
 struct FindingRow<'a> {
@@ -149,15 +158,12 @@ impl SqliteStore {
         let hour = evaluated.div_euclid(MICROS_PER_HOUR) * MICROS_PER_HOUR;
         // The hour's points of an earlier evaluation that this one does not replace (a
         // control it lacks) stay, no longer the hour's latest.
-        sqlx::query(
-            "UPDATE posture_history SET latest = 0
-             WHERE cluster = ? AND hour = ? AND evaluated_at < ? AND latest = 1",
-        )
-        .bind(cluster)
-        .bind(hour)
-        .bind(evaluated)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(MARK_EARLIER_POINTS)
+            .bind(cluster)
+            .bind(hour)
+            .bind(evaluated)
+            .execute(&mut *tx)
+            .await?;
         for c in &report.controls {
             sqlx::query(
                 "INSERT OR REPLACE INTO posture_history (cluster, hour, control, evaluated_at,
@@ -178,7 +184,7 @@ impl SqliteStore {
         // The day's rows are the day's latest evaluation: this one replaces them all, so a
         // control an earlier evaluation of the day had and this one lacks is gone.
         let day = evaluated.div_euclid(MICROS_PER_DAY) * MICROS_PER_DAY;
-        sqlx::query("DELETE FROM posture_history_daily WHERE day = ? AND cluster = ?")
+        sqlx::query(DELETE_CLUSTER_DAY)
             .bind(day)
             .bind(cluster)
             .execute(&mut *tx)

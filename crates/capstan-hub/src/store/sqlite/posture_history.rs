@@ -416,4 +416,25 @@ mod tests {
             }
         }
     }
+
+    /// An upload's writes to the history find the cluster's rows of its hour and day
+    /// through the cluster index, not by reading the fleet's hour or day.
+    #[tokio::test]
+    async fn an_upload_finds_its_clusters_rows_through_the_cluster_index() {
+        use super::super::posture::{DELETE_CLUSTER_DAY, MARK_EARLIER_POINTS};
+        let store = SqliteStore::memory().await.unwrap();
+        for (sql, want) in [
+            (
+                MARK_EARLIER_POINTS,
+                "SEARCH posture_history USING INDEX posture_history_by_cluster (cluster=? AND hour=?)",
+            ),
+            (
+                DELETE_CLUSTER_DAY,
+                "SEARCH posture_history_daily USING COVERING INDEX \
+                 posture_history_daily_by_cluster (cluster=? AND day=?)",
+            ),
+        ] {
+            assert_eq!(plan(&store, sql).await, [want], "{sql}");
+        }
+    }
 }
