@@ -521,7 +521,10 @@ exceptions:
         r.exceptions[3].expires,
         Some("2026-01-01T00:00:00Z".parse().unwrap())
     );
-    assert_eq!(r.exceptions[3].reason, "expired one", "the reason as written");
+    assert_eq!(
+        r.exceptions[3].reason, "expired one",
+        "the reason as written"
+    );
     let rule = r
         .rules
         .iter()
