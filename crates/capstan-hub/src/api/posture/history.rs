@@ -54,7 +54,8 @@ pub const DEFAULT_HISTORY_STEP: HistoryStep = HistoryStep::Day;
 pub struct PostureHistory {
     pub step: HistoryStep,
     /// The first bucket's start: `since` rounded down to the step, and no earlier than the
-    /// history kept (400 days of days before `until`, rounded down too).
+    /// history kept of the step before `until` (400 days by day, 30 by hour; by hour `since`
+    /// may not be more than 7 days back anyway), rounded down too.
     pub since: Timestamp,
     /// The hub's time; the last bucket is the one it falls in.
     pub until: Timestamp,
