@@ -82,6 +82,10 @@ pub struct ContainerCheckpoint {
     /// Σ over replica-ticks of the node rates, in 1e-12 $ (the recommender's fixed point).
     pub cpu_rate_sum_pico: i128,
     pub ram_rate_sum_pico: i128,
+    /// (pod uid, restart count) of this container's OOM kills still shown in its pods' last
+    /// state, so that a restarted agent does not count them again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub oom_restarts_seen: Vec<(String, u32)>,
 }
 
 impl ContainerCheckpoint {

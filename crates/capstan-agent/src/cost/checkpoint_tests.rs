@@ -30,6 +30,7 @@ fn entry(namespace: &str, workload: &str, container: &str, cores: f64) -> Contai
         replica_ticks: 1800.0,
         cpu_rate_sum_pico: 57_000_000_000_000_123,
         ram_rate_sum_pico: 7_600_000_000_000_456,
+        oom_restarts_seen: Vec::new(),
     }
 }
 

@@ -11,10 +11,10 @@
 //! agent restart thus loses at most one interval of samples, and the histograms come back as
 //! saved up to the checkpoint's quantisation (bucket weights stored to 1/10000 of the
 //! heaviest, as upstream; see `capstan_core::rightsizing::checkpoint`), with the averages
-//! a bundle needs (replicas, requests, rates). What is not checkpointed: the idle trackers
-//! and spot costs per workload (rebuilt within hours), and the OOM restart counts seen per
-//! pod, so an OOM kill still shown in a pod's last state counts once more after a restart
-//! (its memory bump is not added twice: the restored memory window already holds it).
+//! a bundle needs (replicas, requests, rates) and the OOM kills already counted (pod uid and
+//! restart count), so a kill still shown in a pod's last state is not counted again after a
+//! restart. What is not checkpointed: the idle trackers and spot costs per workload (rebuilt
+//! within hours). OOM records of pods not seen for [`OOM_FORGET_TICKS`] ticks are dropped.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -151,10 +151,23 @@ pub struct Recommender {
     index: FxHashMap<WorkloadKey, usize>,
     /// The tick's workload index -> slot (`usize::MAX` until first seen this tick).
     tick_slots: Vec<usize>,
-    /// The restart count of each OOM-killed container when last seen: a grown count is a
-    /// new kill.
-    ooms: HashMap<(Uid, Arc<str>), u32>,
+    /// Each OOM-killed container as last seen: a grown restart count is a new kill.
+    ooms: HashMap<(Uid, Arc<str>), OomSeen>,
+    /// Ticks begun, for forgetting the OOM records of pods no longer seen.
+    tick: u64,
 }
+
+/// An OOM-killed container's restart count when last seen, its workload's slot and the tick.
+#[derive(Debug, Clone, Copy)]
+struct OomSeen {
+    restarts: u32,
+    slot: usize,
+    tick: u64,
+}
+
+/// Ticks after which the OOM record of a container no longer seen is dropped: long enough
+/// that a pod missing from a few samples is not counted afresh when it comes back.
+const OOM_FORGET_TICKS: u64 = 120;
 
 impl Recommender {
     pub fn new(settings: RecommenderSettings) -> Self {
@@ -164,12 +177,14 @@ impl Recommender {
             index: FxHashMap::default(),
             tick_slots: Vec::new(),
             ooms: HashMap::new(),
+            tick: 0,
         }
     }
 
     /// A new tick: its workload indexes start afresh.
     pub fn begin_tick(&mut self) {
         self.tick_slots.clear();
+        self.tick += 1;
     }
 
     fn slot_of(&mut self, keys: &WorkloadKeys, workload: usize) -> usize {
@@ -207,8 +222,8 @@ impl Recommender {
 
     /// One container of one running pod in the tick at `now`.
     pub fn observe(&mut self, keys: &WorkloadKeys, s: &ContainerSample<'_>, now: Timestamp) {
-        let slot = self.slot_of(keys, s.workload);
-        let slot = &mut self.slots[slot];
+        let slot_index = self.slot_of(keys, s.workload);
+        let slot = &mut self.slots[slot_index];
         let position = slot
             .containers
             .iter()
@@ -229,10 +244,15 @@ impl Recommender {
             entry.state.add_memory_sample(now, bytes);
         }
         if let Some(restarts) = s.oom_restarts {
-            let seen = self
-                .ooms
-                .insert((s.pod_uid.clone(), s.container.clone()), restarts);
-            if seen.is_none_or(|before| restarts > before) {
+            let seen = self.ooms.insert(
+                (s.pod_uid.clone(), s.container.clone()),
+                OomSeen {
+                    restarts,
+                    slot: slot_index,
+                    tick: self.tick,
+                },
+            );
+            if seen.is_none_or(|before| restarts > before.restarts) {
                 // An OOM older than the memory window is refused by the state (VPA
                 // discards it too); nothing else to do about it.
                 let _ = entry.state.record_oom(now, s.memory_request_bytes);
@@ -272,6 +292,9 @@ impl Recommender {
 
     /// Closes the tick at `now`: per-workload sums go to the idle trackers and averages.
     pub fn end_tick(&mut self, now: Timestamp) {
+        let tick = self.tick;
+        self.ooms
+            .retain(|_, seen| seen.tick + OOM_FORGET_TICKS > tick);
         let keda = &self.settings.keda;
         for slot in &mut self.slots {
             for (_, entry) in &mut slot.containers {
@@ -326,27 +349,41 @@ impl Recommender {
     /// Every container's checkpoint, of workloads `exists` says are still there (the
     /// others' are dropped: VPA's checkpoint garbage collection), in key order.
     pub fn checkpoints(&self, exists: impl Fn(&WorkloadKey) -> bool) -> Vec<ContainerCheckpoint> {
+        let mut ooms: HashMap<(usize, &str), Vec<(String, u32)>> = HashMap::new();
+        for ((uid, container), seen) in &self.ooms {
+            ooms.entry((seen.slot, &**container))
+                .or_default()
+                .push((uid.to_string(), seen.restarts));
+        }
         let mut all: Vec<ContainerCheckpoint> = self
             .slots
             .iter()
-            .filter(|slot| exists(&slot.key))
-            .flat_map(|slot| {
+            .enumerate()
+            .filter(|(_, slot)| exists(&slot.key))
+            .flat_map(|(index, slot)| {
+                let ooms = &ooms;
                 slot.containers
                     .iter()
                     .filter(|(_, e)| e.ticks > 0)
-                    .map(|(name, e)| ContainerCheckpoint {
-                        namespace: slot.key.namespace.to_string(),
-                        kind: slot.key.kind.to_string(),
-                        workload: slot.key.name.to_string(),
-                        container: name.to_string(),
-                        usage: e.state.to_checkpoint(),
-                        containers_in_pod: e.containers_in_pod,
-                        cpu_request_cores: e.cpu_request_cores,
-                        memory_request_bytes: e.memory_request_bytes,
-                        ticks: e.ticks,
-                        replica_ticks: e.replica_ticks,
-                        cpu_rate_sum_pico: e.cpu_rate_sum.0,
-                        ram_rate_sum_pico: e.ram_rate_sum.0,
+                    .map(move |(name, e)| {
+                        let mut oom_restarts_seen =
+                            ooms.get(&(index, &**name)).cloned().unwrap_or_default();
+                        oom_restarts_seen.sort_unstable();
+                        ContainerCheckpoint {
+                            namespace: slot.key.namespace.to_string(),
+                            kind: slot.key.kind.to_string(),
+                            workload: slot.key.name.to_string(),
+                            container: name.to_string(),
+                            usage: e.state.to_checkpoint(),
+                            containers_in_pod: e.containers_in_pod,
+                            cpu_request_cores: e.cpu_request_cores,
+                            memory_request_bytes: e.memory_request_bytes,
+                            ticks: e.ticks,
+                            replica_ticks: e.replica_ticks,
+                            cpu_rate_sum_pico: e.cpu_rate_sum.0,
+                            ram_rate_sum_pico: e.ram_rate_sum.0,
+                            oom_restarts_seen,
+                        }
                     })
             })
             .collect();
@@ -383,7 +420,8 @@ impl Recommender {
                     self.slots.len() - 1
                 }
             };
-            let slot = &mut self.slots[slot];
+            let slot_index = slot;
+            let slot = &mut self.slots[slot_index];
             if slot
                 .containers
                 .iter()
@@ -391,8 +429,18 @@ impl Recommender {
             {
                 continue;
             }
+            let container: Arc<str> = Arc::from(c.container.as_str());
+            for (uid, restarts) in &c.oom_restarts_seen {
+                self.ooms
+                    .entry((Uid::parse(uid), container.clone()))
+                    .or_insert(OomSeen {
+                        restarts: *restarts,
+                        slot: slot_index,
+                        tick: self.tick,
+                    });
+            }
             slot.containers.push((
-                Arc::from(c.container.as_str()),
+                container,
                 ContainerEntry {
                     state,
                     containers_in_pod: c.containers_in_pod,
@@ -658,3 +706,7 @@ fn pdb_fraction(pdbs: &[PdbRecord], labels: &Labels, replicas: i64) -> Option<f6
         })
         .reduce(f64::max)
 }
+
+#[cfg(test)]
+#[path = "recommend_tests.rs"]
+mod tests;
