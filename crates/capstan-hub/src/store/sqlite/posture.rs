@@ -10,8 +10,8 @@ use capstan_core::posture::report::{Control, Finding};
 use futures::TryStreamExt;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
-use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
 
 use super::SqliteStore;
 use super::rows::{corrupt, from_json, micros, saturating_i64, timestamp, to_json};
@@ -34,6 +34,39 @@ pub(super) const MARK_EARLIER_POINTS: &str =
 /// A cluster's rows of a day, replaced by each upload.
 pub(super) const DELETE_CLUSTER_DAY: &str =
     "DELETE FROM posture_history_daily WHERE day = ? AND cluster = ?";
+/// One control's point of an hour (the hour's latest evaluation so far) or of a day; both
+/// bind (cluster, bucket, control, evaluated_at, eligible, covered, excepted, findings).
+const INSERT_HOURLY_POINT: &str = "INSERT OR REPLACE INTO posture_history (cluster, hour,
+     control, evaluated_at, eligible, covered, excepted, findings, latest)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)";
+const INSERT_DAILY_POINT: &str = "INSERT OR REPLACE INTO posture_history_daily (cluster, day,
+     control, evaluated_at, eligible, covered, excepted, findings)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+
+/// Writes each control of `report` as a point of `bucket` with `insert`.
+async fn insert_history_points(
+    tx: &mut Transaction<'_, Sqlite>,
+    insert: &str,
+    cluster: &str,
+    bucket: i64,
+    evaluated: i64,
+    report: &PostureReport,
+) -> Result<()> {
+    for c in &report.controls {
+        sqlx::query(insert)
+            .bind(cluster)
+            .bind(bucket)
+            .bind(c.control.as_str())
+            .bind(evaluated)
+            .bind(saturating_i64(c.eligible))
+            .bind(saturating_i64(c.covered))
+            .bind(saturating_i64(c.excepted))
+            .bind(saturating_i64(c.findings))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
 
 /// One finding as `json_each` reads it into `posture_findings`.
 #[derive(Serialize)]
@@ -164,23 +197,15 @@ impl SqliteStore {
             .bind(evaluated)
             .execute(&mut *tx)
             .await?;
-        for c in &report.controls {
-            sqlx::query(
-                "INSERT OR REPLACE INTO posture_history (cluster, hour, control, evaluated_at,
-                     eligible, covered, excepted, findings, latest)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)",
-            )
-            .bind(cluster)
-            .bind(hour)
-            .bind(c.control.as_str())
-            .bind(evaluated)
-            .bind(saturating_i64(c.eligible))
-            .bind(saturating_i64(c.covered))
-            .bind(saturating_i64(c.excepted))
-            .bind(saturating_i64(c.findings))
-            .execute(&mut *tx)
-            .await?;
-        }
+        insert_history_points(
+            &mut tx,
+            INSERT_HOURLY_POINT,
+            cluster,
+            hour,
+            evaluated,
+            report,
+        )
+        .await?;
         // The day's rows are the day's latest evaluation: this one replaces them all, so a
         // control an earlier evaluation of the day had and this one lacks is gone.
         let day = evaluated.div_euclid(MICROS_PER_DAY) * MICROS_PER_DAY;
@@ -189,23 +214,7 @@ impl SqliteStore {
             .bind(cluster)
             .execute(&mut *tx)
             .await?;
-        for c in &report.controls {
-            sqlx::query(
-                "INSERT OR REPLACE INTO posture_history_daily (day, cluster, control,
-                     evaluated_at, eligible, covered, excepted, findings)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(day)
-            .bind(cluster)
-            .bind(c.control.as_str())
-            .bind(evaluated)
-            .bind(saturating_i64(c.eligible))
-            .bind(saturating_i64(c.covered))
-            .bind(saturating_i64(c.excepted))
-            .bind(saturating_i64(c.findings))
-            .execute(&mut *tx)
-            .await?;
-        }
+        insert_history_points(&mut tx, INSERT_DAILY_POINT, cluster, day, evaluated, report).await?;
         for (table, column, days) in [
             ("posture_history", "hour", POSTURE_HISTORY_DAYS),
             ("posture_history_daily", "day", POSTURE_DAILY_HISTORY_DAYS),
