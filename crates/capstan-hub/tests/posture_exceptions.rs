@@ -6,36 +6,12 @@
 mod common;
 mod posture_fixture;
 
-use std::collections::BTreeMap;
-
 use axum::http::StatusCode;
 use capstan_core::posture::report::{Control, PostureReport};
 use capstan_hub::api::{ExceptionList, ExceptionState};
-use common::Hub;
-use posture_fixture::{HOUR, T0, report, ts};
+use posture_fixture::{HOUR, T0, hub_with, report, ts};
 
 const PS: Control = Control::PodSecurity;
-
-/// a and b in production, c in dev, each uploading through the API.
-async fn hub_with(reports: Vec<PostureReport>) -> Hub {
-    let hub = Hub::memory_at(ts(T0 + 12 * HOUR)).await;
-    let mut tokens = BTreeMap::new();
-    for (cluster, env) in [("a", "production"), ("b", "production"), ("c", "dev")] {
-        tokens.insert(cluster, hub.register_agent(cluster, env).await);
-    }
-    for r in reports {
-        let answer = hub
-            .send(
-                "POST",
-                &format!("/api/v1/agents/{}/posture", r.cluster),
-                Some(&tokens[r.cluster.as_str()]),
-                Some(serde_json::to_string(&r).unwrap()),
-            )
-            .await;
-        assert_eq!(answer.code, StatusCode::OK, "{}", answer.text);
-    }
-    hub
-}
 
 /// `name` expired at `expires` in the report.
 fn lapsed(mut r: PostureReport, name: &str, expires: &str) -> PostureReport {
@@ -116,7 +92,7 @@ fn row(name: &str, state: ExceptionState, matched: u64, clusters: u64, lists: [&
 
 #[tokio::test]
 async fn exceptions_are_listed_by_name_with_where_they_matched_and_their_state() {
-    let hub = hub_with(uploads()).await;
+    let hub = hub_with(uploads(), T0 + 12 * HOUR).await;
     use ExceptionState::{Active, Expired, Unused};
 
     let all: ExceptionList = hub.get("/api/v1/posture/exceptions").await;
@@ -159,7 +135,7 @@ async fn exceptions_are_listed_by_name_with_where_they_matched_and_their_state()
 
 #[tokio::test]
 async fn a_bad_selector_is_400_naming_it() {
-    let hub = hub_with(Vec::new()).await;
+    let hub = hub_with(Vec::new(), T0 + 12 * HOUR).await;
     let answer = hub
         .send(
             "GET",

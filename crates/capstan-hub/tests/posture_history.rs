@@ -11,11 +11,10 @@ mod posture_fixture;
 use axum::http::StatusCode;
 use capstan_core::posture::report::{Control, PostureReport, Severity, Target, Unit};
 use capstan_hub::api::{PostureHistory, PostureView};
-use capstan_hub::store::{
-    HistoryQuery, HistoryStep, PostureHistoryBucket, PostureWriteOutcome, SqliteStore, Store,
+use capstan_hub::store::{HistoryQuery, HistoryStep, PostureWriteOutcome, SqliteStore, Store};
+use posture_fixture::{
+    Bucket, DAY, HOUR, T0, cluster_a, cluster_b, cluster_c, compact, hub_with, report, ts,
 };
-use common::Hub;
-use posture_fixture::{DAY, HOUR, T0, cluster_a, cluster_b, cluster_c, report, ts};
 
 const RBAC: Control = Control::Rbac;
 const NP: Control = Control::NetworkPolicy;
@@ -70,32 +69,6 @@ fn uploads() -> Vec<PostureReport> {
             .unlisted(NP, "netpol.namespace-uncovered", medium, 2, 0)
             .build(),
     ]
-}
-
-/// (control, clusters, eligible, covered, excepted, findings)
-type Sums = (Control, u64, u64, u64, u64, u64);
-
-/// (bucket start in hours after T0, clusters in the bucket, its controls)
-type Bucket = (i64, u64, Vec<Sums>);
-
-fn compact(buckets: &[PostureHistoryBucket]) -> Vec<Bucket> {
-    buckets
-        .iter()
-        .map(|b| {
-            (
-                (b.start.as_second() - T0) / HOUR,
-                b.clusters,
-                b.controls
-                    .iter()
-                    .map(|c| {
-                        (
-                            c.control, c.clusters, c.eligible, c.covered, c.excepted, c.findings,
-                        )
-                    })
-                    .collect(),
-            )
-        })
-        .collect()
 }
 
 async fn stored_uploads() -> SqliteStore {
@@ -257,27 +230,6 @@ async fn buckets_count_each_cluster_once_at_its_latest_evaluation() {
 
 /// The hub's time: the next day, 02:30.
 const NOW: i64 = T0 + DAY + 2 * HOUR + 1800;
-
-/// a and b in production, c in dev, each uploading through the API.
-async fn hub_with(reports: Vec<PostureReport>, now: i64) -> Hub {
-    let hub = Hub::memory_at(ts(now)).await;
-    let mut tokens = std::collections::BTreeMap::new();
-    for (cluster, env) in [("a", "production"), ("b", "production"), ("c", "dev")] {
-        tokens.insert(cluster, hub.register_agent(cluster, env).await);
-    }
-    for r in reports {
-        let answer = hub
-            .send(
-                "POST",
-                &format!("/api/v1/agents/{}/posture", r.cluster),
-                Some(&tokens[r.cluster.as_str()]),
-                Some(serde_json::to_string(&r).unwrap()),
-            )
-            .await;
-        assert_eq!(answer.code, StatusCode::OK, "{}", answer.text);
-    }
-    hub
-}
 
 /// (bucket start in hours after T0, clusters reporting, (control, eligible, covered,
 /// excepted)) of the buckets where some cluster reported. Every percent is checked against

@@ -15,38 +15,13 @@ use capstan_hub::store::{
     HistoryQuery, HistoryStep, PostureHistoryBucket, PostureWriteOutcome, SqliteStore, Store,
 };
 use common::Hub;
-use posture_fixture::{DAY, HOUR, T0, report, ts};
+use posture_fixture::{Bucket, DAY, HOUR, T0, compact, report, ts};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
 const RBAC: Control = Control::Rbac;
 const NP: Control = Control::NetworkPolicy;
 const PS: Control = Control::PodSecurity;
-
-/// (control, clusters, eligible, covered, excepted, findings)
-type Sums = (Control, u64, u64, u64, u64, u64);
-/// (bucket start in hours after T0, clusters in the bucket, its controls)
-type Bucket = (i64, u64, Vec<Sums>);
-
-fn compact(buckets: &[PostureHistoryBucket]) -> Vec<Bucket> {
-    buckets
-        .iter()
-        .map(|b| {
-            (
-                (b.start.as_second() - T0) / HOUR,
-                b.clusters,
-                b.controls
-                    .iter()
-                    .map(|c| {
-                        (
-                            c.control, c.clusters, c.eligible, c.covered, c.excepted, c.findings,
-                        )
-                    })
-                    .collect(),
-            )
-        })
-        .collect()
-}
 
 async fn stored(reports: &[PostureReport]) -> SqliteStore {
     let store = SqliteStore::memory().await.unwrap();

@@ -3,6 +3,7 @@
 //! older one changes nothing, the history keeps one point per hour for 30 days, and posture
 //! leaves with its cluster.
 
+mod common;
 mod posture_fixture;
 
 use std::collections::BTreeMap;

@@ -21,7 +21,7 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use capstan_core::posture::fleet::{FleetAccumulator, FleetPosture};
-use capstan_core::posture::report::{Control, PostureReport, Unit};
+use capstan_core::posture::report::{Control, ControlCoverage, PostureReport, Unit};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -80,6 +80,22 @@ pub struct ClusterControl {
     pub excepted_findings: u64,
 }
 
+impl From<&ControlCoverage> for ClusterControl {
+    fn from(c: &ControlCoverage) -> Self {
+        ClusterControl {
+            control: c.control,
+            unit: c.unit,
+            eligible: c.eligible,
+            covered: c.covered,
+            excepted: c.excepted,
+            percent: c.percent(),
+            meets_target: c.meets_target(),
+            findings: c.findings,
+            excepted_findings: c.excepted_findings,
+        }
+    }
+}
+
 /// One cluster's latest report, without its findings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -107,21 +123,8 @@ pub struct PostureView {
 
 impl ClusterPosture {
     fn of(summary: PostureSummary) -> Self {
-        let mut controls: Vec<ClusterControl> = summary
-            .controls
-            .iter()
-            .map(|c| ClusterControl {
-                control: c.control,
-                unit: c.unit,
-                eligible: c.eligible,
-                covered: c.covered,
-                excepted: c.excepted,
-                percent: c.percent(),
-                meets_target: c.meets_target(),
-                findings: c.findings,
-                excepted_findings: c.excepted_findings,
-            })
-            .collect();
+        let mut controls: Vec<ClusterControl> =
+            summary.controls.iter().map(ClusterControl::from).collect();
         controls.sort_by_key(|c| c.control);
         ClusterPosture {
             cluster: summary.cluster,

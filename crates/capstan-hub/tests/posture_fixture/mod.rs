@@ -1,13 +1,20 @@
-//! Crafted posture reports whose counts agree with their findings, shared by
-//! tests/posture_store.rs and tests/posture_api.rs (the agent's real reports come from core's
-//! checks; the hub only needs their shape and their arithmetic).
+//! Crafted posture reports whose counts agree with their findings, shared by the hub's
+//! posture tests (the agent's real reports come from core's checks; the hub only needs their
+//! shape and their arithmetic), a hub they are uploaded to, and history buckets compacted
+//! for comparison. Every file that includes it includes `common` too.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use capstan_core::posture::report::{
     AppliedException, Control, ControlCoverage, Finding, ObjectRef, PostureReport, PostureSources,
     RuleCount, Severity,
 };
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+use capstan_hub::store::PostureHistoryBucket;
 use jiff::Timestamp;
+
+use super::common::Hub;
 
 /// 2026-03-10T00:00:00Z.
 pub const T0: i64 = 1_773_100_800;
@@ -360,4 +367,51 @@ pub fn cluster_c(evaluated_at: i64) -> PostureReport {
             0,
         )
         .build()
+}
+
+/// (control, clusters, eligible, covered, excepted, findings)
+pub type Sums = (Control, u64, u64, u64, u64, u64);
+
+/// (bucket start in hours after T0, clusters in the bucket, its controls)
+pub type Bucket = (i64, u64, Vec<Sums>);
+
+pub fn compact(buckets: &[PostureHistoryBucket]) -> Vec<Bucket> {
+    buckets
+        .iter()
+        .map(|b| {
+            (
+                (b.start.as_second() - T0) / HOUR,
+                b.clusters,
+                b.controls
+                    .iter()
+                    .map(|c| {
+                        (
+                            c.control, c.clusters, c.eligible, c.covered, c.excepted, c.findings,
+                        )
+                    })
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// a and b in production, c in dev, each uploading through the API.
+pub async fn hub_with(reports: Vec<PostureReport>, now: i64) -> Hub {
+    let hub = Hub::memory_at(ts(now)).await;
+    let mut tokens = BTreeMap::new();
+    for (cluster, env) in [("a", "production"), ("b", "production"), ("c", "dev")] {
+        tokens.insert(cluster, hub.register_agent(cluster, env).await);
+    }
+    for r in reports {
+        let answer = hub
+            .send(
+                "POST",
+                &format!("/api/v1/agents/{}/posture", r.cluster),
+                Some(&tokens[r.cluster.as_str()]),
+                Some(serde_json::to_string(&r).unwrap()),
+            )
+            .await;
+        assert_eq!(answer.code, StatusCode::OK, "{}", answer.text);
+    }
+    hub
 }

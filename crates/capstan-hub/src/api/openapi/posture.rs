@@ -490,17 +490,7 @@ mod tests {
                 kubernetes_minor: 32,
                 controls: [&controls[0], &empty]
                     .into_iter()
-                    .map(|c| ClusterControl {
-                        control: c.control,
-                        unit: c.unit,
-                        eligible: c.eligible,
-                        covered: c.covered,
-                        excepted: c.excepted,
-                        percent: c.percent(),
-                        meets_target: c.meets_target(),
-                        findings: c.findings,
-                        excepted_findings: c.excepted_findings,
-                    })
+                    .map(ClusterControl::from)
                     .collect(),
             }],
             clusters_without_report: vec!["b".into()],

@@ -29,20 +29,7 @@ fn cluster(name: &str, controls: &[ControlCoverage]) -> ClusterPosture {
         evaluated_at: "2026-03-10T00:00:00.25Z".parse::<Timestamp>().unwrap(),
         received_at: "2026-03-10T00:00:01Z".parse::<Timestamp>().unwrap(),
         kubernetes_minor: 32,
-        controls: controls
-            .iter()
-            .map(|c| ClusterControl {
-                control: c.control,
-                unit: c.unit,
-                eligible: c.eligible,
-                covered: c.covered,
-                excepted: c.excepted,
-                percent: c.percent(),
-                meets_target: c.meets_target(),
-                findings: c.findings,
-                excepted_findings: c.excepted_findings,
-            })
-            .collect(),
+        controls: controls.iter().map(ClusterControl::from).collect(),
     }
 }
 
